@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "KanbanBridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kanban-bridge", targets: ["kanban-bridge"]),
+        .library(name: "KanbanClient", targets: ["KanbanClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libzmq from the system (Debian: libzmq3-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        // A small, safe Swift face over the C API: sockets, frames, poll, errors.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // Pure domain: statuses, lanes, readiness and authority rules. No I/O.
+        .target(name: "KanbanModel"),
+        // The wire: request decoding, replies, error codes, event topics.
+        .target(name: "KanbanProtocol", dependencies: ["KanbanModel"]),
+        // SQLite board (Hermes schema + bridge_* tables) behind the BoardStore protocol.
+        .target(name: "KanbanStore", dependencies: [
+            "KanbanModel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // The service: one owner thread, ROUTER + PUB sockets, op handlers.
+        .target(name: "KanbanCoordinator", dependencies: [
+            "ZeroMQ", "KanbanModel", "KanbanProtocol", "KanbanStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Client library used by the CLI and Swift workers.
+        .target(name: "KanbanClient", dependencies: ["ZeroMQ", "KanbanProtocol"]),
+        .executableTarget(name: "kanban-bridge", dependencies: [
+            "KanbanCoordinator", "KanbanClient", "KanbanStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
+        .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol"]),
+        .testTarget(name: "KanbanStoreTests", dependencies: ["KanbanStore", "KanbanModel"]),
+        .testTarget(name: "KanbanIntegrationTests", dependencies: [
+            "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol",
+        ]),
+    ]
+)

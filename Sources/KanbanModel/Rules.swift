@@ -1,0 +1,112 @@
+/// Readiness: which status a task should have given its parents. Pure.
+public enum Readiness {
+    /// The status a new (or re-evaluated) task gets: `ready` when every parent released it, else `todo`.
+    public static func initialStatus(parentStatuses: [TaskStatus]) -> TaskStatus {
+        parentStatuses.allSatisfy(\.releasesChildren) ? .ready : .todo
+    }
+
+    /// A task is claimable when it is `ready`, unlocked, and its parents are all done or archived.
+    public static func isClaimable(status: TaskStatus, claimLock: String?, parentStatuses: [TaskStatus]) -> Bool {
+        status == .ready && claimLock == nil && parentStatuses.allSatisfy(\.releasesChildren)
+    }
+
+    /// True when linking `parent → child` would close a cycle: `parent` is already reachable
+    /// downward from `child`. `children` returns the direct children of a task.
+    public static func wouldCycle(parent: String, child: String, children: (String) throws -> [String]) rethrows -> Bool {
+        if parent == child { return true }
+        var seen: Set<String> = []
+        var stack = [child]
+        while let node = stack.popLast() {
+            if node == parent { return true }
+            if !seen.insert(node).inserted { continue }
+            stack.append(contentsOf: try children(node))
+        }
+        return false
+    }
+}
+
+/// The public `claim_lock` string Hermes sees: `lane:<lane>:<run>`. Never the secret token,
+/// never `<hostname>:` (Hermes would treat a host-local lock as its own worker).
+public enum ClaimLock {
+    public static func make(lane: String, runID: Int64) -> String { "lane:\(lane):\(runID)" }
+
+    /// The lane and run a bridge lock names, or nil when the lock is someone else's.
+    public static func parse(_ lock: String) -> (lane: String, runID: Int64)? {
+        let parts = lock.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "lane", let run = Int64(parts[2]) else { return nil }
+        return (String(parts[1]), run)
+    }
+}
+
+/// The facts about a presented claim that authority needs, read inside the write transaction.
+public struct ClaimFacts: Sendable {
+    /// The claim the token belongs to (nil when no claim has that token).
+    public var claimTaskID: String?
+    public var claimLane: String?
+    public var claimRunID: Int64?
+    /// When the bridge ended the claim, or nil while it has not.
+    public var claimEnded: Bool
+    public var leaseExpiresAtMs: Int64?
+    /// The task as it is now.
+    public var taskExists: Bool
+    public var taskStatus: TaskStatus?
+    public var taskCurrentRunID: Int64?
+    public var taskClaimLock: String?
+
+    public init(claimTaskID: String?, claimLane: String?, claimRunID: Int64?, claimEnded: Bool,
+                leaseExpiresAtMs: Int64?, taskExists: Bool, taskStatus: TaskStatus?,
+                taskCurrentRunID: Int64?, taskClaimLock: String?) {
+        self.claimTaskID = claimTaskID; self.claimLane = claimLane; self.claimRunID = claimRunID
+        self.claimEnded = claimEnded; self.leaseExpiresAtMs = leaseExpiresAtMs; self.taskExists = taskExists
+        self.taskStatus = taskStatus; self.taskCurrentRunID = taskCurrentRunID; self.taskClaimLock = taskClaimLock
+    }
+}
+
+/// Why a claim-scoped mutation was refused.
+public enum AuthorityDenial: Equatable, Sendable {
+    /// No such task.
+    case notFound
+    /// The token is not the task's claim token.
+    case notClaimOwner
+    /// The token belongs to another lane's claim than the caller's.
+    case forbidden
+    /// The token's claim has ended (completed, released, expired, or taken back by Hermes).
+    case staleClaim(String)
+}
+
+/// Claim-scoped authority: may `principal` mutate `taskID` with the presented claim token? Pure.
+///
+/// Order matters: a caller who does not own the token learns nothing about the claim's state.
+public enum ClaimAuthority {
+    public static func check(principal: Principal, taskID: String, facts: ClaimFacts, nowMs: Int64) -> AuthorityDenial? {
+        guard facts.taskExists else { return .notFound }
+        guard let claimTask = facts.claimTaskID, claimTask == taskID, let claimLane = facts.claimLane,
+              let runID = facts.claimRunID else { return .notClaimOwner }
+        if case .lane(let caller) = principal, caller != claimLane { return .forbidden }
+        if facts.claimEnded { return .staleClaim("this claim has ended") }
+        // Hermes (or a person with its CLI) may have reclaimed, completed or blocked the task
+        // without the token: the claim is lost when the task no longer carries our lock and run.
+        guard facts.taskStatus == .running, facts.taskCurrentRunID == runID,
+              facts.taskClaimLock == ClaimLock.make(lane: claimLane, runID: runID) else {
+            return .staleClaim("the task was taken back or finished outside this claim (status \(facts.taskStatus?.rawValue ?? "?"))")
+        }
+        if let expires = facts.leaseExpiresAtMs, expires <= nowMs { return .staleClaim("the lease expired") }
+        return nil
+    }
+}
+
+/// Lease arithmetic. Hermes keeps whole seconds; the bridge keeps milliseconds in its own table.
+public enum Lease {
+    /// Default lease when neither the claim nor the lane names one (Hermes' claim TTL default).
+    public static let defaultSeconds = 900
+    /// Longest lease a claim may ask for: a day.
+    public static let maxSeconds = 86_400
+
+    /// The lease length in force: the claim's, else the lane's, else the board default.
+    public static func seconds(requested: Int?, lane: Int?, boardDefault: Int = defaultSeconds) -> Int {
+        min(requested ?? lane ?? boardDefault, maxSeconds)
+    }
+
+    /// Hermes' `claim_expires` (seconds), rounded up so Hermes never sees it expire before we do.
+    public static func hermesSeconds(fromMs ms: Int64) -> Int64 { (ms + 999) / 1000 }
+}

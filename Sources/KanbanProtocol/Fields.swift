@@ -1,0 +1,124 @@
+import KanbanModel
+
+/// Strict, typed reads of a request object's fields. Each read consumes the key, so whatever is
+/// left at the end is an unknown field and the request is refused (typos never pass silently).
+struct Fields {
+    private var object: [String: JSONValue]
+
+    init(_ object: [String: JSONValue]) { self.object = object }
+
+    private mutating func take(_ key: String) -> JSONValue? {
+        guard let v = object.removeValue(forKey: key), !v.isNull else { return nil }
+        return v
+    }
+
+    mutating func requiredString(_ key: String, maxLength: Int) throws(WireError) -> String {
+        guard let s = try optionalString(key, maxLength: maxLength) else {
+            throw WireError(.badRequest, "missing required field '\(key)'")
+        }
+        return s
+    }
+
+    mutating func optionalString(_ key: String, maxLength: Int) throws(WireError) -> String? {
+        guard let v = take(key) else { return nil }
+        guard case .string(let s) = v else { throw WireError(.badRequest, "field '\(key)' must be a string") }
+        guard s.utf8.count <= maxLength else {
+            throw WireError(.badRequest, "field '\(key)' is longer than \(maxLength) bytes")
+        }
+        return s
+    }
+
+    mutating func optionalInt(_ key: String, range: ClosedRange<Int>) throws(WireError) -> Int? {
+        guard let v = take(key) else { return nil }
+        guard case .int(let i) = v else { throw WireError(.badRequest, "field '\(key)' must be an integer") }
+        guard i >= Int64(range.lowerBound), i <= Int64(range.upperBound) else {
+            throw WireError(.badRequest, "field '\(key)' must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return Int(i)
+    }
+
+    mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws(WireError) -> E?
+    where E.RawValue == String {
+        guard let raw = try optionalString(key, maxLength: 64) else { return nil }
+        guard let e = E(rawValue: raw) else {
+            let allowed = E.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            throw WireError(.badRequest, "field '\(key)' must be one of \(allowed)")
+        }
+        return e
+    }
+
+    mutating func optionalStringArray(_ key: String) throws(WireError) -> [String]? {
+        guard let v = take(key) else { return nil }
+        guard case .array(let items) = v, items.count <= 256 else {
+            throw WireError(.badRequest, "field '\(key)' must be an array of at most 256 strings")
+        }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item, s.utf8.count <= 4096 else {
+                throw WireError(.badRequest, "field '\(key)' must be an array of strings")
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func optionalObject(_ key: String) throws(WireError) -> JSONValue? {
+        guard let v = take(key) else { return nil }
+        guard case .object = v else { throw WireError(.badRequest, "field '\(key)' must be an object") }
+        return v
+    }
+
+    mutating func laneName(_ key: String) throws(WireError) -> String {
+        let name = try requiredString(key, maxLength: 64)
+        if let problem = Names.laneNameProblem(name) { throw WireError(.badRequest, "field '\(key)': \(problem)") }
+        return name
+    }
+
+    /// A lane filter; `_` means events of tasks with no assignee.
+    mutating func optionalLaneOrNone(_ key: String) throws(WireError) -> String? {
+        guard let name = try optionalString(key, maxLength: 64) else { return nil }
+        if name == "_" { return name }
+        if let problem = Names.laneNameProblem(name) { throw WireError(.badRequest, "field '\(key)': \(problem)") }
+        return name
+    }
+
+    /// An assignee: canonicalised like Hermes does (trimmed, lowercased), then validated as a lane name.
+    mutating func optionalAssignee(_ key: String) throws(WireError) -> String? {
+        guard let raw = try optionalString(key, maxLength: 64) else { return nil }
+        guard let name = Names.canonicalAssignee(raw) else { return nil }
+        if let problem = Names.laneNameProblem(name) { throw WireError(.badRequest, "field '\(key)': \(problem)") }
+        return name
+    }
+
+    mutating func taskID(_ key: String) throws(WireError) -> String {
+        guard let id = try optionalTaskID(key) else { throw WireError(.badRequest, "missing required field '\(key)'") }
+        return id
+    }
+
+    mutating func optionalTaskID(_ key: String) throws(WireError) -> String? {
+        guard let id = try optionalString(key, maxLength: 64) else { return nil }
+        guard Names.isValidTaskID(id) else { throw WireError(.badRequest, "field '\(key)' is not a valid task id") }
+        return id
+    }
+
+    mutating func optionalTaskIDs(_ key: String) throws(WireError) -> [String]? {
+        guard let ids = try optionalStringArray(key) else { return nil }
+        for id in ids where !Names.isValidTaskID(id) {
+            throw WireError(.badRequest, "field '\(key)' holds an invalid task id")
+        }
+        return ids
+    }
+
+    mutating func claimRef() throws(WireError) -> ClaimRef {
+        let task = try taskID("task_id")
+        let token = try requiredString("claim_token", maxLength: 256)
+        return ClaimRef(taskID: task, claimToken: token)
+    }
+
+    /// Refuses the request if any field was not consumed by the op's decoder.
+    func rejectUnknown(op: String) throws(WireError) {
+        guard !object.isEmpty else { return }
+        let names = object.keys.sorted().prefix(5).map { "'\($0.prefix(64))'" }.joined(separator: ", ")
+        throw WireError(.badRequest, "unknown field(s) for '\(op)': \(names)")
+    }
+}

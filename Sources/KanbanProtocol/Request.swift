@@ -1,0 +1,64 @@
+import KanbanModel
+
+/// Every op of protocol v1, decoded and type-checked. Handlers never see raw JSON.
+public enum Request: Equatable, Sendable {
+    case ping
+    case laneRegister(LaneSpec)
+    case laneUpdate(name: String, LanePatch)
+    case laneList
+    case laneGet(name: String)
+    case laneRemove(name: String)
+    case laneRotateToken(name: String)
+    case taskCreate(TaskSpec)
+    case taskGet(taskID: String)
+    case taskList(status: TaskStatus?, assignee: String?, limit: Int)
+    case taskAssign(taskID: String, assignee: String?)
+    case taskLink(parent: String, child: String)
+    case claim(ClaimRequest)
+    case heartbeat(ClaimRef, note: String?, metadata: JSONValue?)
+    case complete(ClaimRef, result: String?, summary: String?, metadata: JSONValue?)
+    case block(ClaimRef, reason: String?, kind: String?)
+    case release(ClaimRef, reason: String?)
+    case events(since: Int64, limit: Int, lane: String?)
+
+    /// True for ops that change the board (and so honour `request_id`).
+    public var isMutation: Bool {
+        switch self {
+        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events: return false
+        default: return true
+        }
+    }
+}
+
+/// A full lane definition, as `lane.register` takes it.
+public struct LaneSpec: Equatable, Sendable {
+    public var lane: Lane
+    public init(lane: Lane) { self.lane = lane }
+}
+
+/// A claim request: one eligible task of `lane`, or the named one.
+public struct ClaimRequest: Equatable, Sendable {
+    public var lane: String
+    public var taskID: String?
+    public var leaseSeconds: Int?
+    /// Block up to this long for work (parked claims; 0 answers at once).
+    public var waitMs: Int
+    public init(lane: String, taskID: String? = nil, leaseSeconds: Int? = nil, waitMs: Int = 0) {
+        self.lane = lane; self.taskID = taskID; self.leaseSeconds = leaseSeconds; self.waitMs = waitMs
+    }
+}
+
+/// The task and claim token every claim-scoped op presents.
+public struct ClaimRef: Equatable, Sendable {
+    public var taskID: String
+    public var claimToken: String
+    public init(taskID: String, claimToken: String) { self.taskID = taskID; self.claimToken = claimToken }
+}
+
+/// A decoded request with its envelope fields.
+public struct DecodedRequest: Equatable, Sendable {
+    public var op: String
+    public var auth: String?
+    public var requestID: String?
+    public var request: Request
+}

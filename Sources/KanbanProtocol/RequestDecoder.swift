@@ -1,0 +1,158 @@
+import Foundation
+import KanbanModel
+
+/// Limits on what a request may be. Everything past them is refused before any work is done.
+public struct DecodeLimits: Sendable {
+    /// Largest request frame answered with a reply (bigger ones get `too_large`).
+    public var maxRequestBytes: Int
+    /// Deepest JSON nesting accepted (the envelope is depth 1).
+    public var maxDepth: Int
+
+    public init(maxRequestBytes: Int = 1 << 20, maxDepth: Int = 32) {
+        self.maxRequestBytes = maxRequestBytes
+        self.maxDepth = maxDepth
+    }
+}
+
+/// Turns one request frame into a typed `DecodedRequest`, or a `WireError` that says exactly what is wrong.
+public struct RequestDecoder: Sendable {
+    public var limits: DecodeLimits
+    public init(limits: DecodeLimits = DecodeLimits()) { self.limits = limits }
+
+    /// Decodes and validates a frame. Never traps, whatever the bytes.
+    public func decode(_ frame: [UInt8]) throws(WireError) -> DecodedRequest {
+        guard frame.count <= limits.maxRequestBytes else {
+            throw WireError(.tooLarge, "request is \(frame.count) bytes; the limit is \(limits.maxRequestBytes)")
+        }
+        guard String(validating: frame, as: UTF8.self) != nil else {
+            throw WireError(.badRequest, "request is not valid UTF-8")
+        }
+        // Check nesting before the recursive decoder sees it, so hostile depth costs a linear scan.
+        if let depth = Self.nestingDepth(frame), depth > limits.maxDepth {
+            throw WireError(.badRequest, "JSON nested deeper than \(limits.maxDepth) levels")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(frame))
+        } catch {
+            throw WireError(.badRequest, "request is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw WireError(.badRequest, "request must be a JSON object")
+        }
+        var fields = Fields(object)
+        let op = try fields.requiredString("op", maxLength: 64)
+        let auth = try fields.optionalString("auth", maxLength: 256)
+        let requestID = try fields.optionalString("request_id", maxLength: 128)
+        let request = try Self.decodeOp(op, &fields)
+        try fields.rejectUnknown(op: op)
+        return DecodedRequest(op: op, auth: auth, requestID: requestID, request: request)
+    }
+
+    // swiftlint:disable:next cyclomatic_complexity function_body_length
+    static func decodeOp(_ op: String, _ f: inout Fields) throws(WireError) -> Request {
+        switch op {
+        case "ping":
+            return .ping
+        case "lane.register":
+            let name = try f.laneName("name")
+            var lane = Lane(name: name)
+            lane.kind = try f.optionalEnum("kind", LaneKind.self) ?? .persistent
+            lane.claimMode = try f.optionalEnum("claim_mode", ClaimMode.self) ?? .pullOrWatch
+            lane.maxConcurrency = try f.optionalInt("max_concurrency", range: 1...1024) ?? 1
+            lane.leaseSeconds = try f.optionalInt("lease_seconds", range: 1...Lease.maxSeconds)
+            lane.allowedStatusMutations = try f.optionalEnum("allowed_status_mutations", StatusMutationPolicy.self) ?? .ownClaimedOnly
+            lane.command = try f.optionalStringArray("command")
+            lane.profile = try f.optionalString("profile", maxLength: 64)
+            lane.workspacePolicy = try f.optionalEnum("workspace_policy", WorkspacePolicy.self) ?? .none
+            lane.repo = try f.optionalString("repo", maxLength: 4096)
+            return .laneRegister(LaneSpec(lane: lane))
+        case "lane.update":
+            let name = try f.laneName("name")
+            var p = LanePatch()
+            p.kind = try f.optionalEnum("kind", LaneKind.self)
+            p.claimMode = try f.optionalEnum("claim_mode", ClaimMode.self)
+            p.maxConcurrency = try f.optionalInt("max_concurrency", range: 1...1024)
+            p.leaseSeconds = try f.optionalInt("lease_seconds", range: 1...Lease.maxSeconds)
+            p.allowedStatusMutations = try f.optionalEnum("allowed_status_mutations", StatusMutationPolicy.self)
+            p.command = try f.optionalStringArray("command")
+            p.profile = try f.optionalString("profile", maxLength: 64)
+            p.workspacePolicy = try f.optionalEnum("workspace_policy", WorkspacePolicy.self)
+            p.repo = try f.optionalString("repo", maxLength: 4096)
+            return .laneUpdate(name: name, p)
+        case "lane.list":
+            return .laneList
+        case "lane.get":
+            return .laneGet(name: try f.laneName("name"))
+        case "lane.remove":
+            return .laneRemove(name: try f.laneName("name"))
+        case "lane.rotate-token":
+            return .laneRotateToken(name: try f.laneName("name"))
+        case "task.create":
+            let title = try f.requiredString("title", maxLength: 1024)
+            guard !title.allSatisfy(\.isWhitespace) else { throw WireError(.badRequest, "'title' must not be blank") }
+            let assignee = try f.optionalAssignee("assignee")
+            return .taskCreate(TaskSpec(
+                title: title,
+                body: try f.optionalString("body", maxLength: 256 * 1024),
+                assignee: assignee,
+                priority: try f.optionalInt("priority", range: -1_000_000...1_000_000) ?? 0,
+                parents: try f.optionalTaskIDs("parents") ?? [],
+                idempotencyKey: try f.optionalString("idempotency_key", maxLength: 256),
+                tenant: try f.optionalString("tenant", maxLength: 256)))
+        case "task.get":
+            return .taskGet(taskID: try f.taskID("task_id"))
+        case "task.list":
+            return .taskList(status: try f.optionalEnum("status", TaskStatus.self),
+                             assignee: try f.optionalAssignee("assignee"),
+                             limit: try f.optionalInt("limit", range: 1...10_000) ?? 500)
+        case "task.assign":
+            let id = try f.taskID("task_id")
+            return .taskAssign(taskID: id, assignee: try f.optionalAssignee("assignee"))
+        case "task.link":
+            return .taskLink(parent: try f.taskID("parent_id"), child: try f.taskID("child_id"))
+        case "claim":
+            return .claim(ClaimRequest(
+                lane: try f.laneName("lane"),
+                taskID: try f.optionalTaskID("task_id"),
+                leaseSeconds: try f.optionalInt("lease_seconds", range: 1...Lease.maxSeconds),
+                waitMs: try f.optionalInt("wait_ms", range: 0...3_600_000) ?? 0))
+        case "heartbeat":
+            return .heartbeat(try f.claimRef(), note: try f.optionalString("note", maxLength: 4096),
+                              metadata: try f.optionalObject("metadata"))
+        case "complete":
+            return .complete(try f.claimRef(), result: try f.optionalString("result", maxLength: 256 * 1024),
+                             summary: try f.optionalString("summary", maxLength: 64 * 1024),
+                             metadata: try f.optionalObject("metadata"))
+        case "block":
+            return .block(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
+                          kind: try f.optionalString("kind", maxLength: 64))
+        case "release":
+            return .release(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024))
+        case "events":
+            return .events(since: Int64(try f.optionalInt("since", range: 0...Int.max) ?? 0),
+                           limit: try f.optionalInt("limit", range: 1...10_000) ?? 1000,
+                           lane: try f.optionalLaneOrNone("lane"))
+        default:
+            throw WireError(.unknownOp, "unknown op '\(op.prefix(64))'")
+        }
+    }
+
+    /// Maximum bracket nesting outside strings, or nil if the scan finds nothing odd to report.
+    static func nestingDepth(_ bytes: [UInt8]) -> Int? {
+        var depth = 0, maxDepth = 0, inString = false, escaped = false
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
+                continue
+            }
+            switch b {
+            case 0x22: inString = true
+            case 0x5B, 0x7B: depth += 1; maxDepth = max(maxDepth, depth)
+            case 0x5D, 0x7D: depth -= 1
+            default: break
+            }
+        }
+        return maxDepth
+    }
+}

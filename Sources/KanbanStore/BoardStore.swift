@@ -1,0 +1,90 @@
+import KanbanModel
+
+/// Why a board operation was refused. The coordinator maps each case to one wire error code.
+public enum BoardError: Error, Equatable, Sendable {
+    case notFound(String)
+    case conflict(String)
+    case notAssigned(String)
+    case notReady(String)
+    case laneFull(String)
+    case invalid(String)
+    case denied(AuthorityDenial)
+    /// The board file cannot be used (not a Hermes board, too old, too new).
+    case incompatibleBoard(String)
+}
+
+/// A lane claim as the store records it: only the hash of the claim token ever reaches the disk.
+public struct ClaimIntent: Sendable {
+    public var lane: Lane
+    /// Claim this task, or nil for the lane's best eligible task.
+    public var taskID: String?
+    public var leaseMs: Int64
+    public var tokenHash: String
+    public init(lane: Lane, taskID: String?, leaseMs: Int64, tokenHash: String) {
+        self.lane = lane; self.taskID = taskID; self.leaseMs = leaseMs; self.tokenHash = tokenHash
+    }
+}
+
+/// A successful claim, before the coordinator attaches the clear-text token.
+public struct ClaimedTask: Sendable {
+    public var task: TaskRecord
+    public var runID: Int64
+    public var leaseExpiresAtMs: Int64
+}
+
+/// A presented claim: the caller, the task it names and the hash of the token it holds.
+public struct ClaimProof: Sendable {
+    public var principal: Principal
+    public var taskID: String
+    public var tokenHash: String
+    public init(principal: Principal, taskID: String, tokenHash: String) {
+        self.principal = principal; self.taskID = taskID; self.tokenHash = tokenHash
+    }
+}
+
+/// How a claim-scoped mutation ends the claim.
+public enum ClaimEnding: Sendable {
+    case complete(result: String?, summary: String?, metadata: JSONValue?)
+    case block(reason: String?, kind: String?)
+    case release(reason: String?)
+}
+
+/// Everything the coordinator needs from a board. SQLite implements it today; a server database
+/// (several coordinators on one board) can implement it later without touching the coordinator.
+///
+/// Every mutation is one transaction that also appends its events; when a call returns, the change
+/// and its events are committed. Times are passed in (milliseconds since the epoch) so tests drive the clock.
+public protocol BoardStore: AnyObject {
+    // Lanes
+    func registerLane(_ lane: Lane, tokenHash: String, nowMs: Int64) throws -> LaneSummary
+    func updateLane(name: String, patch: LanePatch, nowMs: Int64) throws -> LaneSummary
+    func lane(named name: String) throws -> LaneSummary?
+    func lanes() throws -> [LaneSummary]
+    func removeLane(name: String, nowMs: Int64) throws
+    func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws
+    /// The lane whose token hashes to `tokenHash`, if any.
+    func laneName(forTokenHash tokenHash: String) throws -> String?
+
+    // Tasks
+    func createTask(_ spec: TaskSpec, nowMs: Int64) throws -> TaskRecord
+    func task(id: String) throws -> TaskDetail?
+    func tasks(status: TaskStatus?, assignee: String?, limit: Int) throws -> [TaskRecord]
+    func assignTask(id: String, assignee: String?, nowMs: Int64) throws -> TaskRecord
+    func linkTasks(parent: String, child: String, nowMs: Int64) throws -> TaskRecord
+
+    // Claims
+    /// Claims one task for the lane atomically; nil when the lane has nothing claimable.
+    func claim(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask?
+    /// Extends the lease of a live claim; returns the new expiry.
+    func heartbeat(_ proof: ClaimProof, note: String?, metadata: JSONValue?, nowMs: Int64) throws -> Int64
+    /// Ends a live claim by completing, blocking or releasing its task; returns the task after.
+    func endClaim(_ proof: ClaimProof, _ ending: ClaimEnding, nowMs: Int64) throws -> TaskRecord
+    /// Ends every claim whose lease ran out by `nowMs`; returns how many.
+    func expireLeases(nowMs: Int64) throws -> Int
+    /// The earliest lease expiry among live claims, for the coordinator's next wake-up.
+    func nextLeaseExpiry() throws -> Int64?
+
+    // Events
+    func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent]
+    func lastEventSeq() throws -> Int64
+}

@@ -1,0 +1,283 @@
+import GRDB
+import KanbanModel
+
+/// Claims and the claim-scoped mutations. Each is one IMMEDIATE transaction that re-checks the
+/// claim (authority) and compare-and-sets the task on status and lock, exactly like Hermes, so a
+/// concurrent Hermes reclaim or hand-completion makes our write fail as `stale_claim`.
+extension SQLiteBoard {
+    public func claim(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask? {
+        try write { db in
+            let lane = intent.lane
+            let live = try Self.liveClaims(db, lane: lane.name)
+            if live >= lane.maxConcurrency {
+                throw BoardError.laneFull("lane '\(lane.name)' already runs \(live)/\(lane.maxConcurrency) tasks")
+            }
+            let events = EventWriter(db: db, nowMs: nowMs)
+            let chosen: String
+            if let taskID = intent.taskID {
+                chosen = try Self.checkNamedClaim(db, taskID: taskID, lane: lane.name, events: events)
+            } else {
+                guard let best = try Self.bestClaimable(db, lane: lane.name, events: events) else { return nil }
+                chosen = best
+            }
+            return try Self.openClaim(db, taskID: chosen, intent: intent, nowMs: nowMs, events: events)
+        }
+    }
+
+    public func heartbeat(_ proof: ClaimProof, note: String?, metadata: JSONValue?, nowMs: Int64) throws -> Int64 {
+        try write { db in
+            let claim = try Self.authorize(db, proof, nowMs: nowMs)
+            let expiresMs = nowMs + claim.leaseMs
+            let lock = ClaimLock.make(lane: claim.lane, runID: claim.runID)
+            let now = nowMs / 1000
+            // Keep Hermes' own liveness fields fresh so its dispatcher never reclaims a live bridge claim.
+            try db.execute(sql: """
+                UPDATE tasks SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ? AND status = 'running' AND claim_lock = ?
+                """, arguments: [Lease.hermesSeconds(fromMs: expiresMs), now, proof.taskID, lock])
+            guard db.changesCount == 1 else { throw BoardError.denied(.staleClaim("the task changed under this claim")) }
+            try db.execute(sql: "UPDATE task_runs SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ?",
+                           arguments: [Lease.hermesSeconds(fromMs: expiresMs), now, claim.runID])
+            try db.execute(sql: "UPDATE bridge_claims SET lease_expires_ms = ? WHERE run_id = ?", arguments: [expiresMs, claim.runID])
+            var data: [String: JSONValue] = ["lease_expires_at_ms": .int(expiresMs), "note": .of(note)]
+            if let metadata { data["metadata"] = metadata }
+            try EventWriter(db: db, nowMs: nowMs).task(EventType.heartbeat, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
+                                                       hermesPayload: note.map { ["note": .string($0)] }, data: .object(data))
+            return expiresMs
+        }
+    }
+
+    public func endClaim(_ proof: ClaimProof, _ ending: ClaimEnding, nowMs: Int64) throws -> TaskRecord {
+        try write { db in
+            let claim = try Self.authorize(db, proof, nowMs: nowMs)
+            let events = EventWriter(db: db, nowMs: nowMs)
+            let lock = ClaimLock.make(lane: claim.lane, runID: claim.runID)
+            let now = nowMs / 1000
+            switch ending {
+            case .complete(let result, let summary, let metadata):
+                try Self.casTask(db, proof.taskID, lock: lock, sql: """
+                    UPDATE tasks SET status = 'done', result = ?, completed_at = ?, claim_lock = NULL, claim_expires = NULL,
+                      worker_pid = NULL, block_kind = NULL, block_recurrences = 0, consecutive_failures = 0,
+                      last_failure_error = NULL, current_run_id = NULL
+                    """, [result, now])
+                let runSummary = summary ?? result
+                try Self.closeRun(db, claim.runID, status: "done", outcome: "completed", summary: runSummary,
+                                  metadata: metadata, nowMs: nowMs, reason: "completed")
+                let firstLine = runSummary.map { String($0.split(separator: "\n", omittingEmptySubsequences: false).first ?? "").prefix(400) }
+                let payload: JSONValue = ["result_len": .int(Int64(result?.utf8.count ?? 0)), "summary": .of(firstLine.map(String.init))]
+                try events.task(EventType.completed, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
+                                hermesPayload: payload, data: payload)
+                try Self.promoteChildren(db, of: proof.taskID, events: events)
+            case .block(let reason, let kind):
+                let prev = try Row.fetchOne(db, sql: "SELECT block_kind, block_recurrences FROM tasks WHERE id = ?", arguments: [proof.taskID])
+                let prevKind: String? = prev?["block_kind"]
+                let recurrences = (prevKind != nil && prevKind == kind) ? ((prev?["block_recurrences"] as Int?) ?? 0) + 1 : 1
+                try Self.casTask(db, proof.taskID, lock: lock, sql: """
+                    UPDATE tasks SET status = 'blocked', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+                      block_kind = ?, block_recurrences = ?, current_run_id = NULL
+                    """, [kind, recurrences])
+                try Self.closeRun(db, claim.runID, status: "blocked", outcome: "blocked", summary: reason,
+                                  metadata: nil, nowMs: nowMs, reason: "blocked")
+                // The `blocked` event is load-bearing: without it Hermes' recompute_ready unblocks the task.
+                let payload: JSONValue = ["reason": .of(reason), "kind": .of(kind), "recurrences": .int(Int64(recurrences))]
+                try events.task(EventType.blocked, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
+                                hermesPayload: payload, data: payload)
+            case .release(let reason):
+                try Self.casTask(db, proof.taskID, lock: lock, sql: """
+                    UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+                      current_run_id = NULL
+                    """, [])
+                try Self.closeRun(db, claim.runID, status: "released", outcome: "released", summary: reason,
+                                  metadata: nil, nowMs: nowMs, reason: "released")
+                let payload: JSONValue = ["reason": .of(reason), "prev_lock": .string(lock)]
+                try events.task(EventType.released, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
+                                hermesPayload: payload, data: payload)
+                try Self.announceIfClaimable(db, proof.taskID, events: events)
+            }
+            return try Self.fetchTask(db, proof.taskID)!
+        }
+    }
+
+    public func expireLeases(nowMs: Int64) throws -> Int {
+        try write { db in
+            let expired = try Row.fetchAll(db, sql: """
+                SELECT run_id, task_id, lane FROM bridge_claims WHERE ended_at_ms IS NULL AND lease_expires_ms <= ?
+                ORDER BY lease_expires_ms
+                """, arguments: [nowMs])
+            let events = EventWriter(db: db, nowMs: nowMs)
+            for row in expired {
+                let runID: Int64 = row["run_id"], taskID: String = row["task_id"], lane: String = row["lane"]
+                let lock = ClaimLock.make(lane: lane, runID: runID)
+                try db.execute(sql: """
+                    UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+                      current_run_id = NULL, consecutive_failures = consecutive_failures + 1,
+                      last_failure_error = 'lease expired'
+                    WHERE id = ? AND status = 'running' AND claim_lock = ? AND current_run_id = ?
+                    """, arguments: [taskID, lock, runID])
+                if db.changesCount == 1 {
+                    try Self.closeRun(db, runID, status: "timed_out", outcome: "timed_out", summary: nil, metadata: nil,
+                                      nowMs: nowMs, reason: "timed_out", error: "lease expired")
+                    try events.task(EventType.timedOut, taskID: taskID, lane: lane, runID: runID,
+                                    hermesPayload: ["reason": "lease expired", "lock": .string(lock)],
+                                    data: ["reason": "lease expired"])
+                    try Self.announceIfClaimable(db, taskID, events: events)
+                } else {
+                    // Hermes already took the task back; just retire our record of the claim.
+                    try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?",
+                                   arguments: [nowMs, runID])
+                }
+            }
+            return expired.count
+        }
+    }
+
+    public func nextLeaseExpiry() throws -> Int64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(lease_expires_ms) FROM bridge_claims WHERE ended_at_ms IS NULL") }
+    }
+
+    // MARK: Steps
+
+    struct LiveClaim {
+        var runID: Int64
+        var lane: String
+        var leaseMs: Int64
+    }
+
+    /// Claim-scoped authority, evaluated inside the write transaction (see `ClaimAuthority`).
+    static func authorize(_ db: Database, _ proof: ClaimProof, nowMs: Int64) throws -> LiveClaim {
+        let claim = try Row.fetchOne(db, sql: """
+            SELECT run_id, task_id, lane, lease_ms, lease_expires_ms, ended_at_ms FROM bridge_claims WHERE token_hash = ?
+            """, arguments: [proof.tokenHash])
+        let task = try Row.fetchOne(db, sql: "SELECT status, current_run_id, claim_lock FROM tasks WHERE id = ?",
+                                    arguments: [proof.taskID])
+        let facts = ClaimFacts(
+            claimTaskID: claim?["task_id"], claimLane: claim?["lane"], claimRunID: claim?["run_id"],
+            claimEnded: (claim?["ended_at_ms"] as Int64?) != nil, leaseExpiresAtMs: claim?["lease_expires_ms"],
+            taskExists: task != nil, taskStatus: (task?["status"] as String?).flatMap(TaskStatus.init(rawValue:)),
+            taskCurrentRunID: task?["current_run_id"], taskClaimLock: task?["claim_lock"])
+        if let denial = ClaimAuthority.check(principal: proof.principal, taskID: proof.taskID, facts: facts, nowMs: nowMs) {
+            if case .notFound = denial { throw BoardError.notFound("no task '\(proof.taskID)'") }
+            throw BoardError.denied(denial)
+        }
+        return LiveClaim(runID: claim!["run_id"], lane: claim!["lane"], leaseMs: claim!["lease_ms"])
+    }
+
+    /// Compare-and-set on status and lock; zero rows changed means the claim was lost mid-flight.
+    static func casTask(_ db: Database, _ id: String, lock: String, sql: String, _ args: StatementArguments) throws {
+        try db.execute(sql: sql + " WHERE id = ? AND status = 'running' AND claim_lock = ?", arguments: args + [id, lock])
+        guard db.changesCount == 1 else { throw BoardError.denied(.staleClaim("the task changed under this claim")) }
+    }
+
+    static func closeRun(_ db: Database, _ runID: Int64, status: String, outcome: String, summary: String?,
+                         metadata: JSONValue?, nowMs: Int64, reason: String, error: String? = nil) throws {
+        try db.execute(sql: """
+            UPDATE task_runs SET status = ?, outcome = ?, summary = ?, error = ?, metadata = ?, ended_at = ?,
+              claim_lock = NULL, claim_expires = NULL, worker_pid = NULL
+            WHERE id = ? AND ended_at IS NULL
+            """, arguments: [status, outcome, summary, error, metadata.flatMap(JSONText.encode), nowMs / 1000, runID])
+        try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = ? WHERE run_id = ?",
+                       arguments: [nowMs, reason, runID])
+    }
+
+    /// A named claim: the task must exist, belong to the lane (or to nobody: it is then assigned to
+    /// the claimer in the same transaction), and be ready with its parents finished.
+    static func checkNamedClaim(_ db: Database, taskID: String, lane: String, events: EventWriter) throws -> String {
+        guard let task = try fetchTask(db, taskID) else { throw BoardError.notFound("no task '\(taskID)'") }
+        if let assignee = task.assignee, assignee != lane {
+            throw BoardError.notAssigned("task \(taskID) is assigned to '\(assignee)', not to lane '\(lane)'")
+        }
+        guard task.status == .ready, task.claimLock == nil else {
+            throw BoardError.notReady("task \(taskID) is \(task.status.rawValue), not ready")
+        }
+        guard try demoteIfWaiting(db, taskID, lane: task.assignee, events: events) == false else {
+            throw BoardError.notReady("task \(taskID) waits for unfinished parents")
+        }
+        if task.assignee == nil {
+            try db.execute(sql: "UPDATE tasks SET assignee = ? WHERE id = ?", arguments: [lane, taskID])
+            try events.task(EventType.assigned, taskID: taskID, lane: lane, hermesPayload: ["assignee": .string(lane)],
+                            data: ["assignee": .string(lane), "previous": .null])
+        }
+        return taskID
+    }
+
+    /// The lane's best claimable task: highest priority, then oldest. Ready tasks whose parents are
+    /// not finished (Hermes can leave them so) are put back to `todo` on the way, as Hermes' claim does.
+    static func bestClaimable(_ db: Database, lane: String, events: EventWriter) throws -> String? {
+        while true {
+            let candidates = try String.fetchAll(db, sql: """
+                SELECT id FROM tasks WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
+                ORDER BY priority DESC, created_at ASC, id ASC LIMIT 16
+                """, arguments: [lane])
+            if candidates.isEmpty { return nil }
+            for id in candidates where try !demoteIfWaiting(db, id, lane: lane, events: events) { return id }
+        }
+    }
+
+    /// Demotes a ready task with unfinished parents to `todo`; true if it did.
+    static func demoteIfWaiting(_ db: Database, _ id: String, lane: String?, events: EventWriter) throws -> Bool {
+        let parents = try parentStatuses(db, id)
+        guard !parents.allSatisfy(\.releasesChildren) else { return false }
+        try db.execute(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'", arguments: [id])
+        try events.task(EventType.claimRejected, taskID: id, lane: lane, hermesPayload: ["reason": "parents_not_done"],
+                        data: ["reason": "parents_not_done"])
+        return true
+    }
+
+    /// Hermes' claim sequence (§3 of hermes-compat): run row, CAS on the task, run pointer, `claimed` event.
+    static func openClaim(_ db: Database, taskID: String, intent: ClaimIntent, nowMs: Int64, events: EventWriter) throws -> ClaimedTask {
+        let now = nowMs / 1000
+        let expiresMs = nowMs + intent.leaseMs
+        let expires = Lease.hermesSeconds(fromMs: expiresMs)
+        // Defensive, as Hermes: a ready task must not still point at an open run.
+        if let stale = try Int64.fetchOne(db, sql: "SELECT current_run_id FROM tasks WHERE id = ?", arguments: [taskID]) {
+            try db.execute(sql: """
+                UPDATE task_runs SET status = 'reclaimed', outcome = 'reclaimed', ended_at = ?, claim_lock = NULL, claim_expires = NULL
+                WHERE id = ? AND ended_at IS NULL
+                """, arguments: [now, stale])
+        }
+        try db.execute(sql: """
+            INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
+            SELECT id, assignee, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
+            """, arguments: [now, now, taskID])
+        let runID = db.lastInsertedRowID
+        let lock = ClaimLock.make(lane: intent.lane.name, runID: runID)
+        try db.execute(sql: """
+            UPDATE tasks SET status = 'running', claim_lock = ?, claim_expires = ?, started_at = COALESCE(started_at, ?),
+              worker_pid = NULL, last_heartbeat_at = ?, current_run_id = ?
+            WHERE id = ? AND status = 'ready' AND claim_lock IS NULL
+            """, arguments: [lock, expires, now, now, runID, taskID])
+        guard db.changesCount == 1 else { throw BoardError.conflict("task \(taskID) was claimed by someone else") }
+        try db.execute(sql: "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?", arguments: [lock, expires, runID])
+        try db.execute(sql: """
+            INSERT INTO bridge_claims (run_id, task_id, lane, token_hash, lease_ms, lease_expires_ms, claimed_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [runID, taskID, intent.lane.name, intent.tokenHash, intent.leaseMs, expiresMs, nowMs])
+        try events.task(EventType.claimed, taskID: taskID, lane: intent.lane.name, runID: runID,
+                        hermesPayload: ["lock": .string(lock), "expires": .int(expires), "run_id": .int(runID)],
+                        data: ["lock": .string(lock), "lease_expires_at_ms": .int(expiresMs)])
+        return ClaimedTask(task: try fetchTask(db, taskID)!, runID: runID, leaseExpiresAtMs: expiresMs)
+    }
+
+    /// After a parent finishes: children whose parents are now all done/archived go `todo` → `ready`
+    /// (Hermes' `promoted` event), and each becomes `available` to its lane.
+    static func promoteChildren(_ db: Database, of parent: String, events: EventWriter) throws {
+        let children = try String.fetchAll(db, sql: """
+            SELECT t.id FROM task_links l JOIN tasks t ON t.id = l.child_id WHERE l.parent_id = ? AND t.status = 'todo'
+            ORDER BY t.id
+            """, arguments: [parent])
+        for child in children where try parentStatuses(db, child).allSatisfy(\.releasesChildren) {
+            try db.execute(sql: "UPDATE tasks SET status = 'ready' WHERE id = ? AND status = 'todo'", arguments: [child])
+            let assignee = try String.fetchOne(db, sql: "SELECT assignee FROM tasks WHERE id = ?", arguments: [child])
+            try events.task(EventType.promoted, taskID: child, lane: assignee)
+            try announceIfClaimable(db, child, events: events)
+        }
+    }
+
+    /// Publishes `<lane>.available` when the task is claimable by its assignee now.
+    static func announceIfClaimable(_ db: Database, _ id: String, events: EventWriter) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT assignee, status, claim_lock, priority FROM tasks WHERE id = ?", arguments: [id]),
+              let lane: String = row["assignee"],
+              Readiness.isClaimable(status: TaskStatus(rawValue: row["status"]) ?? .triage, claimLock: row["claim_lock"],
+                                    parentStatuses: try parentStatuses(db, id)) else { return }
+        try events.published(EventType.available, taskID: id, lane: lane, data: ["priority": .int(row["priority"] ?? 0)])
+    }
+}

@@ -1,0 +1,112 @@
+import GRDB
+import KanbanModel
+
+/// The lane registry (`bridge_lanes`).
+extension SQLiteBoard {
+    public func registerLane(_ lane: Lane, tokenHash: String, nowMs: Int64) throws -> LaneSummary {
+        try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_lanes WHERE name = ?", arguments: [lane.name]) == true {
+                throw BoardError.conflict("lane '\(lane.name)' is already registered; use lane.update or lane.rotate-token")
+            }
+            let now = nowMs / 1000
+            var l = lane
+            l.createdAt = now
+            l.updatedAt = now
+            try db.execute(sql: """
+                INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
+                  command, profile, workspace_policy, repo, token_hash, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: Self.laneArguments(l) + [tokenHash, now, now])
+            try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
+                                                            data: ["kind": .string(l.kind.rawValue)])
+            return try Self.summary(db, l)
+        }
+    }
+
+    public func updateLane(name: String, patch: LanePatch, nowMs: Int64) throws -> LaneSummary {
+        try write { db in
+            guard let current = try Self.fetchLane(db, name) else { throw BoardError.notFound("no lane named '\(name)'") }
+            var l = patch.applied(to: current)
+            l.updatedAt = nowMs / 1000
+            try db.execute(sql: """
+                UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
+                  allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?, updated_at = ?
+                WHERE name = ?
+                """, arguments: Self.laneArguments(l) + [l.updatedAt, name])
+            try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: name)
+            return try Self.summary(db, l)
+        }
+    }
+
+    public func lane(named name: String) throws -> LaneSummary? {
+        try read { db in try Self.fetchLane(db, name).map { try Self.summary(db, $0) } }
+    }
+
+    public func lanes() throws -> [LaneSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM bridge_lanes ORDER BY name").map { try Self.summary(db, Self.lane(from: $0)) }
+        }
+    }
+
+    public func removeLane(name: String, nowMs: Int64) throws {
+        try write { db in
+            guard try Self.fetchLane(db, name) != nil else { throw BoardError.notFound("no lane named '\(name)'") }
+            // Removing a lane with live claims would orphan them: their holders could never finish.
+            let live = try Self.liveClaims(db, lane: name)
+            if live > 0 {
+                throw BoardError.conflict("lane '\(name)' holds \(live) live claim(s); let them finish or release them first")
+            }
+            try db.execute(sql: "DELETE FROM bridge_lanes WHERE name = ?", arguments: [name])
+            try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRemoved, taskID: nil, lane: name)
+        }
+    }
+
+    public func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE bridge_lanes SET token_hash = ?, updated_at = ? WHERE name = ?",
+                           arguments: [tokenHash, nowMs / 1000, name])
+            guard db.changesCount == 1 else { throw BoardError.notFound("no lane named '\(name)'") }
+        }
+    }
+
+    public func laneName(forTokenHash tokenHash: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT name FROM bridge_lanes WHERE token_hash = ?", arguments: [tokenHash]) }
+    }
+
+    // MARK: Row mapping
+
+    static func fetchLane(_ db: Database, _ name: String) throws -> Lane? {
+        try Row.fetchOne(db, sql: "SELECT * FROM bridge_lanes WHERE name = ?", arguments: [name]).map(lane(from:))
+    }
+
+    /// Claims the lane holds that are still live on the board. Joined with `tasks` so a claim that
+    /// Hermes took back (reclaim, complete, block by hand) stops counting against the lane at once.
+    static func liveClaims(_ db: Database, lane: String) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            SELECT COUNT(*) FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+            WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
+            """, arguments: [lane]) ?? 0
+    }
+
+    static func summary(_ db: Database, _ lane: Lane) throws -> LaneSummary {
+        let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks WHERE assignee = ? AND status = 'ready'",
+                                      arguments: [lane.name]) ?? 0
+        return LaneSummary(lane: lane, running: try liveClaims(db, lane: lane.name), queued: queued)
+    }
+
+    static func laneArguments(_ l: Lane) -> StatementArguments {
+        [l.name, l.kind.rawValue, l.claimMode.rawValue, l.maxConcurrency, l.leaseSeconds, l.allowedStatusMutations.rawValue,
+         l.command.flatMap { JSONText.encode(.array($0.map { .string($0) })) }, l.profile, l.workspacePolicy.rawValue, l.repo]
+    }
+
+    static func lane(from row: Row) -> Lane {
+        let command = JSONText.decode(row["command"])?.arrayValue?.compactMap(\.stringValue)
+        return Lane(name: row["name"], kind: LaneKind(rawValue: row["kind"]) ?? .persistent,
+                    claimMode: ClaimMode(rawValue: row["claim_mode"]) ?? .pullOrWatch,
+                    maxConcurrency: row["max_concurrency"], leaseSeconds: row["lease_seconds"],
+                    allowedStatusMutations: StatusMutationPolicy(rawValue: row["allowed_status_mutations"]) ?? .ownClaimedOnly,
+                    command: command, profile: row["profile"],
+                    workspacePolicy: WorkspacePolicy(rawValue: row["workspace_policy"]) ?? .none, repo: row["repo"],
+                    createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}

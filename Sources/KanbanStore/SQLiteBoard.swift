@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import KanbanModel
+
+/// The board in one SQLite file, shared with Hermes' own CLI and dispatcher.
+///
+/// One connection (a GRDB `DatabaseQueue`) for the life of the process, used from the coordinator's
+/// owner thread. Every write is `BEGIN IMMEDIATE … COMMIT` in WAL mode with `synchronous=FULL`, as
+/// Hermes does, so a returned call is durable and Hermes processes can write the same file at once.
+public final class SQLiteBoard: BoardStore {
+    let queue: DatabaseQueue
+    /// Where the board lives (":memory:" style paths are not supported: Hermes needs a file).
+    public let path: String
+
+    /// Opens (creating if needed) the board at `path`, checks it is a compatible Hermes board, and
+    /// brings the `bridge_*` tables up to date. Throws `BoardError.incompatibleBoard` with the reason.
+    public init(path: String, busyTimeoutSeconds: Double = 10) throws {
+        self.path = path
+        var config = Configuration()
+        // Hermes holds the write lock only briefly; wait for it rather than fail.
+        config.busyMode = .timeout(busyTimeoutSeconds)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 100")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw BoardError.incompatibleBoard("\(path) is not an SQLite database")
+        }
+        do {
+            try queue.writeWithoutTransaction { db in
+                // Hermes uses WAL; keep an on-disk WAL as it is, switch a fresh file to it.
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                try db.inTransaction(.immediate) {
+                    try Schema.prepare(db, path: path)
+                    return .commit
+                }
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw BoardError.incompatibleBoard("\(path) is not an SQLite database")
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction; the change is committed when this returns.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.read(body)
+    }
+
+    // MARK: Events
+
+    public func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent] {
+        try read { db in
+            let rows: [Row]
+            if let lane {
+                let laneSQL = lane == "_" ? "lane IS NULL" : "lane = ?"
+                let args: StatementArguments = lane == "_" ? [seq, limit] : [lane, seq, limit]
+                rows = try Row.fetchAll(db, sql: """
+                    SELECT seq, type, task_id, lane, run_id, at_ms, data FROM bridge_events
+                    WHERE \(laneSQL) AND seq > ? ORDER BY seq LIMIT ?
+                    """, arguments: args)
+            } else {
+                rows = try Row.fetchAll(db, sql: """
+                    SELECT seq, type, task_id, lane, run_id, at_ms, data FROM bridge_events
+                    WHERE seq > ? ORDER BY seq LIMIT ?
+                    """, arguments: [seq, limit])
+            }
+            return rows.map(Self.event(from:))
+        }
+    }
+
+    public func lastEventSeq() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM bridge_events") ?? 0 }
+    }
+
+    static func event(from row: Row) -> BoardEvent {
+        BoardEvent(seq: row["seq"], type: row["type"], taskID: row["task_id"], lane: row["lane"],
+                   runID: row["run_id"], atMs: row["at_ms"], data: JSONText.decode(row["data"]) ?? [:])
+    }
+}
+
+/// Appends to both event logs inside the caller's transaction: Hermes' `task_events` (what its CLI,
+/// notifier and dashboard read) and the bridge's `bridge_events` (what the PUB socket publishes).
+struct EventWriter {
+    let db: Database
+    let nowMs: Int64
+
+    /// A Hermes-visible event, mirrored into the published stream.
+    func task(_ kind: String, taskID: String, lane: String?, runID: Int64? = nil,
+              hermesPayload: JSONValue? = nil, data: JSONValue = [:]) throws {
+        try db.execute(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [taskID, runID, kind, hermesPayload.flatMap(JSONText.encode), nowMs / 1000])
+        try published(kind, taskID: taskID, lane: lane, runID: runID, data: data)
+    }
+
+    /// A bridge-only event (`available`, lane registry changes): published, not shown in Hermes.
+    func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:]) throws {
+        try db.execute(sql: "INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data) VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}"])
+    }
+}
+
+/// JSON text columns (payloads, metadata, event data).
+enum JSONText {
+    static func encode(_ value: JSONValue) -> String? {
+        if case .null = value { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func decode(_ text: String?) -> JSONValue? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+}

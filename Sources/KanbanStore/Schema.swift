@@ -1,0 +1,151 @@
+import GRDB
+
+/// The board's on-disk format: Hermes Agent 0.19's own tables, created exactly as `hermes kanban init`
+/// creates them, plus the bridge's `bridge_*` tables beside them in the same file.
+enum Schema {
+    /// Bump when the `bridge_*` tables change shape, and add a step to `migrateBridge`.
+    static let bridgeVersion = 1
+
+    /// Hermes 0.19 DDL, verbatim in meaning (see shared/design/hermes-compat.md §1). `IF NOT EXISTS`
+    /// everywhere, so attaching to a board Hermes created is a no-op here.
+    static let hermesDDL = [
+        """
+        CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT, assignee TEXT,
+         status TEXT NOT NULL, priority INTEGER DEFAULT 0, created_by TEXT, created_at INTEGER NOT NULL,
+         started_at INTEGER, completed_at INTEGER, workspace_kind TEXT NOT NULL DEFAULT 'scratch',
+         workspace_path TEXT, branch_name TEXT, project_id TEXT, claim_lock TEXT, claim_expires INTEGER,
+         tenant TEXT, result TEXT, idempotency_key TEXT, consecutive_failures INTEGER NOT NULL DEFAULT 0,
+         worker_pid INTEGER, last_failure_error TEXT, max_runtime_seconds INTEGER, last_heartbeat_at INTEGER,
+         current_run_id INTEGER, workflow_template_id TEXT, current_step_key TEXT, skills TEXT,
+         model_override TEXT, max_retries INTEGER, goal_mode INTEGER NOT NULL DEFAULT 0, goal_max_turns INTEGER,
+         session_id TEXT, block_kind TEXT, block_recurrences INTEGER NOT NULL DEFAULT 0)
+        """,
+        "CREATE TABLE IF NOT EXISTS task_links (parent_id TEXT NOT NULL, child_id TEXT NOT NULL, PRIMARY KEY (parent_id, child_id))",
+        """
+        CREATE TABLE IF NOT EXISTS task_comments (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL,
+         author TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS task_events (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL,
+         run_id INTEGER, kind TEXT NOT NULL, payload TEXT, created_at INTEGER NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS task_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL,
+         profile TEXT, step_key TEXT, status TEXT NOT NULL, claim_lock TEXT, claim_expires INTEGER,
+         worker_pid INTEGER, max_runtime_seconds INTEGER, last_heartbeat_at INTEGER, started_at INTEGER NOT NULL,
+         ended_at INTEGER, outcome TEXT, summary TEXT, metadata TEXT, error TEXT)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS task_attachments (id INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL,
+         filename TEXT NOT NULL, stored_path TEXT NOT NULL, content_type TEXT, size INTEGER NOT NULL DEFAULT 0,
+         uploaded_by TEXT, created_at INTEGER NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS kanban_notify_subs (task_id TEXT NOT NULL, platform TEXT NOT NULL,
+         chat_id TEXT NOT NULL, thread_id TEXT NOT NULL DEFAULT '', user_id TEXT, notifier_profile TEXT,
+         created_at INTEGER NOT NULL, last_event_id INTEGER NOT NULL DEFAULT 0,
+         PRIMARY KEY (task_id, platform, chat_id, thread_id))
+        """,
+        "CREATE INDEX IF NOT EXISTS idx_tasks_assignee_status ON tasks(assignee, status)",
+        "CREATE INDEX IF NOT EXISTS idx_tasks_status ON tasks(status)",
+        "CREATE INDEX IF NOT EXISTS idx_tasks_tenant ON tasks(tenant)",
+        "CREATE INDEX IF NOT EXISTS idx_tasks_idempotency ON tasks(idempotency_key)",
+        "CREATE INDEX IF NOT EXISTS idx_tasks_session_id ON tasks(session_id)",
+        "CREATE INDEX IF NOT EXISTS idx_links_child ON task_links(child_id)",
+        "CREATE INDEX IF NOT EXISTS idx_links_parent ON task_links(parent_id)",
+        "CREATE INDEX IF NOT EXISTS idx_comments_task ON task_comments(task_id, created_at)",
+        "CREATE INDEX IF NOT EXISTS idx_events_task ON task_events(task_id, created_at)",
+        "CREATE INDEX IF NOT EXISTS idx_events_run ON task_events(run_id, id)",
+        "CREATE INDEX IF NOT EXISTS idx_runs_task ON task_runs(task_id, started_at)",
+        "CREATE INDEX IF NOT EXISTS idx_runs_status ON task_runs(status)",
+        "CREATE INDEX IF NOT EXISTS idx_attachments_task ON task_attachments(task_id, created_at)",
+        "CREATE INDEX IF NOT EXISTS idx_notify_task ON kanban_notify_subs(task_id)",
+    ]
+
+    /// The bridge's own state. Append-only: never edit a shipped statement, add a new version.
+    static let bridgeV1 = [
+        "CREATE TABLE bridge_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        // Lane registry. token_hash: SHA-256 of the lane token; the token itself is never stored.
+        """
+        CREATE TABLE bridge_lanes (name TEXT PRIMARY KEY, kind TEXT NOT NULL, claim_mode TEXT NOT NULL,
+         max_concurrency INTEGER NOT NULL DEFAULT 1 CHECK (max_concurrency >= 1), lease_seconds INTEGER,
+         allowed_status_mutations TEXT NOT NULL DEFAULT 'own-claimed-only', command TEXT, profile TEXT,
+         workspace_policy TEXT NOT NULL DEFAULT 'none', repo TEXT, token_hash TEXT NOT NULL UNIQUE,
+         created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)
+        """,
+        // One row per bridge claim (= one Hermes run). Millisecond lease times live here because
+        // Hermes keeps whole seconds. ended_at_ms is set when the bridge ends the claim.
+        """
+        CREATE TABLE bridge_claims (run_id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, lane TEXT NOT NULL,
+         token_hash TEXT NOT NULL UNIQUE, lease_ms INTEGER NOT NULL, lease_expires_ms INTEGER NOT NULL,
+         claimed_at_ms INTEGER NOT NULL, ended_at_ms INTEGER, end_reason TEXT)
+        """,
+        "CREATE INDEX bridge_claims_open ON bridge_claims(lease_expires_ms) WHERE ended_at_ms IS NULL",
+        "CREATE INDEX bridge_claims_lane_open ON bridge_claims(lane) WHERE ended_at_ms IS NULL",
+        // The published event stream. seq is the wire `seq`: AUTOINCREMENT never reuses a value,
+        // even after the newest rows are deleted.
+        """
+        CREATE TABLE bridge_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, task_id TEXT,
+         lane TEXT, run_id INTEGER, at_ms INTEGER NOT NULL, data TEXT NOT NULL DEFAULT '{}')
+        """,
+        "CREATE INDEX bridge_events_lane ON bridge_events(lane, seq)",
+        // Claiming picks the best ready task of one lane: this index makes that a range scan, O(log n).
+        "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at, id)",
+    ]
+
+    /// Columns the bridge reads or writes; an attached board missing any of them is refused.
+    static let requiredColumns: [String: [String]] = [
+        "tasks": ["id", "title", "body", "assignee", "status", "priority", "created_by", "created_at", "started_at",
+                  "completed_at", "claim_lock", "claim_expires", "tenant", "result", "idempotency_key",
+                  "consecutive_failures", "worker_pid", "last_failure_error", "last_heartbeat_at", "current_run_id",
+                  "block_kind", "block_recurrences"],
+        "task_links": ["parent_id", "child_id"],
+        "task_events": ["id", "task_id", "run_id", "kind", "payload", "created_at"],
+        "task_runs": ["id", "task_id", "profile", "status", "claim_lock", "claim_expires", "worker_pid",
+                      "last_heartbeat_at", "started_at", "ended_at", "outcome", "summary", "metadata", "error"],
+    ]
+
+    /// Creates or checks the board. A file with tables but no Hermes board in it is refused, as is a
+    /// Hermes board missing columns the bridge needs, with the reason.
+    static func prepare(_ db: Database, path: String) throws {
+        let tables = try Set(String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type='table'"))
+        let userTables = tables.filter { !$0.hasPrefix("sqlite_") }
+        if !userTables.isEmpty && !userTables.contains("tasks") {
+            throw BoardError.incompatibleBoard(
+                "\(path) is an SQLite file but not a Hermes Kanban board (no 'tasks' table; it has: "
+                    + userTables.sorted().prefix(5).joined(separator: ", ") + ")")
+        }
+        if userTables.contains("tasks") {
+            var problems: [String] = []
+            for (table, columns) in requiredColumns.sorted(by: { $0.key < $1.key }) {
+                guard tables.contains(table) else { problems.append("table '\(table)' is missing"); continue }
+                let have = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String })
+                let missing = columns.filter { !have.contains($0) }
+                if !missing.isEmpty { problems.append("table '\(table)' lacks column(s) \(missing.joined(separator: ", "))") }
+            }
+            if !problems.isEmpty {
+                throw BoardError.incompatibleBoard(
+                    "\(path) is not a Hermes Kanban board this bridge can attach to: " + problems.joined(separator: "; ")
+                        + ". Open it once with `hermes kanban init` (Hermes 0.19 or later) to upgrade its schema.")
+            }
+        }
+        for sql in hermesDDL { try db.execute(sql: sql) }
+        try migrateBridge(db, tables: tables)
+    }
+
+    private static func migrateBridge(_ db: Database, tables: Set<String>) throws {
+        var version = 0
+        if tables.contains("bridge_meta") {
+            version = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'schema_version'") ?? 0
+        }
+        if version > bridgeVersion {
+            throw BoardError.incompatibleBoard(
+                "the board's bridge tables are version \(version), newer than this kanban-bridge (\(bridgeVersion)); upgrade kanban-bridge")
+        }
+        if version < 1 {
+            for sql in bridgeV1 { try db.execute(sql: sql) }
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO bridge_meta (key, value) VALUES ('schema_version', ?)",
+                       arguments: [String(bridgeVersion)])
+    }
+}

@@ -1,0 +1,157 @@
+import GRDB
+import KanbanModel
+
+/// Tasks and their links, written the way Hermes writes them (same columns, same event kinds).
+extension SQLiteBoard {
+    public func createTask(_ spec: TaskSpec, nowMs: Int64) throws -> TaskRecord {
+        try write { db in
+            // Hermes' idempotency: the newest non-archived task with the key is the answer. Checked
+            // inside the write transaction here, so two racing creates cannot both insert.
+            if let key = spec.idempotencyKey, let existing = try String.fetchOne(db, sql: """
+                SELECT id FROM tasks WHERE idempotency_key = ? AND status != 'archived' ORDER BY created_at DESC LIMIT 1
+                """, arguments: [key]) {
+                return try Self.fetchTask(db, existing)!
+            }
+            let parents = Array(Set(spec.parents)).sorted()
+            var parentStatuses: [TaskStatus] = []
+            for parent in parents {
+                guard let status = try Self.status(db, parent) else { throw BoardError.notFound("unknown parent task '\(parent)'") }
+                parentStatuses.append(status)
+            }
+            let status = Readiness.initialStatus(parentStatuses: parentStatuses)
+            let id = try Self.newTaskID(db)
+            let now = nowMs / 1000
+            try db.execute(sql: """
+                INSERT INTO tasks (id, title, body, assignee, status, priority, created_by, created_at, tenant, idempotency_key)
+                VALUES (?, ?, ?, ?, ?, ?, 'kanban-bridge', ?, ?, ?)
+                """, arguments: [id, spec.title.trimmingCharacters(in: .whitespacesAndNewlines), spec.body, spec.assignee,
+                                 status.rawValue, spec.priority, now, spec.tenant, spec.idempotencyKey])
+            for parent in parents {
+                try db.execute(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)", arguments: [parent, id])
+            }
+            let events = EventWriter(db: db, nowMs: nowMs)
+            let payload: JSONValue = [
+                "assignee": .of(spec.assignee), "status": .string(status.rawValue),
+                "parents": .array(parents.map { .string($0) }), "tenant": .of(spec.tenant),
+                "branch_name": .null, "skills": .null, "goal_mode": .null,
+            ]
+            try events.task(EventType.created, taskID: id, lane: spec.assignee, hermesPayload: payload, data: payload)
+            if status == .ready, let lane = spec.assignee {
+                try events.published(EventType.available, taskID: id, lane: lane, data: ["priority": .int(Int64(spec.priority))])
+            }
+            return try Self.fetchTask(db, id)!
+        }
+    }
+
+    public func task(id: String) throws -> TaskDetail? {
+        try read { db in
+            guard let task = try Self.fetchTask(db, id) else { return nil }
+            let runs = try Row.fetchAll(db, sql: """
+                SELECT id, task_id, profile, status, outcome, summary, error, claim_lock, started_at, ended_at
+                FROM task_runs WHERE task_id = ? ORDER BY id
+                """, arguments: [id]).map { row in
+                RunRecord(id: row["id"], taskID: row["task_id"], profile: row["profile"], status: row["status"],
+                          outcome: row["outcome"], summary: row["summary"], error: row["error"],
+                          claimLock: row["claim_lock"], startedAt: row["started_at"] ?? 0, endedAt: row["ended_at"])
+            }
+            return TaskDetail(task: task, runs: runs)
+        }
+    }
+
+    public func tasks(status: TaskStatus?, assignee: String?, limit: Int) throws -> [TaskRecord] {
+        try read { db in
+            var conditions: [String] = []
+            var args: StatementArguments = []
+            if let status { conditions.append("status = ?"); args += [status.rawValue] }
+            if let assignee { conditions.append("assignee = ?"); args += [assignee] }
+            let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            args += [limit]
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, id LIMIT ?",
+                                          arguments: args)
+            return try ids.compactMap { try Self.fetchTask(db, $0) }
+        }
+    }
+
+    public func assignTask(id: String, assignee: String?, nowMs: Int64) throws -> TaskRecord {
+        try write { db in
+            guard let task = try Self.fetchTask(db, id) else { throw BoardError.notFound("no task '\(id)'") }
+            if task.status == .running && task.claimLock != nil {
+                throw BoardError.conflict("cannot reassign \(id): it is running under a claim; wait for it to finish or reclaim it")
+            }
+            if task.assignee != assignee {
+                // A human reassigning is a recovery action: the new lane does not inherit the failure streak.
+                try db.execute(sql: "UPDATE tasks SET assignee = ?, consecutive_failures = 0, last_failure_error = NULL WHERE id = ?",
+                               arguments: [assignee, id])
+            }
+            let events = EventWriter(db: db, nowMs: nowMs)
+            try events.task(EventType.assigned, taskID: id, lane: assignee, hermesPayload: ["assignee": .of(assignee)],
+                            data: ["assignee": .of(assignee), "previous": .of(task.assignee)])
+            if task.status == .ready, let assignee, assignee != task.assignee {
+                try events.published(EventType.available, taskID: id, lane: assignee, data: ["priority": .int(Int64(task.priority))])
+            }
+            return try Self.fetchTask(db, id)!
+        }
+    }
+
+    public func linkTasks(parent: String, child: String, nowMs: Int64) throws -> TaskRecord {
+        try write { db in
+            guard let parentStatus = try Self.status(db, parent) else { throw BoardError.notFound("no task '\(parent)'") }
+            guard let child0 = try Self.fetchTask(db, child) else { throw BoardError.notFound("no task '\(child)'") }
+            if parent == child { throw BoardError.invalid("a task cannot depend on itself") }
+            let cycles = try Readiness.wouldCycle(parent: parent, child: child) { node in
+                try String.fetchAll(db, sql: "SELECT child_id FROM task_links WHERE parent_id = ?", arguments: [node])
+            }
+            if cycles { throw BoardError.conflict("linking \(parent) -> \(child) would create a cycle") }
+            try db.execute(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)", arguments: [parent, child])
+            if !parentStatus.releasesChildren {
+                // A ready child now waits for its new parent, as in Hermes.
+                try db.execute(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'", arguments: [child])
+            }
+            try EventWriter(db: db, nowMs: nowMs).task(EventType.linked, taskID: child, lane: child0.assignee,
+                                                       hermesPayload: ["parent": .string(parent), "child": .string(child)],
+                                                       data: ["parent": .string(parent), "child": .string(child)])
+            return try Self.fetchTask(db, child)!
+        }
+    }
+
+    // MARK: Helpers shared with claims
+
+    /// Hermes' id shape: `t_` + 8 hex digits, retried on the rare collision.
+    static func newTaskID(_ db: Database) throws -> String {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<16 {
+            let id = "t_" + String(format: "%08x", UInt32.random(in: .min ... .max, using: &rng))
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM tasks WHERE id = ?", arguments: [id]) != true { return id }
+        }
+        throw BoardError.conflict("could not allocate a fresh task id")
+    }
+
+    static func status(_ db: Database, _ id: String) throws -> TaskStatus? {
+        try String.fetchOne(db, sql: "SELECT status FROM tasks WHERE id = ?", arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
+    }
+
+    static func parentStatuses(_ db: Database, _ id: String) throws -> [TaskStatus] {
+        // A link to a parent that no longer exists does not hold the child back (Hermes deletes tasks).
+        try String.fetchAll(db, sql: """
+            SELECT t.status FROM task_links l JOIN tasks t ON t.id = l.parent_id WHERE l.child_id = ?
+            """, arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
+    }
+
+    static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT id, title, body, assignee, status, priority, tenant, idempotency_key, created_at, started_at,
+                   completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at
+            FROM tasks WHERE id = ?
+            """, arguments: [id]) else { return nil }
+        let parents = try String.fetchAll(db, sql: "SELECT parent_id FROM task_links WHERE child_id = ? ORDER BY parent_id", arguments: [id])
+        let children = try String.fetchAll(db, sql: "SELECT child_id FROM task_links WHERE parent_id = ? ORDER BY child_id", arguments: [id])
+        return TaskRecord(
+            id: row["id"], title: row["title"], body: row["body"], assignee: row["assignee"],
+            // Statuses written by a newer Hermes that we do not know are shown as triage (never claimable).
+            status: TaskStatus(rawValue: row["status"]) ?? .triage, priority: row["priority"] ?? 0,
+            tenant: row["tenant"], idempotencyKey: row["idempotency_key"], createdAt: row["created_at"],
+            startedAt: row["started_at"], completedAt: row["completed_at"], result: row["result"],
+            claimLock: row["claim_lock"], claimExpires: row["claim_expires"], currentRunID: row["current_run_id"],
+            lastHeartbeatAt: row["last_heartbeat_at"], parents: parents, children: children)
+    }
+}
