@@ -1,0 +1,290 @@
+import Foundation
+import KanbanModel
+import KanbanProtocol
+import KanbanStore
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// How a coordinator listens and what it accepts.
+public struct CoordinatorConfig: Sendable {
+    /// ROUTER endpoint for requests (`tcp://127.0.0.1:*` picks a free port).
+    public var commandEndpoint: String
+    /// PUB endpoint for events.
+    public var eventEndpoint: String
+    public var adminToken: String
+    public var limits: DecodeLimits
+    /// Hard ceiling enforced by libzmq itself: a peer that sends a bigger frame is disconnected and the
+    /// frame never reaches us. Frames between `limits.maxRequestBytes` and this get a `too_large` reply.
+    public var maxFrameBytes: Int64
+    public var defaultLeaseSeconds: Int
+    public var version: String
+
+    public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
+                adminToken: String, limits: DecodeLimits = DecodeLimits(), maxFrameBytes: Int64 = 16 << 20,
+                defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String = "0.1.0") {
+        self.commandEndpoint = commandEndpoint; self.eventEndpoint = eventEndpoint; self.adminToken = adminToken
+        self.limits = limits; self.maxFrameBytes = maxFrameBytes; self.defaultLeaseSeconds = defaultLeaseSeconds
+        self.version = version
+    }
+}
+
+/// The coordinator service: one owner thread runs the ROUTER and PUB sockets, every board write,
+/// lease expiry and parked claims. ZeroMQ sockets are not thread-safe, and one writer keeps claim
+/// ordering obvious, so nothing here takes a lock except the stop flag.
+public final class Coordinator: @unchecked Sendable {
+    private let config: CoordinatorConfig
+    private let store: BoardStore
+    private let clock: Clock
+    private let log: Logger
+    private let operations: Operations
+    private let authenticator: Authenticator
+    private let decoder: RequestDecoder
+    private let stopping = Atomic<Bool>(false)
+    private let bound = Mutex<(command: String, events: String)?>(nil)
+    private let finished = DispatchSemaphore(value: 0)
+
+    // Owned by the loop thread.
+    private var router: ZMQSocket?
+    private var publisher: ZMQSocket?
+    private var parked = ParkedClaims()
+    private var lastPublishedSeq: Int64 = 0
+
+    public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
+                logger: Logger = Logger(label: "kanban-bridge")) {
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.log = logger
+        self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
+                                     version: config.version)
+        self.authenticator = Authenticator(adminToken: config.adminToken, store: store)
+        self.decoder = RequestDecoder(limits: config.limits)
+    }
+
+    /// The endpoints actually bound (with real port numbers), once the coordinator is listening.
+    public var endpoints: (command: String, events: String)? { bound.withLock { $0 } }
+
+    /// Starts the loop on its own thread and returns once both sockets are bound.
+    public func start() throws -> (command: String, events: String) {
+        let ready = DispatchSemaphore(value: 0)
+        let failure = Mutex<Error?>(nil)
+        let thread = Thread { [self] in
+            do { try self.bindSockets() } catch {
+                failure.withLock { $0 = error }
+                ready.signal()
+                self.finished.signal()
+                return
+            }
+            ready.signal()
+            self.loop()
+        }
+        thread.name = "kanban-bridge-coordinator"
+        thread.start()
+        ready.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+        return endpoints!
+    }
+
+    /// Binds and runs the loop on the calling thread until `stop()`.
+    public func run() throws {
+        try bindSockets()
+        loop()
+    }
+
+    /// Asks the loop to stop (safe from any thread, including a signal handler's dispatch source).
+    public func stop() { stopping.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Stops and waits for the loop to finish (sockets closed, parked claims answered).
+    public func stopAndWait() {
+        stop()
+        finished.wait()
+    }
+
+    private func bindSockets() throws {
+        let context = ZMQContext()
+        let router = try ZMQSocket(context, .router)
+        try router.setMaxMessageSize(config.maxFrameBytes)
+        // Fail (rather than silently drop) a reply to a client that has gone: a claim sent into the
+        // void would hold a task until its lease ran out, so we release it instead.
+        try router.setRouterMandatory(true)
+        let command = try router.bind(config.commandEndpoint)
+        let publisher = try ZMQSocket(context, .pub)
+        // A slow or dead subscriber costs at most this many queued messages; past it libzmq drops
+        // (subscribers recover by replay). The coordinator never blocks on a subscriber.
+        try publisher.setSendHighWaterMark(100_000)
+        let events = try publisher.bind(config.eventEndpoint)
+        self.router = router
+        self.publisher = publisher
+        lastPublishedSeq = try store.lastEventSeq()
+        bound.withLock { $0 = (command, events) }
+        log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)"])
+    }
+
+    // MARK: The loop
+
+    private func loop() {
+        defer { shutdown() }
+        guard let router else { return }
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let timeout = nextTimeoutMs()
+            let readable: Bool
+            do { readable = try router.waitReadable(timeoutMs: timeout) } catch {
+                log.error("poll failed", metadata: ["error": "\(error)"])
+                break
+            }
+            if readable {
+                // Drain what has arrived, bounded so timers still run under a flood.
+                for _ in 0..<256 {
+                    guard let frames = try? router.receive(dontWait: true) else { break }
+                    handle(frames)
+                    publishNewEvents()
+                }
+            }
+            runTimers()
+        }
+    }
+
+    /// Sleep until the nearest deadline (parked claim or lease), but wake at least every 250 ms to see `stop()`.
+    private func nextTimeoutMs() -> Int {
+        let now = clock.nowMs()
+        var deadline = now + 250
+        if let d = parked.nextDeadline { deadline = min(deadline, d) }
+        if let d = try? store.nextLeaseExpiry() { deadline = min(deadline, d) }
+        return Int(max(0, min(250, deadline - now)))
+    }
+
+    private func runTimers() {
+        let now = clock.nowMs()
+        if let next = try? store.nextLeaseExpiry(), next <= now {
+            do {
+                let n = try store.expireLeases(nowMs: now)
+                if n > 0 { log.notice("leases expired", metadata: ["count": "\(n)"]) }
+            } catch {
+                log.error("lease expiry failed", metadata: ["error": "\(error)"])
+            }
+        }
+        for entry in parked.takeExpired(nowMs: now) {
+            send(entry.envelope, Reply.ok(Operations.noTask))
+        }
+        publishNewEvents()
+    }
+
+    // MARK: Requests
+
+    private func handle(_ frames: [[UInt8]]) {
+        // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
+        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
+            log.warning("dropped a message without an envelope delimiter (not a REQ or DEALER+delimiter peer)")
+            return
+        }
+        let envelope = Array(frames[...delimiter])
+        let body = frames[(delimiter + 1)...]
+        guard body.count == 1, let frame = body.first else {
+            send(envelope, Reply.error(WireError(.badRequest, "a request is exactly one frame of JSON; got \(body.count)")))
+            return
+        }
+        let decoded: DecodedRequest
+        do { decoded = try decoder.decode(frame) } catch {
+            log.debug("bad request", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            send(envelope, Reply.error(error))
+            return
+        }
+        let principal = authenticator.principal(for: decoded.auth)
+        if let refusal = AccessPolicy.check(principal, decoded.request) {
+            log.info("refused", metadata: ["op": "\(decoded.op)", "code": "\(refusal.code.rawValue)", "principal": "\(principal?.key ?? "none")"])
+            send(envelope, Reply.error(refusal))
+            return
+        }
+        let caller = principal ?? .admin  // only `ping` reaches here without a principal
+        switch operations.handle(decoded.request, as: caller) {
+        case .result(let result):
+            if decoded.request.isMutation { log.info("ok", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"]) }
+            send(envelope, Reply.ok(result))
+        case .failure(let error):
+            log.info("failed", metadata: ["op": "\(decoded.op)", "code": "\(error.code.rawValue)", "principal": "\(caller.key)"])
+            send(envelope, Reply.error(error))
+        case .claimed(let grant):
+            deliver(grant, to: envelope)
+        case .park(let request):
+            parked.park(.init(envelope: envelope, request: request, deadlineMs: clock.nowMs() + Int64(request.waitMs)))
+        }
+    }
+
+    /// Sends a granted claim; if the client has gone, releases the claim at once so the task is not
+    /// held by nobody until its lease runs out.
+    private func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]]) {
+        log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
+        if send(envelope, Reply.ok(WireFormat.claim(grant))) { return }
+        let proof = ClaimProof(principal: .admin, taskID: grant.task.id, tokenHash: Secrets.hash(grant.token))
+        do {
+            _ = try store.endClaim(proof, .release(reason: "client went away before the claim reached it"), nowMs: clock.nowMs())
+            log.notice("released an undeliverable claim", metadata: ["task": "\(grant.task.id)", "run": "\(grant.runID)"])
+        } catch {
+            log.error("could not release an undeliverable claim", metadata: ["task": "\(grant.task.id)", "error": "\(error)"])
+        }
+    }
+
+    @discardableResult
+    private func send(_ envelope: [[UInt8]], _ reply: [UInt8]) -> Bool {
+        do {
+            try router?.send(envelope + [reply], dontWait: true)
+            return true
+        } catch {
+            log.debug("reply not delivered (client gone)", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    // MARK: Events
+
+    /// Publishes every committed event not yet sent, in `seq` order; then offers work to parked
+    /// claims of the lanes those events touched (which may commit and publish more).
+    private func publishNewEvents() {
+        var touched: Set<String> = []
+        while true {
+            while let batch = try? store.events(since: lastPublishedSeq, limit: 1000, lane: nil), !batch.isEmpty {
+                for event in batch {
+                    let body = Reply.encode(WireFormat.event(event))
+                    try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
+                    lastPublishedSeq = event.seq
+                    if let lane = event.lane { touched.insert(lane) }
+                }
+            }
+            if parked.isEmpty || touched.isEmpty { return }
+            let lanes = touched
+            touched = []
+            serveParked(lanes: lanes)
+        }
+    }
+
+    private func serveParked(lanes: Set<String>) {
+        parked.serve(lanes: lanes) { entry in
+            do {
+                guard let grant = try operations.claim(entry.request) else { return false }
+                deliver(grant, to: entry.envelope)
+                return true
+            } catch BoardError.laneFull {
+                return false  // keep waiting: a slot may free before the deadline
+            } catch let error as BoardError {
+                send(entry.envelope, Reply.error(Operations.wireError(error)))
+                return true
+            } catch {
+                send(entry.envelope, Reply.error(WireError(.internal, "claim failed: \(type(of: error))")))
+                return true
+            }
+        }
+    }
+
+    private func shutdown() {
+        let waiting = parked.takeExpired(nowMs: .max)
+        for entry in waiting { send(entry.envelope, Reply.ok(Operations.noTask)) }
+        publishNewEvents()
+        router?.close()
+        publisher?.close()
+        router = nil
+        publisher = nil
+        log.info("stopped", metadata: ["answered_parked_claims": "\(waiting.count)", "last_seq": "\(lastPublishedSeq)"])
+        finished.signal()
+    }
+}

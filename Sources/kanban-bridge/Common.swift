@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import KanbanClient
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+
+/// Where the coordinator is and who we are to it.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Command socket of the coordinator.", valueName: "endpoint"))
+    var endpoint: String = ProcessInfo.processInfo.environment["KANBAN_BRIDGE_ENDPOINT"] ?? Endpoints.command
+
+    @Option(name: .long, help: ArgumentHelp("Board file; the admin token is read from admin.token beside it.", valueName: "path"))
+    var db: String = "kanban.db"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Credential to send. Default: $KANBAN_LANE_TOKEN for worker commands, else the admin token.", valueName: "token"))
+    var token: String?
+
+    @Option(name: .long, help: "Milliseconds to wait for a reply.")
+    var timeout: Int = 5000
+
+    @Flag(name: .long, help: "Print the reply's result as JSON.")
+    var json = false
+
+    /// A client authenticated as a lane (worker verbs) or as admin (board management).
+    func client(preferLane: Bool) throws -> CommandClient {
+        let env = ProcessInfo.processInfo.environment
+        var credential = token
+        if credential == nil, preferLane, let lane = env["KANBAN_LANE_TOKEN"], !lane.isEmpty { credential = lane }
+        if credential == nil { credential = AdminToken.find(boardPath: db) }
+        return CommandClient(endpoint: endpoint, auth: credential, timeoutMs: timeout)
+    }
+}
+
+/// Runs a call and turns failures into a message on stderr and the documented exit code.
+func perform(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as WireError {
+        printError("\(error.code.rawValue): \(error.message)")
+        throw ExitCode(exitCode(for: error.code))
+    } catch let error as ClientError {
+        printError("\(error)")
+        throw ExitCode(8)
+    }
+}
+
+func exitCode(for code: ErrorCode) -> Int32 {
+    switch code {
+    case .badRequest, .unknownOp, .tooLarge: return 2
+    case .unauthorized, .forbidden: return 4
+    case .notFound: return 5
+    case .conflict, .notReady, .notAssigned, .laneFull: return 6
+    case .notClaimOwner, .staleClaim: return 7
+    case .internal: return 1
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("kanban-bridge: " + message + "\n").utf8))
+}
+
+func printJSON(_ value: JSONValue) {
+    print(String(decoding: Reply.encode(value), as: UTF8.self))
+}
+
+/// One line per task: id, status, assignee, priority, title.
+func taskLine(_ t: JSONValue) -> String {
+    let id = t["id"]?.stringValue ?? "?"
+    let status = t["status"]?.stringValue ?? "?"
+    let assignee = t["assignee"]?.stringValue ?? "-"
+    let priority = t["priority"]?.intValue ?? 0
+    return "\(id.padding(12))  \(status.padding(8))  \(assignee.padding(20))  p\(priority)  \(t["title"]?.stringValue ?? "")"
+}
+
+func laneLine(_ l: JSONValue) -> String {
+    let name = l["name"]?.stringValue ?? "?"
+    let kind = l["kind"]?.stringValue ?? "?"
+    let running = l["running"]?.intValue ?? 0, max = l["max_concurrency"]?.intValue ?? 1
+    return "\(name.padding(24))  \(kind.padding(10))  \(running)/\(max) running  \(l["queued"]?.intValue ?? 0) queued  \(l["claim_mode"]?.stringValue ?? "")"
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+extension LaneKind: ExpressibleByArgument {}
+extension ClaimMode: ExpressibleByArgument {}
+extension WorkspacePolicy: ExpressibleByArgument {}
+extension StatusMutationPolicy: ExpressibleByArgument {}
+extension TaskStatus: ExpressibleByArgument {}

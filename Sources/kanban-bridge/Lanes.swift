@@ -1,0 +1,126 @@
+import ArgumentParser
+import KanbanModel
+
+struct Lanes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register, inspect, change and remove lanes.",
+        discussion: "A lane is a named worker identity: tasks are assigned to it and only it can claim them.",
+        subcommands: [List.self, Register.self, Get.self, Update.self, Remove.self, RotateToken.self],
+        defaultSubcommand: List.self)
+
+    /// Fields shared by register and update.
+    struct LaneFields: ParsableArguments {
+        @Option(help: "persistent (never spawned), spawn or pool.") var kind: LaneKind?
+        @Option(help: "pull, watch or pull-or-watch.") var claimMode: ClaimMode?
+        @Option(help: "Most tasks the lane holds at once (default 1).") var maxConcurrency: Int?
+        @Option(help: "Lease length of the lane's claims (default: the board's).") var leaseSeconds: Int?
+        @Option(help: "own-claimed-only (the only policy).") var allowedStatusMutations: StatusMutationPolicy?
+        @Option(help: "For spawn/pool lanes: the command to start, one --command per argument.") var command: [String] = []
+        @Option(help: "Hermes profile a spawn/pool lane runs.") var profile: String?
+        @Option(help: "none, scratch or worktree-per-task.") var workspacePolicy: WorkspacePolicy?
+        @Option(help: "Git repository for worktree-per-task.") var repo: String?
+
+        var fields: [String: JSONValue] {
+            var f: [String: JSONValue] = [:]
+            if let kind { f["kind"] = .string(kind.rawValue) }
+            if let claimMode { f["claim_mode"] = .string(claimMode.rawValue) }
+            if let maxConcurrency { f["max_concurrency"] = .int(Int64(maxConcurrency)) }
+            if let leaseSeconds { f["lease_seconds"] = .int(Int64(leaseSeconds)) }
+            if let allowedStatusMutations { f["allowed_status_mutations"] = .string(allowedStatusMutations.rawValue) }
+            if !command.isEmpty { f["command"] = .array(command.map { .string($0) }) }
+            if let profile { f["profile"] = .string(profile) }
+            if let workspacePolicy { f["workspace_policy"] = .string(workspacePolicy.rawValue) }
+            if let repo { f["repo"] = .string(repo) }
+            return f
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List lanes with their slots: running/max, queued.")
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                let result = try connection.client(preferLane: false).call("lane.list")
+                if connection.json { printJSON(result); return }
+                let lanes = result["lanes"]?.arrayValue ?? []
+                if lanes.isEmpty { print("no lanes registered (kanban-bridge lanes register NAME)") }
+                lanes.forEach { print(laneLine($0)) }
+            }
+        }
+    }
+
+    struct Register: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a lane and print its token (shown once; store it).",
+            discussion: "Example: kanban-bridge lanes register factory --kind persistent --claim-mode pull-or-watch")
+        @Argument(help: "Lane name: lowercase [a-z0-9][a-z0-9_-]*, at most 64 characters.") var name: String
+        @OptionGroup var lane: LaneFields
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                var fields = lane.fields
+                fields["name"] = .string(name)
+                let result = try connection.client(preferLane: false).call("lane.register", fields)
+                if connection.json { printJSON(result); return }
+                print(laneLine(result["lane"] ?? .null))
+                print("token: \(result["token"]?.stringValue ?? "")")
+                print("(shown once: give it to the lane as KANBAN_LANE_TOKEN)")
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one lane.")
+        @Argument var name: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                let result = try connection.client(preferLane: false).call("lane.get", ["name": .string(name)])
+                if connection.json { printJSON(result); return }
+                print(laneLine(result["lane"] ?? .null))
+            }
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a lane's settings; unnamed settings stay as they are.")
+        @Argument var name: String
+        @OptionGroup var lane: LaneFields
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                var fields = lane.fields
+                fields["name"] = .string(name)
+                let result = try connection.client(preferLane: false).call("lane.update", fields)
+                if connection.json { printJSON(result); return }
+                print(laneLine(result["lane"] ?? .null))
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a lane (refused while it holds live claims).")
+        @Argument var name: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                let result = try connection.client(preferLane: false).call("lane.remove", ["name": .string(name)])
+                if connection.json { printJSON(result); return }
+                print("removed lane \(name)")
+            }
+        }
+    }
+
+    struct RotateToken: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a lane a new token; the old one stops working at once.")
+        @Argument var name: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                let result = try connection.client(preferLane: false).call("lane.rotate-token", ["name": .string(name)])
+                if connection.json { printJSON(result); return }
+                print("token: \(result["token"]?.stringValue ?? "")")
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import KanbanStore
+import Logging
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the coordinator on a board file (created with Hermes' schema if it does not exist).",
+        discussion: """
+            The board is an SQLite file in Hermes Kanban's own format: point --db at an existing Hermes
+            kanban.db to attach to it, and Hermes' CLI will see the lanes' claims. On first start the admin
+            token is written to admin.token beside the board (mode 0600) unless $KANBAN_BRIDGE_ADMIN_TOKEN is set.
+            Stop with Ctrl-C or SIGTERM: parked claims are answered, sockets closed; claims stay in force.
+            """)
+
+    @Option(help: ArgumentHelp("Board file.", valueName: "path"))
+    var db: String = "kanban.db"
+
+    @Option(help: ArgumentHelp("Command (ROUTER) endpoint.", valueName: "endpoint"))
+    var commandEndpoint: String = Endpoints.command
+
+    @Option(help: ArgumentHelp("Event (PUB) endpoint.", valueName: "endpoint"))
+    var eventEndpoint: String = Endpoints.events
+
+    @Option(help: "Lease length for claims when neither the claim nor its lane sets one.")
+    var leaseSeconds: Int = Lease.defaultSeconds
+
+    @Option(help: "Largest request answered; bigger ones get too_large.")
+    var maxRequestBytes: Int = 1 << 20
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard (1...Lease.maxSeconds).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 1...\(Lease.maxSeconds)") }
+        guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let log = Logger(label: "kanban-bridge")
+        let board: SQLiteBoard
+        do {
+            board = try SQLiteBoard(path: db)
+        } catch BoardError.incompatibleBoard(let reason) {
+            printError("cannot use the board: \(reason)")
+            throw ExitCode(1)
+        }
+        let admin = try AdminToken.loadOrCreate(boardPath: db) { Secrets.newToken(prefix: "at_") }
+        if admin.created {
+            log.notice("wrote a new admin token", metadata: ["file": "\(AdminToken.filePath(forBoard: db))"])
+        }
+        let config = CoordinatorConfig(commandEndpoint: commandEndpoint, eventEndpoint: eventEndpoint, adminToken: admin.token,
+                                       limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
+                                       defaultLeaseSeconds: leaseSeconds, version: BridgeVersion.current)
+        let coordinator = Coordinator(config: config, store: board, logger: log)
+        // Signals only flip the stop flag; the owner thread notices within 250 ms and shuts down cleanly.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                log.notice("signal received, stopping", metadata: ["signal": "\(sig)"])
+                coordinator.stop()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        log.info("board open", metadata: ["db": "\(db)", "lanes": "\((try? board.lanes().count) ?? 0)"])
+        do {
+            try coordinator.run()
+        } catch {
+            printError("could not start: \(error)")
+            throw ExitCode(1)
+        }
+        _ = sources
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import KanbanModel
+
+struct TaskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "task",
+        abstract: "Create, show, list, assign and link tasks.",
+        subcommands: [Create.self, Show.self, List.self, Assign.self, Link.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a task. It is ready at once unless a --parent is unfinished (then todo).",
+            discussion: "Example: kanban-bridge task create \"Build widget\" --assignee factory --priority 5")
+        @Argument(help: "Title.") var title: String
+        @Option(help: "Longer description.") var body: String?
+        @Option(help: "Lane that will do it.") var assignee: String?
+        @Option(help: "Higher runs first (default 0).") var priority: Int = 0
+        @Option(help: "A task that must finish first; repeat for several.") var parent: [String] = []
+        @Option(help: "Creating twice with the same key returns the first task.") var idempotencyKey: String?
+        @Option(help: "Tenant label.") var tenant: String?
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                var f: [String: JSONValue] = ["title": .string(title), "priority": .int(Int64(priority))]
+                if let body { f["body"] = .string(body) }
+                if let assignee { f["assignee"] = .string(assignee) }
+                if !parent.isEmpty { f["parents"] = .array(parent.map { .string($0) }) }
+                if let idempotencyKey { f["idempotency_key"] = .string(idempotencyKey) }
+                if let tenant { f["tenant"] = .string(tenant) }
+                let result = try connection.client(preferLane: false).call("task.create", f)
+                if connection.json { printJSON(result); return }
+                print(taskLine(result["task"] ?? .null))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a task with its parents, children and runs.")
+        @Argument var taskID: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                let result = try connection.client(preferLane: true).call("task.get", ["task_id": .string(taskID)])
+                if connection.json { printJSON(result); return }
+                let t = result["task"] ?? .null
+                print(taskLine(t))
+                if let lock = t["claim_lock"]?.stringValue { print("claim:    \(lock)") }
+                let parents = (t["parents"]?.arrayValue ?? []).compactMap(\.stringValue)
+                let children = (t["children"]?.arrayValue ?? []).compactMap(\.stringValue)
+                if !parents.isEmpty { print("parents:  \(parents.joined(separator: " "))") }
+                if !children.isEmpty { print("children: \(children.joined(separator: " "))") }
+                for run in t["runs"]?.arrayValue ?? [] {
+                    let outcome = run["outcome"]?.stringValue ?? "active"
+                    print("run \(run["id"]?.intValue ?? 0): \(run["status"]?.stringValue ?? "?") @\(run["profile"]?.stringValue ?? "-") \(outcome)"
+                          + (run["summary"]?.stringValue.map { " → \($0)" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tasks, highest priority then oldest first.")
+        @Option(help: "Only this status.") var status: TaskStatus?
+        @Option(help: "Only this lane's tasks.") var assignee: String?
+        @Option(help: "At most this many.") var limit: Int = 500
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                var f: [String: JSONValue] = ["limit": .int(Int64(limit))]
+                if let status { f["status"] = .string(status.rawValue) }
+                if let assignee { f["assignee"] = .string(assignee) }
+                let result = try connection.client(preferLane: true).call("task.list", f)
+                if connection.json { printJSON(result); return }
+                (result["tasks"]?.arrayValue ?? []).forEach { print(taskLine($0)) }
+            }
+        }
+    }
+
+    struct Assign: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a task to a lane (refused while it runs under a claim).")
+        @Argument var taskID: String
+        @Argument(help: "Lane name; omit to unassign.") var assignee: String?
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                var f: [String: JSONValue] = ["task_id": .string(taskID)]
+                if let assignee { f["assignee"] = .string(assignee) }
+                let result = try connection.client(preferLane: false).call("task.assign", f)
+                if connection.json { printJSON(result); return }
+                print(taskLine(result["task"] ?? .null))
+            }
+        }
+    }
+
+    struct Link: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make CHILD wait for PARENT (cycles are refused).")
+        @Argument var parent: String
+        @Argument var child: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try perform {
+                let result = try connection.client(preferLane: false).call("task.link", ["parent_id": .string(parent), "child_id": .string(child)])
+                if connection.json { printJSON(result); return }
+                print(taskLine(result["task"] ?? .null))
+            }
+        }
+    }
+}

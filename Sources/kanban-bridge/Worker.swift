@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import KanbanModel
+
+/// The task and claim token every claim-scoped verb needs.
+struct ClaimOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Task id (default: $KANBAN_TASK).", valueName: "id"))
+    var task: String?
+    @Option(help: ArgumentHelp("Claim token from `claim` (default: $KANBAN_CLAIM_TOKEN).", valueName: "token"))
+    var claimToken: String?
+
+    func fields() throws -> [String: JSONValue] {
+        let env = ProcessInfo.processInfo.environment
+        guard let task = task ?? env["KANBAN_TASK"] else { throw ValidationError("missing --task (or $KANBAN_TASK)") }
+        guard let token = claimToken ?? env["KANBAN_CLAIM_TOKEN"] else {
+            throw ValidationError("missing --claim-token (or $KANBAN_CLAIM_TOKEN)")
+        }
+        return ["task_id": .string(task), "claim_token": .string(token)]
+    }
+}
+
+struct Claim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Claim one task for a lane: the named one, or its best (highest priority, then oldest).",
+        discussion: """
+            Prints the task and the claim token; keep the token to heartbeat, complete, block or release.
+            Exits 3 when there is nothing to claim. With --wait the coordinator holds the request until
+            work arrives or the wait ends.
+            """)
+    @Option(help: "Lane to claim for.") var lane: String
+    @Option(name: .customLong("task"), help: "Claim this task.") var taskID: String?
+    @Option(help: "Lease length for this claim.") var leaseSeconds: Int?
+    @Option(help: "Wait up to this many milliseconds for work.") var wait: Int = 0
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        try perform {
+            var f: [String: JSONValue] = ["lane": .string(lane)]
+            if let taskID { f["task_id"] = .string(taskID) }
+            if let leaseSeconds { f["lease_seconds"] = .int(Int64(leaseSeconds)) }
+            if wait > 0 { f["wait_ms"] = .int(Int64(wait)) }
+            let client = try connection.client(preferLane: true)
+            client.timeoutMs = max(client.timeoutMs, wait + 5000)
+            let result = try client.call("claim", f)
+            if connection.json { printJSON(result) }
+            guard let task = result["task"], !task.isNull else {
+                if !connection.json { printError("nothing to claim for lane \(lane)") }
+                throw ExitCode(3)
+            }
+            if connection.json { return }
+            let claim = result["claim"] ?? .null
+            print(taskLine(task))
+            print("run:         \(claim["run_id"]?.intValue ?? 0)")
+            print("claim token: \(claim["token"]?.stringValue ?? "")")
+            print("lease until: \(claim["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
+        }
+    }
+}
+
+struct Heartbeat: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Extend a claim's lease and record liveness.")
+    @OptionGroup var claim: ClaimOptions
+    @Option(help: "Progress note shown in the task's history.") var note: String?
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        try perform {
+            var f = try claim.fields()
+            if let note { f["note"] = .string(note) }
+            let result = try connection.client(preferLane: true).call("heartbeat", f)
+            if connection.json { printJSON(result); return }
+            print("lease until \(result["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
+        }
+    }
+}
+
+struct Complete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Finish a claimed task: done, with a result.")
+    @OptionGroup var claim: ClaimOptions
+    @Option(help: "The result (stored on the task).") var result: String?
+    @Option(help: "One-line summary for the run (default: the result).") var summary: String?
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        try perform {
+            var f = try claim.fields()
+            if let result { f["result"] = .string(result) }
+            if let summary { f["summary"] = .string(summary) }
+            let reply = try connection.client(preferLane: true).call("complete", f)
+            if connection.json { printJSON(reply); return }
+            print(taskLine(reply["task"] ?? .null))
+        }
+    }
+}
+
+struct Block: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop work on a claimed task: blocked, with the reason.")
+    @OptionGroup var claim: ClaimOptions
+    @Option(help: "Why it cannot go on.") var reason: String?
+    @Option(help: "A short kind, e.g. needs_input.") var kind: String?
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        try perform {
+            var f = try claim.fields()
+            if let reason { f["reason"] = .string(reason) }
+            if let kind { f["kind"] = .string(kind) }
+            let reply = try connection.client(preferLane: true).call("block", f)
+            if connection.json { printJSON(reply); return }
+            print(taskLine(reply["task"] ?? .null))
+        }
+    }
+}
+
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Give a claimed task back: ready again at once, no failure counted.")
+    @OptionGroup var claim: ClaimOptions
+    @Option(help: "Why.") var reason: String?
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        try perform {
+            var f = try claim.fields()
+            if let reason { f["reason"] = .string(reason) }
+            let reply = try connection.client(preferLane: true).call("release", f)
+            if connection.json { printJSON(reply); return }
+            print(taskLine(reply["task"] ?? .null))
+        }
+    }
+}
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print events after a sequence number (replay).")
+    @Option(help: "Events with seq greater than this.") var since: Int = 0
+    @Option(help: "Only this lane's events ('_' for tasks with no lane).") var lane: String?
+    @Option(help: "At most this many.") var limit: Int = 1000
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        try perform {
+            var f: [String: JSONValue] = ["since": .int(Int64(since)), "limit": .int(Int64(limit))]
+            if let lane { f["lane"] = .string(lane) }
+            let result = try connection.client(preferLane: true).call("events", f)
+            if connection.json { printJSON(result); return }
+            for e in result["events"]?.arrayValue ?? [] {
+                print("\(e["seq"]?.intValue ?? 0)  \((e["lane"]?.stringValue ?? "_").padding(16))  \((e["type"]?.stringValue ?? "").padding(14))  \(e["task_id"]?.stringValue ?? "")")
+            }
+        }
+    }
+}
+
+struct Ping: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check that the coordinator answers.")
+    @OptionGroup var connection: ConnectionOptions
+    func run() throws {
+        try perform {
+            let result = try connection.client(preferLane: true).call("ping")
+            if connection.json { printJSON(result); return }
+            print("kanban-bridge \(result["version"]?.stringValue ?? "?") protocol \(result["protocol"]?.intValue ?? 0) at \(connection.endpoint)")
+        }
+    }
+}
