@@ -45,7 +45,9 @@ let package = Package(
         ]),
         .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
         .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol"]),
-        .testTarget(name: "KanbanStoreTests", dependencies: ["KanbanStore", "KanbanModel"]),
+        .testTarget(name: "KanbanStoreTests", dependencies: [
+            "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol",
         ]),

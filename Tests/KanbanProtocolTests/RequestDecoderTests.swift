@@ -1,0 +1,141 @@
+import KanbanModel
+import XCTest
+@testable import KanbanProtocol
+
+final class RequestDecoderTests: XCTestCase {
+    let decoder = RequestDecoder()
+
+    func decode(_ json: String) throws(WireError) -> DecodedRequest { try decoder.decode(Array(json.utf8)) }
+
+    func assertRefused(_ json: String, _ code: ErrorCode, file: StaticString = #filePath, line: UInt = #line) {
+        assertRefused(Array(json.utf8), code, file: file, line: line)
+    }
+
+    func assertRefused(_ bytes: [UInt8], _ code: ErrorCode, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            let r = try decoder.decode(bytes)
+            XCTFail("expected \(code.rawValue), decoded \(r.op)", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error.code, code, error.message, file: file, line: line)
+        }
+    }
+
+    func test_claim_decodesAllFields() throws {
+        let r = try decode(#"{"op":"claim","auth":"lt_x","request_id":"r1","lane":"factory","task_id":"t_1","lease_seconds":60,"wait_ms":500}"#)
+        XCTAssertEqual(r.auth, "lt_x")
+        XCTAssertEqual(r.requestID, "r1")
+        XCTAssertEqual(r.request, .claim(ClaimRequest(lane: "factory", taskID: "t_1", leaseSeconds: 60, waitMs: 500)))
+    }
+
+    func test_taskCreate_canonicalisesAssigneeLikeHermes() throws {
+        let r = try decode(#"{"op":"task.create","title":"Build","assignee":" Factory ","parents":["t_a"]}"#)
+        guard case .taskCreate(let spec) = r.request else { return XCTFail() }
+        XCTAssertEqual(spec.assignee, "factory")
+        XCTAssertEqual(spec.parents, ["t_a"])
+        XCTAssertEqual(spec.priority, 0)
+    }
+
+    func test_laneRegister_defaults() throws {
+        guard case .laneRegister(let spec) = try decode(#"{"op":"lane.register","name":"factory"}"#).request else { return XCTFail() }
+        XCTAssertEqual(spec.lane.kind, .persistent)
+        XCTAssertEqual(spec.lane.claimMode, .pullOrWatch)
+        XCTAssertEqual(spec.lane.maxConcurrency, 1)
+        XCTAssertEqual(spec.lane.allowedStatusMutations, .ownClaimedOnly)
+    }
+
+    func test_malformedJSON_isBadRequest() {
+        assertRefused(#"{"op":"ping""#, .badRequest)
+        assertRefused("", .badRequest)
+        assertRefused("nul", .badRequest)
+    }
+
+    func test_nonObject_isBadRequest() {
+        assertRefused("[1,2]", .badRequest)
+        assertRefused(#""ping""#, .badRequest)
+        assertRefused("42", .badRequest)
+    }
+
+    func test_invalidUTF8_isBadRequest() {
+        assertRefused([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x31, 0x7D], .badRequest)
+    }
+
+    func test_unknownOp_isUnknownOp() {
+        assertRefused(#"{"op":"drop_tables"}"#, .unknownOp)
+    }
+
+    func test_missingOp_isBadRequest() {
+        assertRefused(#"{"auth":"x"}"#, .badRequest)
+    }
+
+    func test_wrongTypes_areBadRequest() {
+        assertRefused(#"{"op":"task.create","title":"x","priority":"5"}"#, .badRequest)
+        assertRefused(#"{"op":"task.create","title":"x","priority":true}"#, .badRequest)
+        assertRefused(#"{"op":"task.create","title":"x","priority":1.5}"#, .badRequest)
+        assertRefused(#"{"op":"task.create","title":42}"#, .badRequest)
+        assertRefused(#"{"op":"claim","lane":"factory","wait_ms":-1}"#, .badRequest)
+        assertRefused(#"{"op":"task.create","title":"x","parents":"t_1"}"#, .badRequest)
+        assertRefused(#"{"op":"complete","task_id":"t_1","claim_token":"c","metadata":[1]}"#, .badRequest)
+        assertRefused(#"{"op":"ping","auth":7}"#, .badRequest)
+    }
+
+    func test_badEnumValues_areBadRequest() {
+        assertRefused(#"{"op":"lane.register","name":"f","kind":"daemon"}"#, .badRequest)
+        assertRefused(#"{"op":"lane.register","name":"f","allowed_status_mutations":"anything"}"#, .badRequest)
+        assertRefused(#"{"op":"task.list","status":"RUNNING"}"#, .badRequest)
+    }
+
+    func test_badNames_areBadRequest() {
+        assertRefused(#"{"op":"lane.register","name":"Bad.Name"}"#, .badRequest)
+        assertRefused(#"{"op":"lane.register","name":"default"}"#, .badRequest)
+        assertRefused(#"{"op":"task.get","task_id":"t_1' OR 1=1 --"}"#, .badRequest)
+    }
+
+    func test_unknownField_isBadRequest_soTyposDoNotPassSilently() {
+        assertRefused(#"{"op":"claim","lane":"factory","lease_second":5}"#, .badRequest)
+    }
+
+    func test_missingRequiredField_isBadRequest() {
+        assertRefused(#"{"op":"heartbeat","task_id":"t_1"}"#, .badRequest)
+        assertRefused(#"{"op":"task.create"}"#, .badRequest)
+        assertRefused(#"{"op":"task.create","title":"   "}"#, .badRequest)
+    }
+
+    func test_deepNesting_isRefusedBeforeDecoding() {
+        let deep = #"{"op":"heartbeat","task_id":"t_1","claim_token":"c","metadata":"# + String(repeating: "[", count: 100_000)
+        assertRefused(deep, .badRequest)
+    }
+
+    func test_oversizedRequest_isTooLarge() {
+        let small = RequestDecoder(limits: DecodeLimits(maxRequestBytes: 64, maxDepth: 32))
+        do {
+            _ = try small.decode(Array((#"{"op":"ping","pad":""# + String(repeating: "x", count: 100) + "\"}").utf8))
+            XCTFail("expected too_large")
+        } catch {
+            XCTAssertEqual(error.code, .tooLarge)
+        }
+    }
+
+    func test_mutationFlag() throws {
+        XCTAssertFalse(try decode(#"{"op":"ping"}"#).request.isMutation)
+        XCTAssertTrue(try decode(#"{"op":"release","task_id":"t_1","claim_token":"c"}"#).request.isMutation)
+    }
+}
+
+final class ReplyTests: XCTestCase {
+    func test_okReply_roundTrips() {
+        let bytes = Reply.ok(["task": ["id": "t_1"]])
+        XCTAssertEqual(try Reply.parse(bytes).get()["task"]?["id"], "t_1")
+    }
+
+    func test_errorReply_carriesStableCode() {
+        let bytes = Reply.error(WireError(.staleClaim, "gone"))
+        guard case .failure(let e) = Reply.parse(bytes) else { return XCTFail() }
+        XCTAssertEqual(e.code, .staleClaim)
+        XCTAssertEqual(String(decoding: bytes, as: UTF8.self), #"{"error":{"code":"stale_claim","message":"gone"},"ok":false}"#)
+    }
+
+    func test_eventTopic_usesLaneOrUnderscore() {
+        XCTAssertEqual(BoardEvent(seq: 1, type: "claimed", taskID: "t", lane: "factory", runID: 1, atMs: 0, data: [:]).topic, "factory.claimed")
+        XCTAssertEqual(BoardEvent(seq: 1, type: "created", taskID: "t", lane: nil, runID: nil, atMs: 0, data: [:]).topic, "_.created")
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import KanbanModel
+import KanbanStore
+import XCTest
+
+final class TaskLifecycleTests: XCTestCase {
+    func test_create_withoutParents_isReady_andAnnouncedToItsLane() throws {
+        let f = try BoardFixture()
+        let t = try f.task("Build widget")
+        XCTAssertEqual(t.status, .ready)
+        XCTAssertEqual(try f.eventTypes(task: t.id), ["created", "available"])
+        XCTAssertTrue(t.id.hasPrefix("t_") && t.id.count == 10)
+    }
+
+    func test_create_withUnfinishedParent_isTodo_untilParentCompletes() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let parent = try f.task("parent")
+        let child = try f.task("child", parents: [parent.id])
+        XCTAssertEqual(child.status, .todo)
+        let c = try XCTUnwrap(try f.claim("factory"))
+        XCTAssertEqual(c.task.id, parent.id, "only the parent is claimable")
+        _ = try f.board.endClaim(f.proof("factory", parent.id, c.token), .complete(result: "ok", summary: nil, metadata: nil), nowMs: f.nowMs)
+        XCTAssertEqual(try f.board.task(id: child.id)?.task.status, .ready)
+        XCTAssertEqual(try f.eventTypes(task: child.id).suffix(2), ["promoted", "available"])
+    }
+
+    func test_namedClaim_ofChildWithUnfinishedParent_isNotReady() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let parent = try f.task("parent")
+        let child = try f.task("child", parents: [parent.id])
+        XCTAssertThrowsError(try f.claim("factory", task: child.id)) { error in
+            guard case BoardError.notReady = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func test_create_withUnknownParent_isNotFound() throws {
+        let f = try BoardFixture()
+        XCTAssertThrowsError(try f.task("orphan", parents: ["t_missing1"])) { error in
+            guard case BoardError.notFound = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func test_idempotencyKey_returnsTheFirstTask() throws {
+        let f = try BoardFixture()
+        let a = try f.board.createTask(TaskSpec(title: "once", idempotencyKey: "k1"), nowMs: f.nowMs)
+        let b = try f.board.createTask(TaskSpec(title: "twice", idempotencyKey: "k1"), nowMs: f.nowMs + 5)
+        XCTAssertEqual(a.id, b.id)
+        XCTAssertEqual(try f.board.tasks(status: nil, assignee: nil, limit: 10).count, 1)
+    }
+
+    func test_link_refusesCycles_andDemotesReadyChild() throws {
+        let f = try BoardFixture()
+        let a = try f.task("a"), b = try f.task("b")
+        let linked = try f.board.linkTasks(parent: a.id, child: b.id, nowMs: f.nowMs)
+        XCTAssertEqual(linked.status, .todo)
+        XCTAssertEqual(linked.parents, [a.id])
+        XCTAssertThrowsError(try f.board.linkTasks(parent: b.id, child: a.id, nowMs: f.nowMs)) { error in
+            guard case BoardError.conflict = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try f.board.linkTasks(parent: a.id, child: a.id, nowMs: f.nowMs))
+    }
+
+    func test_assign_refusedWhileRunning_allowedOtherwise() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        _ = try XCTUnwrap(try f.claim("factory"))
+        XCTAssertThrowsError(try f.board.assignTask(id: t.id, assignee: "other", nowMs: f.nowMs))
+        let u = try f.task("y")
+        XCTAssertEqual(try f.board.assignTask(id: u.id, assignee: "other", nowMs: f.nowMs).assignee, "other")
+        XCTAssertEqual(try f.eventTypes(task: u.id).suffix(2), ["assigned", "available"])
+    }
+}
+
+final class ClaimTests: XCTestCase {
+    func test_claim_picksHighestPriorityThenOldest() throws {
+        let f = try BoardFixture()
+        try f.lane("factory", max: 10)
+        let old = try f.task("old low", priority: 1)
+        let high = try f.task("high", priority: 5)
+        let newer = try f.task("new low", priority: 1)
+        XCTAssertEqual(try f.claim("factory")?.task.id, high.id)
+        XCTAssertEqual(try f.claim("factory")?.task.id, old.id)
+        XCTAssertEqual(try f.claim("factory")?.task.id, newer.id)
+        XCTAssertNil(try f.claim("factory"))
+    }
+
+    func test_claim_onlyTakesTheLanesOwnTasks() throws {
+        let f = try BoardFixture()
+        try f.lane("factory"); try f.lane("other")
+        let t = try f.task("mine")
+        XCTAssertNil(try f.claim("other"))
+        XCTAssertThrowsError(try f.claim("other", task: t.id)) { error in
+            guard case BoardError.notAssigned = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func test_claim_writesHermesRunLockAndEvent() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        let detail = try XCTUnwrap(try f.board.task(id: t.id))
+        let run = try XCTUnwrap(detail.runs.first)
+        XCTAssertEqual(detail.task.status, .running)
+        XCTAssertEqual(detail.task.currentRunID, run.id)
+        XCTAssertEqual(detail.task.claimLock, "lane:factory:\(run.id)")
+        XCTAssertEqual(run.status, "running")
+        XCTAssertEqual(run.profile, "factory")
+        XCTAssertFalse(c.token.isEmpty)
+        XCTAssertEqual(try f.eventTypes(task: t.id).last, "claimed")
+    }
+
+    func test_maxConcurrency_isHonoured_andFreedByCompletion() throws {
+        let f = try BoardFixture()
+        try f.lane("factory", max: 2)
+        for i in 0..<3 { try f.task("t\(i)") }
+        let a = try XCTUnwrap(try f.claim("factory"))
+        _ = try XCTUnwrap(try f.claim("factory"))
+        XCTAssertThrowsError(try f.claim("factory")) { error in
+            guard case BoardError.laneFull = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try f.board.lane(named: "factory")?.running, 2)
+        _ = try f.board.endClaim(f.proof("factory", a.task.id, a.token), .complete(result: nil, summary: nil, metadata: nil), nowMs: f.nowMs)
+        XCTAssertNotNil(try f.claim("factory"))
+    }
+
+    func test_unassignedNamedTask_isAssignedToTheClaimer() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("free", assignee: nil)
+        let c = try XCTUnwrap(try f.claim("factory", task: t.id))
+        XCTAssertEqual(c.task.assignee, "factory")
+    }
+}
+
+final class ClaimAuthorityStoreTests: XCTestCase {
+    func test_foreignToken_isRefused_andTaskUnchanged() throws {
+        let f = try BoardFixture()
+        try f.lane("factory"); try f.lane("other")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        let before = try f.board.task(id: t.id)
+        XCTAssertThrowsError(try f.board.endClaim(f.proof("other", t.id, c.token), .complete(result: "x", summary: nil, metadata: nil), nowMs: f.nowMs)) {
+            XCTAssertEqual($0 as? BoardError, .denied(.forbidden))
+        }
+        XCTAssertThrowsError(try f.board.endClaim(f.proof("factory", t.id, "ct_guess"), .complete(result: "x", summary: nil, metadata: nil), nowMs: f.nowMs)) {
+            XCTAssertEqual($0 as? BoardError, .denied(.notClaimOwner))
+        }
+        XCTAssertEqual(try f.board.task(id: t.id), before)
+    }
+
+    func test_tokenOfEndedRun_isStale() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        _ = try f.board.endClaim(f.proof("factory", t.id, c.token), .release(reason: "later"), nowMs: f.nowMs)
+        XCTAssertThrowsError(try f.board.heartbeat(f.proof("factory", t.id, c.token), note: nil, metadata: nil, nowMs: f.nowMs)) {
+            guard case BoardError.denied(.staleClaim) = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func test_release_requeuesAtOnce_withoutCountingAFailure() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        let after = try f.board.endClaim(f.proof("factory", t.id, c.token), .release(reason: "shutting down"), nowMs: f.nowMs)
+        XCTAssertEqual(after.status, .ready)
+        XCTAssertNil(after.claimLock)
+        XCTAssertEqual(try f.board.task(id: t.id)?.runs.first?.outcome, "released")
+        XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["released", "available"])
+        XCTAssertEqual(try f.claim("factory")?.task.id, t.id)
+    }
+
+    func test_block_recordsReasonAndHermesBlockedEvent() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        let after = try f.board.endClaim(f.proof("factory", t.id, c.token), .block(reason: "need creds", kind: "needs_input"), nowMs: f.nowMs)
+        XCTAssertEqual(after.status, .blocked)
+        let run = try XCTUnwrap(try f.board.task(id: t.id)?.runs.first)
+        XCTAssertEqual(run.outcome, "blocked")
+        XCTAssertEqual(run.summary, "need creds")
+        XCTAssertEqual(try f.eventTypes(task: t.id).last, "blocked")
+    }
+
+    func test_heartbeat_extendsLeaseByTheClaimsLength() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory", leaseMs: 30_000))
+        f.nowMs += 20_000
+        let expires = try f.board.heartbeat(f.proof("factory", t.id, c.token), note: "half way", metadata: nil, nowMs: f.nowMs)
+        XCTAssertEqual(expires, f.nowMs + 30_000)
+        XCTAssertEqual(try f.board.task(id: t.id)?.task.claimExpires, (f.nowMs + 30_000) / 1000)
+    }
+
+    func test_expiredLease_endsRunTimedOut_andRequeues() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory", leaseMs: 10_000))
+        XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 9_999), 0)
+        XCTAssertEqual(try f.board.nextLeaseExpiry(), f.nowMs + 10_000)
+        XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 10_000), 1)
+        let detail = try XCTUnwrap(try f.board.task(id: t.id))
+        XCTAssertEqual(detail.task.status, .ready)
+        XCTAssertEqual(detail.runs.first?.outcome, "timed_out")
+        XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["timed_out", "available"])
+        XCTAssertThrowsError(try f.board.heartbeat(f.proof("factory", t.id, c.token), note: nil, metadata: nil, nowMs: f.nowMs + 10_001))
+        XCTAssertNil(try f.board.nextLeaseExpiry())
+    }
+
+    func test_lostClaim_whenSomeoneElseTookTheTask_isStale() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        // What `hermes kanban reclaim` does to the row, written by another connection.
+        let raw = try SQLiteBoardRaw(path: f.path)
+        try raw.exec("UPDATE tasks SET status='ready', claim_lock=NULL, claim_expires=NULL, current_run_id=NULL WHERE id='\(t.id)'")
+        XCTAssertThrowsError(try f.board.endClaim(f.proof("factory", t.id, c.token), .complete(result: nil, summary: nil, metadata: nil), nowMs: f.nowMs)) {
+            guard case BoardError.denied(.staleClaim) = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try f.board.lane(named: "factory")?.running, 0, "a lost claim frees its slot")
+    }
+}
+
+final class EventLogTests: XCTestCase {
+    func test_events_areStrictlyIncreasing_andFilterByLane() throws {
+        let f = try BoardFixture()
+        try f.lane("factory"); try f.lane("other")
+        try f.task("a"); try f.task("b", assignee: "other"); try f.task("c", assignee: nil)
+        let all = try f.board.events(since: 0, limit: 100, lane: nil)
+        XCTAssertEqual(all.map(\.seq), (1...Int64(all.count)).map { $0 })
+        XCTAssertTrue(try f.board.events(since: 0, limit: 100, lane: "other").allSatisfy { $0.lane == "other" })
+        XCTAssertEqual(try f.board.events(since: 0, limit: 100, lane: "_").map(\.type), ["created"])
+        XCTAssertEqual(try f.board.events(since: all[2].seq, limit: 2, lane: nil).map(\.seq), [all[3].seq, all[4].seq])
+        XCTAssertEqual(try f.board.lastEventSeq(), all.last?.seq)
+    }
+}
