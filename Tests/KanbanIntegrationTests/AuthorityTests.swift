@@ -1,0 +1,66 @@
+import Foundation
+import KanbanClient
+import KanbanModel
+import KanbanProtocol
+import XCTest
+
+final class AuthorityOverWireTests: XCTestCase {
+    func test_mutationWithForeignToken_isRefused_andTaskUnchanged() throws {
+        let live = try LiveCoordinator()
+        let factory = live.client(try live.registerLane("factory"))
+        let intruder = live.client(try live.registerLane("intruder"))
+        let task = try live.createTask("guarded")
+        let claim = try factory.call("claim", ["lane": "factory"])
+        let token = claim["claim"]!["token"]!
+        let before = try live.admin.call("task.get", ["task_id": .string(task)])
+
+        // Another lane with the stolen claim token: forbidden.
+        XCTAssertEqual(errorCode { try intruder.call("complete", ["task_id": .string(task), "claim_token": token]) }, .forbidden)
+        // The right lane with a wrong token: not the claim owner.
+        XCTAssertEqual(errorCode { try factory.call("complete", ["task_id": .string(task), "claim_token": "ct_guessed"]) }, .notClaimOwner)
+        // A lane cannot claim for another lane, nor manage the board.
+        XCTAssertEqual(errorCode { try intruder.call("claim", ["lane": "factory"]) }, .forbidden)
+        XCTAssertEqual(errorCode { try intruder.call("task.create", ["title": "x"]) }, .forbidden)
+        XCTAssertEqual(errorCode { try intruder.call("lane.register", ["name": "evil"]) }, .forbidden)
+        XCTAssertEqual(errorCode { try intruder.call("task.assign", ["task_id": .string(task), "assignee": "intruder"]) }, .forbidden)
+
+        XCTAssertEqual(try live.admin.call("task.get", ["task_id": .string(task)]), before, "nothing changed")
+        _ = try factory.call("complete", ["task_id": .string(task), "claim_token": token, "result": "ok"])
+        XCTAssertEqual(errorCode { try factory.call("heartbeat", ["task_id": .string(task), "claim_token": token]) }, .staleClaim)
+    }
+
+    func test_missingOrWrongCredential_isUnauthorized_butPingAnswers() throws {
+        let live = try LiveCoordinator()
+        XCTAssertEqual(errorCode { try live.client(nil).call("task.list") }, .unauthorized)
+        XCTAssertEqual(errorCode { try live.client("at_wrong").call("task.list") }, .unauthorized)
+        XCTAssertEqual(try live.client(nil).call("ping")["protocol"], 1)
+    }
+
+    func test_rotatedToken_stopsWorkingAtOnce() throws {
+        let live = try LiveCoordinator()
+        let old = try live.registerLane("factory")
+        let fresh = try live.admin.call("lane.rotate-token", ["name": "factory"])["token"]!.stringValue!
+        XCTAssertEqual(errorCode { try live.client(old).call("claim", ["lane": "factory"]) }, .unauthorized)
+        XCTAssertNil(errorCode { try live.client(fresh).call("claim", ["lane": "factory"]) })
+    }
+
+    func test_parentGating_overTheWire() throws {
+        let live = try LiveCoordinator()
+        let lane = live.client(try live.registerLane("factory"))
+        let parent = try live.createTask("parent")
+        let child = try live.createTask("child", parents: [parent])
+        XCTAssertEqual(try live.status(child), "todo")
+        XCTAssertEqual(errorCode { try lane.call("claim", ["lane": "factory", "task_id": .string(child)]) }, .notReady)
+        let claim = try lane.call("claim", ["lane": "factory"])
+        XCTAssertEqual(claim["task"]?["id"]?.stringValue, parent)
+        _ = try lane.call("complete", ["task_id": .string(parent), "claim_token": claim["claim"]!["token"]!])
+        XCTAssertEqual(try live.status(child), "ready")
+        XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"]?["id"]?.stringValue, child)
+    }
+
+    func test_cycleIsRefused() throws {
+        let live = try LiveCoordinator()
+        let a = try live.createTask("a"), b = try live.createTask("b", parents: [a])
+        XCTAssertEqual(errorCode { try live.admin.call("task.link", ["parent_id": .string(b), "child_id": .string(a)]) }, .conflict)
+    }
+}

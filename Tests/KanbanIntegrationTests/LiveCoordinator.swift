@@ -1,0 +1,83 @@
+import Foundation
+import KanbanClient
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import KanbanStore
+import Logging
+import ZeroMQ
+
+/// A real coordinator on loopback ephemeral ports over a real board file in a temporary directory.
+/// Immutable after init; the ZeroMQ context is thread-safe, and each thread makes its own client.
+final class LiveCoordinator: @unchecked Sendable {
+    let dir: URL
+    let board: SQLiteBoard
+    let coordinator: Coordinator
+    let adminToken = Secrets.newToken(prefix: "at_")
+    let commandEndpoint: String
+    let eventEndpoint: String
+    let context = ZMQContext()
+
+    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock()) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
+        var logger = Logger(label: "test-coordinator")
+        logger.logLevel = .warning
+        let config = CoordinatorConfig(commandEndpoint: "tcp://127.0.0.1:*", eventEndpoint: "tcp://127.0.0.1:*",
+                                       adminToken: adminToken, limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
+                                       maxFrameBytes: maxFrameBytes)
+        coordinator = Coordinator(config: config, store: board, clock: clock, logger: logger)
+        (commandEndpoint, eventEndpoint) = try coordinator.start()
+    }
+
+    deinit {
+        coordinator.stopAndWait()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func client(_ auth: String?, timeoutMs: Int = 5000) -> CommandClient {
+        CommandClient(endpoint: commandEndpoint, auth: auth, timeoutMs: timeoutMs, context: context)
+    }
+
+    var admin: CommandClient { client(adminToken) }
+
+    /// Registers a lane and returns its token.
+    func registerLane(_ name: String, maxConcurrency: Int = 1) throws -> String {
+        let r = try admin.call("lane.register", ["name": .string(name), "max_concurrency": .int(Int64(maxConcurrency))])
+        return r["token"]!.stringValue!
+    }
+
+    @discardableResult
+    func createTask(_ title: String, assignee: String? = "factory", parents: [String] = []) throws -> String {
+        var f: [String: JSONValue] = ["title": .string(title)]
+        if let assignee { f["assignee"] = .string(assignee) }
+        if !parents.isEmpty { f["parents"] = .array(parents.map { .string($0) }) }
+        return try admin.call("task.create", f)["task"]!["id"]!.stringValue!
+    }
+
+    func status(_ task: String) throws -> String? {
+        try admin.call("task.get", ["task_id": .string(task)])["task"]?["status"]?.stringValue
+    }
+
+    /// A SUB socket (all topics) known to be receiving: it waits until a probe event arrives, so
+    /// no event published afterwards is lost to ZeroMQ's slow-joiner window.
+    func subscriber() throws -> EventSubscriber {
+        let sub = try EventSubscriber(endpoint: eventEndpoint, topicPrefix: "", context: context)
+        _ = try? registerLane("probe")
+        for _ in 0..<100 {
+            _ = try admin.call("lane.update", ["name": "probe", "max_concurrency": 1])
+            while let e = try sub.next(timeoutMs: 50) {
+                guard e.topic == "probe.lane_updated" else { continue }
+                while try sub.next(timeoutMs: 20) != nil {}  // drop the rest of the probe traffic
+                return sub
+            }
+        }
+        throw ClientError.transport("subscriber never received the probe")
+    }
+}
+
+/// Error code of a failed call, or nil if it succeeded.
+func errorCode(_ body: () throws -> Any) -> ErrorCode? {
+    do { _ = try body(); return nil } catch let e as WireError { return e.code } catch { return .internal }
+}
