@@ -11,10 +11,11 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the coordinator on a board file (created with Hermes' schema if it does not exist).",
         discussion: """
-            The board is an SQLite file in Hermes Kanban's own format: point --db at an existing Hermes
-            kanban.db to attach to it, and Hermes' CLI will see the lanes' claims. On first start the admin
-            token is written to admin.token beside the board (mode 0600) unless $KANBAN_BRIDGE_ADMIN_TOKEN is set.
-            Stop with Ctrl-C or SIGTERM: parked claims are answered, sockets closed; claims stay in force.
+            The board is an SQLite file in Hermes Kanban's own format: point --db at an existing Hermes kanban.db to attach to it, and Hermes' CLI will see the lanes' claims.
+
+            On first start the admin token is written to admin.token beside the board (mode 0600) unless $KANBAN_BRIDGE_ADMIN_TOKEN is set.
+
+            Stop with Ctrl-C or SIGTERM: parked claims are answered, sockets closed; claims stay in force and their leases keep running.
             """)
 
     @Option(help: ArgumentHelp("Board file.", valueName: "path"))

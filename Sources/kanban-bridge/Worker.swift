@@ -23,9 +23,7 @@ struct Claim: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Claim one task for a lane: the named one, or its best (highest priority, then oldest).",
         discussion: """
-            Prints the task and the claim token; keep the token to heartbeat, complete, block or release.
-            Exits 3 when there is nothing to claim. With --wait the coordinator holds the request until
-            work arrives or the wait ends.
+            Prints the task and the claim token; keep the token to heartbeat, complete, block or release. Exits 3 when there is nothing to claim. With --wait the coordinator holds the request until work arrives or the wait ends.
             """)
     @Option(help: "Lane to claim for.") var lane: String
     @Option(name: .customLong("task"), help: "Claim this task.") var taskID: String?

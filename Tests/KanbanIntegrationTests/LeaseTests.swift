@@ -1,0 +1,33 @@
+import Foundation
+import KanbanClient
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import XCTest
+
+final class LeaseExpiryTests: XCTestCase {
+    func test_expiredLease_requeuesTask_andOldTokenIsStale() throws {
+        let clock = ManualClock()
+        let live = try LiveCoordinator(clock: clock)
+        let lane = live.client(try live.registerLane("factory"))
+        let task = try live.createTask("slow")
+        let claim = try lane.call("claim", ["lane": "factory", "lease_seconds": 30])
+        let token = claim["claim"]!["token"]!
+        XCTAssertEqual(claim["claim"]?["lease_expires_at_ms"]?.intValue, clock.nowMs() + 30_000)
+
+        clock.advance(ms: 20_000)
+        _ = try lane.call("heartbeat", ["task_id": .string(task), "claim_token": token])  // now expires at +50 s
+        clock.advance(ms: 20_000)
+        XCTAssertEqual(try live.status(task), "running", "the heartbeat extended the lease")
+
+        clock.advance(ms: 10_001)
+        // The coordinator's loop wakes at least every 250 ms and expires what is due.
+        let deadline = Date().addingTimeInterval(5)
+        while try live.status(task) != "ready", Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        XCTAssertEqual(try live.status(task), "ready")
+        XCTAssertEqual(errorCode { try lane.call("complete", ["task_id": .string(task), "claim_token": token]) }, .staleClaim)
+        let types = try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.taskID == task }.map(\.type)
+        XCTAssertEqual(types.suffix(2), ["timed_out", "available"])
+        XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"]?["id"]?.stringValue, task, "a new claim works")
+    }
+}
