@@ -50,6 +50,7 @@ let package = Package(
         ]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]
 )

@@ -49,6 +49,7 @@ public final class Coordinator: @unchecked Sendable {
     private var publisher: ZMQSocket?
     private var parked = ParkedClaims()
     private var lastPublishedSeq: Int64 = 0
+    private var externalMarker: Int64?
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -117,6 +118,8 @@ public final class Coordinator: @unchecked Sendable {
         self.router = router
         self.publisher = publisher
         lastPublishedSeq = try store.lastEventSeq()
+        // Catch up on what Hermes wrote while we were down (published once the loop starts).
+        watchExternalChanges()
         bound.withLock { $0 = (command, events) }
         log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)"])
     }
@@ -145,16 +148,33 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    /// Sleep until the nearest deadline (parked claim or lease), but wake at least every 250 ms to see `stop()`.
+    /// How often an idle loop looks for `stop()` and for commits by other programs (the change watcher).
+    static let idleWakeMs: Int64 = 100
+
+    /// Sleep until the nearest deadline (parked claim or lease), but no longer than `idleWakeMs`.
     private func nextTimeoutMs() -> Int {
         let now = clock.nowMs()
-        var deadline = now + 250
+        var deadline = now + Self.idleWakeMs
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
         if let d = try? store.nextLeaseExpiry() { deadline = min(deadline, d) }
-        return Int(max(0, min(250, deadline - now)))
+        return Int(max(0, min(Self.idleWakeMs, deadline - now)))
+    }
+
+    /// The change watcher: when another program (Hermes' CLI or dispatcher) has committed to the
+    /// board, mirror its new `task_events` into our stream. Publishing them wakes parked claims.
+    private func watchExternalChanges() {
+        guard let marker = try? store.externalChangeMarker(), marker != externalMarker else { return }
+        externalMarker = marker
+        do {
+            let n = try store.importExternalEvents(nowMs: clock.nowMs())
+            if n > 0 { log.info("picked up changes another program made to the board", metadata: ["events": "\(n)"]) }
+        } catch {
+            log.error("could not read changes made by another program", metadata: ["error": "\(error)"])
+        }
     }
 
     private func runTimers() {
+        watchExternalChanges()
         let now = clock.nowMs()
         if let next = try? store.nextLeaseExpiry(), next <= now {
             do {

@@ -84,6 +84,12 @@ public protocol BoardStore: AnyObject {
     /// The earliest lease expiry among live claims, for the coordinator's next wake-up.
     func nextLeaseExpiry() throws -> Int64?
 
+    // Writes by other programs (Hermes) to the same board
+    /// A value that changes whenever another program commits to the board.
+    func externalChangeMarker() throws -> Int64
+    /// Publishes what other programs wrote since the last call; returns how many events.
+    func importExternalEvents(nowMs: Int64) throws -> Int
+
     // Events
     func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent]
     func lastEventSeq() throws -> Int64

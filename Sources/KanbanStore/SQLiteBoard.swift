@@ -101,13 +101,16 @@ struct EventWriter {
               hermesPayload: JSONValue? = nil, data: JSONValue = [:]) throws {
         try db.execute(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                        arguments: [taskID, runID, kind, hermesPayload.flatMap(JSONText.encode), nowMs / 1000])
-        try published(kind, taskID: taskID, lane: lane, runID: runID, data: data)
+        try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, source: db.lastInsertedRowID)
     }
 
     /// A bridge-only event (`available`, lane registry changes): published, not shown in Hermes.
-    func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:]) throws {
-        try db.execute(sql: "INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}"])
+    /// `source` names the Hermes `task_events` row it mirrors, if any.
+    func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:],
+                   source: Int64? = nil) throws {
+        try db.execute(sql: """
+            INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
     }
 }
 

@@ -84,11 +84,16 @@ enum Schema {
         "CREATE INDEX bridge_claims_lane_open ON bridge_claims(lane) WHERE ended_at_ms IS NULL",
         // The published event stream. seq is the wire `seq`: AUTOINCREMENT never reuses a value,
         // even after the newest rows are deleted.
+        // source_event_id: the Hermes task_events row this event mirrors, so the change watcher can
+        // tell the bridge's own writes from those of Hermes' CLI and dispatcher.
         """
         CREATE TABLE bridge_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, task_id TEXT,
-         lane TEXT, run_id INTEGER, at_ms INTEGER NOT NULL, data TEXT NOT NULL DEFAULT '{}')
+         lane TEXT, run_id INTEGER, at_ms INTEGER NOT NULL, data TEXT NOT NULL DEFAULT '{}', source_event_id INTEGER)
         """,
         "CREATE INDEX bridge_events_lane ON bridge_events(lane, seq)",
+        "CREATE UNIQUE INDEX bridge_events_source ON bridge_events(source_event_id) WHERE source_event_id IS NOT NULL",
+        // The watcher starts after whatever the board already held: history is not re-published.
+        "INSERT INTO bridge_meta (key, value) SELECT 'hermes_event_cursor', COALESCE(MAX(id), 0) FROM task_events",
         // Claiming picks the best ready task of one lane: this index makes that a range scan, O(log n).
         "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at, id)",
     ]

@@ -65,7 +65,7 @@ struct Serve: ParsableCommand {
                                        limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
                                        defaultLeaseSeconds: leaseSeconds, version: BridgeVersion.current)
         let coordinator = Coordinator(config: config, store: board, logger: log)
-        // Signals only flip the stop flag; the owner thread notices within 250 ms and shuts down cleanly.
+        // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         var sources: [DispatchSourceSignal] = []
