@@ -100,6 +100,9 @@ public final class Operations {
         guard let lane = try store.lane(named: c.lane)?.lane else {
             throw BoardError.notFound("no lane named '\(c.lane)'; register it with lane.register")
         }
+        if !lane.claimMode.mayPull, c.taskID == nil {
+            throw BoardError.invalid("lane '\(lane.name)' is a watch lane: claim the task its 'available' event names (task_id), or make it pull-or-watch")
+        }
         let seconds = Lease.seconds(requested: c.leaseSeconds, lane: lane.leaseSeconds, boardDefault: defaultLeaseSeconds)
         let token = Secrets.newToken(prefix: "ct_")
         let intent = ClaimIntent(lane: lane, taskID: c.taskID, leaseMs: Int64(seconds) * 1000, tokenHash: Secrets.hash(token))

@@ -23,6 +23,12 @@ public enum LaneKind: String, CaseIterable, Codable, Sendable {
 public enum ClaimMode: String, CaseIterable, Codable, Sendable {
     case pull, watch
     case pullOrWatch = "pull-or-watch"
+
+    /// Watch lanes are told about work (`available` events); pull lanes ask for it.
+    public var announcesWork: Bool { self != .pull }
+    /// Pull lanes ask for their best task, or wait for one (`wait_ms`); watch lanes claim the task
+    /// an `available` event named.
+    public var mayPull: Bool { self != .watch }
 }
 
 /// Where a spawned task runs.

@@ -272,12 +272,16 @@ extension SQLiteBoard {
         }
     }
 
-    /// Publishes `<lane>.available` when the task is claimable by its assignee now.
+    /// Publishes `<lane>.available` when the task is claimable by its assignee now, unless the lane
+    /// is a `pull` lane (those ask; only watch and pull-or-watch lanes are told). Tasks of names that
+    /// are not registered lanes are announced too, so dashboards can see work nobody is taking.
     static func announceIfClaimable(_ db: Database, _ id: String, events: EventWriter) throws {
         guard let row = try Row.fetchOne(db, sql: "SELECT assignee, status, claim_lock, priority FROM tasks WHERE id = ?", arguments: [id]),
               let lane: String = row["assignee"],
               Readiness.isClaimable(status: TaskStatus(rawValue: row["status"]) ?? .triage, claimLock: row["claim_lock"],
                                     parentStatuses: try parentStatuses(db, id)) else { return }
+        let mode = try String.fetchOne(db, sql: "SELECT claim_mode FROM bridge_lanes WHERE name = ?", arguments: [lane])
+        if mode.flatMap(ClaimMode.init(rawValue:))?.announcesWork == false { return }
         try events.published(EventType.available, taskID: id, lane: lane, data: ["priority": .int(row["priority"] ?? 0)])
     }
 }

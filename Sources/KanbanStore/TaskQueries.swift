@@ -36,9 +36,7 @@ extension SQLiteBoard {
                 "branch_name": .null, "skills": .null, "goal_mode": .null,
             ]
             try events.task(EventType.created, taskID: id, lane: spec.assignee, hermesPayload: payload, data: payload)
-            if status == .ready, let lane = spec.assignee {
-                try events.published(EventType.available, taskID: id, lane: lane, data: ["priority": .int(Int64(spec.priority))])
-            }
+            try Self.announceIfClaimable(db, id, events: events)
             return try Self.fetchTask(db, id)!
         }
     }
@@ -86,9 +84,7 @@ extension SQLiteBoard {
             let events = EventWriter(db: db, nowMs: nowMs)
             try events.task(EventType.assigned, taskID: id, lane: assignee, hermesPayload: ["assignee": .of(assignee)],
                             data: ["assignee": .of(assignee), "previous": .of(task.assignee)])
-            if task.status == .ready, let assignee, assignee != task.assignee {
-                try events.published(EventType.available, taskID: id, lane: assignee, data: ["priority": .int(Int64(task.priority))])
-            }
+            if assignee != task.assignee { try Self.announceIfClaimable(db, id, events: events) }
             return try Self.fetchTask(db, id)!
         }
     }

@@ -58,6 +58,15 @@ final class AuthorityOverWireTests: XCTestCase {
         XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"]?["id"]?.stringValue, child)
     }
 
+    func test_watchLane_claimsTheAnnouncedTask_butCannotPull() throws {
+        let live = try LiveCoordinator()
+        let token = try live.admin.call("lane.register", ["name": "watcher", "claim_mode": "watch"])["token"]!.stringValue!
+        let task = try live.createTask("announced", assignee: "watcher")
+        let lane = live.client(token)
+        XCTAssertEqual(errorCode { try lane.call("claim", ["lane": "watcher"]) }, .badRequest)
+        XCTAssertEqual(try lane.call("claim", ["lane": "watcher", "task_id": .string(task)])["task"]?["id"]?.stringValue, task)
+    }
+
     func test_cycleIsRefused() throws {
         let live = try LiveCoordinator()
         let a = try live.createTask("a"), b = try live.createTask("b", parents: [a])
