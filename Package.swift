@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kanban-bridge", targets: ["kanban-bridge"]),
+        .executable(name: "kanban-events", targets: ["kanban-events"]),
         .library(name: "KanbanClient", targets: ["KanbanClient"]),
     ],
     dependencies: [
@@ -43,8 +44,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Live terminal dashboard and JSON-lines event tail.
+        .executableTarget(name: "kanban-events", dependencies: [
+            "KanbanClient", "KanbanProtocol", "KanbanModel",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
-        .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol"]),
+        .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol", "KanbanClient"]),
         .testTarget(name: "KanbanStoreTests", dependencies: [
             "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

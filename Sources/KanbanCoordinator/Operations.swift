@@ -44,7 +44,8 @@ public final class Operations {
         let now = clock.nowMs()
         switch request {
         case .ping:
-            return .result(["version": .string(version), "protocol": .int(Int64(protocolVersion)), "now_ms": .int(now)])
+            return .result(["version": .string(version), "protocol": .int(Int64(protocolVersion)), "now_ms": .int(now),
+                            "last_seq": .int(try store.lastEventSeq())])
         case .laneRegister(let spec):
             let token = Secrets.newToken(prefix: "lt_")
             let summary = try store.registerLane(spec.lane, tokenHash: Secrets.hash(token), nowMs: now)

@@ -36,9 +36,38 @@ public struct LaneSummary: Equatable, Sendable {
     public var running: Int
     /// Tasks in `ready` assigned to the lane.
     public var queued: Int
+    /// When the longest-waiting ready task was created (Hermes seconds), if any.
+    public var oldestQueuedAt: Int64?
+    /// The live claims, for spotting stuck slots.
+    public var claims: [LiveClaimInfo]
 
-    public init(lane: Lane, running: Int, queued: Int) {
+    public init(lane: Lane, running: Int, queued: Int, oldestQueuedAt: Int64? = nil, claims: [LiveClaimInfo] = []) {
         self.lane = lane; self.running = running; self.queued = queued
+        self.oldestQueuedAt = oldestQueuedAt; self.claims = claims
+    }
+}
+
+/// One live claim as dashboards see it (never its token).
+public struct LiveClaimInfo: Equatable, Sendable {
+    public var taskID: String
+    public var runID: Int64
+    public var claimedAtMs: Int64
+    public var leaseMs: Int64
+    public var leaseExpiresAtMs: Int64
+    /// Hermes' `last_heartbeat_at` (seconds).
+    public var lastHeartbeatAt: Int64?
+
+    public init(taskID: String, runID: Int64, claimedAtMs: Int64, leaseMs: Int64, leaseExpiresAtMs: Int64, lastHeartbeatAt: Int64?) {
+        self.taskID = taskID; self.runID = runID; self.claimedAtMs = claimedAtMs; self.leaseMs = leaseMs
+        self.leaseExpiresAtMs = leaseExpiresAtMs; self.lastHeartbeatAt = lastHeartbeatAt
+    }
+
+    /// A slot looks stuck when its lease is in its last fifth, or it has not heartbeaten for half a lease.
+    public func isStuck(nowMs: Int64) -> Bool {
+        let remaining = leaseExpiresAtMs - nowMs
+        if remaining < leaseMs / 5 { return true }
+        let lastSign = max(claimedAtMs, (lastHeartbeatAt ?? 0) * 1000)
+        return nowMs - lastSign > leaseMs / 2
     }
 }
 

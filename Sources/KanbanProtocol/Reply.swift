@@ -78,6 +78,14 @@ public enum WireFormat {
             "profile": .of(l.profile), "workspace_policy": .string(l.workspacePolicy.rawValue), "repo": .of(l.repo),
             "created_at": .int(l.createdAt), "updated_at": .int(l.updatedAt),
             "running": .int(Int64(s.running)), "queued": .int(Int64(s.queued)),
+            "oldest_queued_at": .of(s.oldestQueuedAt),
+            "claims": .array(s.claims.map { c in
+                [
+                    "task_id": .string(c.taskID), "run_id": .int(c.runID), "claimed_at_ms": .int(c.claimedAtMs),
+                    "lease_ms": .int(c.leaseMs), "lease_expires_at_ms": .int(c.leaseExpiresAtMs),
+                    "last_heartbeat_at": .of(c.lastHeartbeatAt),
+                ]
+            }),
         ]
     }
 

@@ -89,9 +89,18 @@ extension SQLiteBoard {
     }
 
     static func summary(_ db: Database, _ lane: Lane) throws -> LaneSummary {
-        let queued = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks WHERE assignee = ? AND status = 'ready'",
-                                      arguments: [lane.name]) ?? 0
-        return LaneSummary(lane: lane, running: try liveClaims(db, lane: lane.name), queued: queued)
+        let queue = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks WHERE assignee = ? AND status = 'ready'",
+                                     arguments: [lane.name])
+        let claims = try Row.fetchAll(db, sql: """
+            SELECT c.task_id, c.run_id, c.claimed_at_ms, c.lease_ms, c.lease_expires_ms, t.last_heartbeat_at
+            FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+            WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
+            ORDER BY c.run_id
+            """, arguments: [lane.name]).map { row in
+            LiveClaimInfo(taskID: row["task_id"], runID: row["run_id"], claimedAtMs: row["claimed_at_ms"], leaseMs: row["lease_ms"],
+                          leaseExpiresAtMs: row["lease_expires_ms"], lastHeartbeatAt: row["last_heartbeat_at"])
+        }
+        return LaneSummary(lane: lane, running: claims.count, queued: queue?["n"] ?? 0, oldestQueuedAt: queue?["oldest"], claims: claims)
     }
 
     static func laneArguments(_ l: Lane) -> StatementArguments {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import KanbanCoordinator
+import KanbanClient
 import KanbanModel
 import KanbanProtocol
 import KanbanStore
