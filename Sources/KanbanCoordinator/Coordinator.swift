@@ -18,13 +18,16 @@ public struct CoordinatorConfig: Sendable {
     /// frame never reaches us. Frames between `limits.maxRequestBytes` and this get a `too_large` reply.
     public var maxFrameBytes: Int64
     public var defaultLeaseSeconds: Int
+    /// How long a mutating request's reply is kept for retries with the same `request_id`.
+    public var retryWindowMs: Int64
     public var version: String
 
     public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
                 adminToken: String, limits: DecodeLimits = DecodeLimits(), maxFrameBytes: Int64 = 16 << 20,
-                defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String = "0.1.0") {
+                defaultLeaseSeconds: Int = Lease.defaultSeconds, retryWindowMs: Int64 = 3_600_000, version: String = "0.1.0") {
         self.commandEndpoint = commandEndpoint; self.eventEndpoint = eventEndpoint; self.adminToken = adminToken
         self.limits = limits; self.maxFrameBytes = maxFrameBytes; self.defaultLeaseSeconds = defaultLeaseSeconds
+        self.retryWindowMs = retryWindowMs
         self.version = version
     }
 }
@@ -50,6 +53,7 @@ public final class Coordinator: @unchecked Sendable {
     private var parked = ParkedClaims()
     private var lastPublishedSeq: Int64 = 0
     private var externalMarker: Int64?
+    private var lastReplyPruneMs: Int64 = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -100,6 +104,7 @@ public final class Coordinator: @unchecked Sendable {
     public func stopAndWait() {
         stop()
         finished.wait()
+        finished.signal()  // leave it signalled, so a second call returns at once
     }
 
     private func bindSockets() throws {
@@ -184,6 +189,10 @@ public final class Coordinator: @unchecked Sendable {
                 log.error("lease expiry failed", metadata: ["error": "\(error)"])
             }
         }
+        if now - lastReplyPruneMs > 60_000 {
+            lastReplyPruneMs = now
+            _ = try? store.forgetReplies(beforeMs: now - config.retryWindowMs)
+        }
         for entry in parked.takeExpired(nowMs: now) {
             send(entry.envelope, Reply.ok(Operations.noTask))
         }
@@ -217,7 +226,23 @@ public final class Coordinator: @unchecked Sendable {
             return
         }
         let caller = principal ?? .admin  // only `ping` reaches here without a principal
-        switch operations.handle(decoded.request, as: caller) {
+        let outcome: Outcome
+        if let requestID = decoded.requestID, decoded.request.isMutation {
+            guard let remembered = handleOnce(decoded.request, as: caller, requestID: requestID) else {
+                send(envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")))
+                return
+            }
+            if case .replayed(let reply) = remembered {
+                log.info("repeat of an answered request; sent the first reply again", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"])
+                send(envelope, reply)
+                return
+            }
+            guard case .fresh(let o) = remembered else { return }
+            outcome = o
+        } else {
+            outcome = operations.handle(decoded.request, as: caller)
+        }
+        switch outcome {
         case .result(let result):
             if decoded.request.isMutation { log.info("ok", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"]) }
             send(envelope, Reply.ok(result))
@@ -225,17 +250,51 @@ public final class Coordinator: @unchecked Sendable {
             log.info("failed", metadata: ["op": "\(decoded.op)", "code": "\(error.code.rawValue)", "principal": "\(caller.key)"])
             send(envelope, Reply.error(error))
         case .claimed(let grant):
-            deliver(grant, to: envelope)
+            deliver(grant, to: envelope, retryable: decoded.requestID != nil)
         case .park(let request):
             parked.park(.init(envelope: envelope, request: request, deadlineMs: clock.nowMs() + Int64(request.waitMs)))
         }
     }
 
-    /// Sends a granted claim; if the client has gone, releases the claim at once so the task is not
-    /// held by nobody until its lease runs out.
-    private func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]]) {
+    private enum Remembered {
+        case fresh(Outcome)
+        case replayed([UInt8])
+    }
+
+    /// Safe retries: runs a mutation and records its reply under (principal, request_id) in one
+    /// transaction, or returns the reply recorded the first time. Nil if the board could not be written.
+    private func handleOnce(_ request: Request, as caller: Principal, requestID: String) -> Remembered? {
+        let now = clock.nowMs()
+        do {
+            return try store.atomically { () throws -> Remembered in
+                if let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
+                    return .replayed(saved)
+                }
+                let outcome = operations.handle(request, as: caller)
+                let reply: [UInt8]
+                switch outcome {
+                case .result(let r): reply = Reply.ok(r)
+                case .claimed(let g): reply = Reply.ok(WireFormat.claim(g))
+                // Not remembered: an internal failure changed nothing and is worth retrying; a parked
+                // claim is answered later (a retry parks again; an undeliverable grant is released).
+                case .failure(let e) where e.code == .internal: return .fresh(outcome)
+                case .park: return .fresh(outcome)
+                case .failure(let e): reply = Reply.error(e)
+                }
+                try store.saveReply(principal: caller.key, requestID: requestID, reply: reply, nowMs: now)
+                return .fresh(outcome)
+            }
+        } catch {
+            log.error("could not record a request", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Sends a granted claim. If the client has gone and could not get it by retrying (no
+    /// request_id), releases the claim at once so the task is not held by nobody until its lease ends.
+    private func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]], retryable: Bool = false) {
         log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
-        if send(envelope, Reply.ok(WireFormat.claim(grant))) { return }
+        if send(envelope, Reply.ok(WireFormat.claim(grant))) || retryable { return }
         let proof = ClaimProof(principal: .admin, taskID: grant.task.id, tokenHash: Secrets.hash(grant.token))
         do {
             _ = try store.endClaim(proof, .release(reason: "client went away before the claim reached it"), nowMs: clock.nowMs())

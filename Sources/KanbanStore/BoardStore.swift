@@ -90,6 +90,16 @@ public protocol BoardStore: AnyObject {
     /// Publishes what other programs wrote since the last call; returns how many events.
     func importExternalEvents(nowMs: Int64) throws -> Int
 
+    // Safe retries
+    /// Runs several store calls in one transaction: all of them commit together, or none does.
+    func atomically<T>(_ body: () throws -> T) throws -> T
+    /// The reply first given to `requestID` from `principal`, if it was given after `sinceMs`.
+    func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> [UInt8]?
+    /// Records the reply to a mutating request, in the caller's transaction.
+    func saveReply(principal: String, requestID: String, reply: [UInt8], nowMs: Int64) throws
+    /// Forgets replies older than `beforeMs`; returns how many.
+    func forgetReplies(beforeMs: Int64) throws -> Int
+
     // Events
     func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent]
     func lastEventSeq() throws -> Int64

@@ -42,9 +42,21 @@ public final class SQLiteBoard: BoardStore {
         }
     }
 
-    /// Runs `body` in one IMMEDIATE transaction; the change is committed when this returns.
+    /// The connection while `atomically` holds a transaction open (owner thread only).
+    private var openTransaction: Database?
+
+    /// Runs `body` in one IMMEDIATE transaction; the change is committed when this returns. Inside
+    /// `atomically` it runs in a savepoint instead, so a refused op leaves the outer transaction usable.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try queue.writeWithoutTransaction { db in
+        if let db = openTransaction {
+            var result: T?
+            try db.inSavepoint {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+        return try queue.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
@@ -55,7 +67,22 @@ public final class SQLiteBoard: BoardStore {
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try queue.read(body)
+        if let db = openTransaction { return try body(db) }
+        return try queue.read(body)
+    }
+
+    public func atomically<T>(_ body: () throws -> T) throws -> T {
+        if openTransaction != nil { return try body() }
+        return try queue.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                openTransaction = db
+                defer { openTransaction = nil }
+                result = try body()
+                return .commit
+            }
+            return result!
+        }
     }
 
     // MARK: Events

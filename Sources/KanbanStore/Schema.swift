@@ -94,6 +94,13 @@ enum Schema {
         "CREATE UNIQUE INDEX bridge_events_source ON bridge_events(source_event_id) WHERE source_event_id IS NOT NULL",
         // The watcher starts after whatever the board already held: history is not re-published.
         "INSERT INTO bridge_meta (key, value) SELECT 'hermes_event_cursor', COALESCE(MAX(id), 0) FROM task_events",
+        // Replies to mutating requests, by (principal, request_id): a retry gets the first reply
+        // again and changes nothing. Written in the same transaction as the mutation itself.
+        """
+        CREATE TABLE bridge_requests (principal TEXT NOT NULL, request_id TEXT NOT NULL, reply BLOB NOT NULL,
+         at_ms INTEGER NOT NULL, PRIMARY KEY (principal, request_id))
+        """,
+        "CREATE INDEX bridge_requests_age ON bridge_requests(at_ms)",
         // Claiming picks the best ready task of one lane: this index makes that a range scan, O(log n).
         "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at, id)",
     ]

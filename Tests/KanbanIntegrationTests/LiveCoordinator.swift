@@ -13,19 +13,24 @@ final class LiveCoordinator: @unchecked Sendable {
     let dir: URL
     let board: SQLiteBoard
     let coordinator: Coordinator
-    let adminToken = Secrets.newToken(prefix: "at_")
+    private(set) var adminToken = Secrets.newToken(prefix: "at_")
     let commandEndpoint: String
     let eventEndpoint: String
     let context = ZMQContext()
 
-    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock()) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
+    /// Whether to delete the board when done (false while another coordinator takes the board over).
+    var removeOnDeinit = true
+
+    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock(),
+         dir existing: URL? = nil, adminToken: String? = nil) throws {
+        dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
+        if let adminToken { self.adminToken = adminToken }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
         var logger = Logger(label: "test-coordinator")
         logger.logLevel = .warning
         let config = CoordinatorConfig(commandEndpoint: "tcp://127.0.0.1:*", eventEndpoint: "tcp://127.0.0.1:*",
-                                       adminToken: adminToken, limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
+                                       adminToken: self.adminToken, limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
                                        maxFrameBytes: maxFrameBytes)
         coordinator = Coordinator(config: config, store: board, clock: clock, logger: logger)
         (commandEndpoint, eventEndpoint) = try coordinator.start()
@@ -33,7 +38,14 @@ final class LiveCoordinator: @unchecked Sendable {
 
     deinit {
         coordinator.stopAndWait()
-        try? FileManager.default.removeItem(at: dir)
+        if removeOnDeinit { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    /// Stops this coordinator and starts a new one on the same board file (new ports, same admin token).
+    func restarted() throws -> LiveCoordinator {
+        removeOnDeinit = false
+        coordinator.stopAndWait()
+        return try LiveCoordinator(dir: dir, adminToken: adminToken)
     }
 
     func client(_ auth: String?, timeoutMs: Int = 5000) -> CommandClient {

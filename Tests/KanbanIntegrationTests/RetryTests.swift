@@ -1,0 +1,66 @@
+import Foundation
+import KanbanClient
+import KanbanModel
+import KanbanProtocol
+import XCTest
+
+/// Safe retries: a mutating request repeated with the same `request_id` gets the first reply again
+/// and changes nothing a second time.
+final class DuplicateDeliveryTests: XCTestCase {
+    func rawCall(_ client: CommandClient, _ fields: JSONValue) throws -> [UInt8] {
+        try client.roundTrip(Reply.encode(fields))
+    }
+
+    func test_sameCompleteThreeTimesWithOneRequestID_completesOnce_andRepliesTheSame() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let lane = live.client(token)
+        let task = try live.createTask("once")
+        let claim = try lane.call("claim", ["lane": "factory"])
+        let complete: JSONValue = ["op": "complete", "auth": .string(token), "request_id": "req-1", "task_id": .string(task),
+                                   "claim_token": claim["claim"]!["token"]!, "result": "ok"]
+        let replies = try (0..<3).map { _ in try rawCall(lane, complete) }
+        XCTAssertEqual(replies[0], replies[1])
+        XCTAssertEqual(replies[1], replies[2])
+        XCTAssertEqual(try Reply.parse(replies[0]).get()["task"]?["status"], "done")
+        let completions = try live.board.events(since: 0, limit: 100, lane: nil).filter { $0.taskID == task && $0.type == "completed" }
+        XCTAssertEqual(completions.count, 1)
+
+        // A different request id is a new request: the claim has ended.
+        var again = complete.objectValue!
+        again["request_id"] = "req-2"
+        guard case .failure(let e) = Reply.parse(try rawCall(lane, .object(again))) else { return XCTFail() }
+        XCTAssertEqual(e.code, .staleClaim)
+    }
+
+    func test_requestIDs_areScopedToTheCaller() throws {
+        let live = try LiveCoordinator()
+        _ = try live.registerLane("factory")
+        let a = try live.admin.call("task.create", ["title": "a"], requestID: "same")
+        let b = try live.client(try live.registerLane("other")).call("task.get", ["task_id": a["task"]!["id"]!], requestID: "same")
+        XCTAssertEqual(b["task"]?["id"], a["task"]?["id"], "reads are never replayed; another principal's id is its own")
+        let c = try live.admin.call("task.create", ["title": "a"], requestID: "same")
+        XCTAssertEqual(c["task"]?["id"], a["task"]?["id"])
+        XCTAssertEqual(try live.board.tasks(status: nil, assignee: nil, limit: 10).count, 1)
+    }
+
+    func test_refusalsAreRemembered_too() throws {
+        let live = try LiveCoordinator()
+        let first = errorCode { try live.admin.call("task.create", ["title": "x", "parents": ["t_missing0"]], requestID: "r") }
+        XCTAssertEqual(first, .notFound)
+        XCTAssertEqual(errorCode { try live.admin.call("task.create", ["title": "x"], requestID: "r") }, .notFound,
+                       "the first reply, even though this body would succeed")
+    }
+
+    func test_rememberedReply_survivesACoordinatorRestart() throws {
+        var live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let task = try live.createTask("x")
+        let claim = try live.client(token).call("claim", ["lane": "factory"], requestID: "claim-1")
+        live = try live.restarted()
+        let again = try live.client(token).call("claim", ["lane": "factory"], requestID: "claim-1")
+        XCTAssertEqual(again, claim, "the retry gets the same claim, token included")
+        _ = try live.client(token).call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!])
+        XCTAssertEqual(try live.status(task), "done")
+    }
+}
