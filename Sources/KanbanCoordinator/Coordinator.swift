@@ -18,15 +18,19 @@ public struct CoordinatorConfig: Sendable {
     /// frame never reaches us. Frames between `limits.maxRequestBytes` and this get a `too_large` reply.
     public var maxFrameBytes: Int64
     public var defaultLeaseSeconds: Int
+    /// What happens to a task whose lease ran out: retried (maybe after a backoff) or given up.
+    public var retry: RetryPolicy
     /// How long a mutating request's reply is kept for retries with the same `request_id`.
     public var retryWindowMs: Int64
     public var version: String
 
     public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
                 adminToken: String, limits: DecodeLimits = DecodeLimits(), maxFrameBytes: Int64 = 16 << 20,
-                defaultLeaseSeconds: Int = Lease.defaultSeconds, retryWindowMs: Int64 = 3_600_000, version: String = "0.1.0") {
+                defaultLeaseSeconds: Int = Lease.defaultSeconds, retry: RetryPolicy = RetryPolicy(),
+                retryWindowMs: Int64 = 3_600_000, version: String = "0.1.0") {
         self.commandEndpoint = commandEndpoint; self.eventEndpoint = eventEndpoint; self.adminToken = adminToken
         self.limits = limits; self.maxFrameBytes = maxFrameBytes; self.defaultLeaseSeconds = defaultLeaseSeconds
+        self.retry = retry
         self.retryWindowMs = retryWindowMs
         self.version = version
     }
@@ -161,7 +165,7 @@ public final class Coordinator: @unchecked Sendable {
         let now = clock.nowMs()
         var deadline = now + Self.idleWakeMs
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
-        if let d = try? store.nextLeaseExpiry() { deadline = min(deadline, d) }
+        if let d = try? store.nextTimerDue() { deadline = min(deadline, d) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
 
@@ -181,10 +185,12 @@ public final class Coordinator: @unchecked Sendable {
     private func runTimers() {
         watchExternalChanges()
         let now = clock.nowMs()
-        if let next = try? store.nextLeaseExpiry(), next <= now {
+        if let next = try? store.nextTimerDue(), next <= now {
             do {
-                let n = try store.expireLeases(nowMs: now)
-                if n > 0 { log.notice("leases expired", metadata: ["count": "\(n)"]) }
+                let expired = try store.expireLeases(nowMs: now, retry: config.retry)
+                if expired > 0 { log.notice("leases expired; their tasks were retried or given up", metadata: ["count": "\(expired)"]) }
+                let ready = try store.endBackoffs(nowMs: now)
+                if ready > 0 { log.info("retry backoff over; tasks claimable again", metadata: ["count": "\(ready)"]) }
             } catch {
                 log.error("lease expiry failed", metadata: ["error": "\(error)"])
             }

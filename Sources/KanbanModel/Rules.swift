@@ -110,3 +110,35 @@ public enum Lease {
     /// Hermes' `claim_expires` (seconds), rounded up so Hermes never sees it expire before we do.
     public static func hermesSeconds(fromMs ms: Int64) -> Int64 { (ms + 999) / 1000 }
 }
+
+/// What happens to a task after a run ends without success (lease expired, worker crashed).
+/// Hermes' circuit breaker: give up once consecutive failures reach the limit, where the limit is
+/// the task's own `max_retries` if set, else the board's. `max_retries = 1` gives up at once.
+public struct RetryPolicy: Equatable, Sendable {
+    /// Board-wide limit on consecutive failures.
+    public var maxRetries: Int
+    /// Wait before a failed task is claimable again: base × 2^(failures−1), capped. 0 = at once.
+    public var backoffBaseMs: Int64
+    public var backoffCapMs: Int64
+
+    public init(maxRetries: Int = 3, backoffBaseMs: Int64 = 0, backoffCapMs: Int64 = 3_600_000) {
+        self.maxRetries = maxRetries; self.backoffBaseMs = backoffBaseMs; self.backoffCapMs = backoffCapMs
+    }
+
+    public enum Decision: Equatable, Sendable {
+        /// Back to `ready`, claimable from `notBeforeMs` on.
+        case retry(notBeforeMs: Int64)
+        /// To `blocked` with a `gave_up` event.
+        case giveUp(limit: Int, source: String)
+    }
+
+    /// `failures` counts the failure being recorded now.
+    public func decide(failures: Int, taskMaxRetries: Int?, nowMs: Int64) -> Decision {
+        let limit = taskMaxRetries ?? maxRetries
+        if failures >= limit { return .giveUp(limit: limit, source: taskMaxRetries == nil ? "board" : "task") }
+        guard backoffBaseMs > 0 else { return .retry(notBeforeMs: nowMs) }
+        let exponent = min(max(failures - 1, 0), 30)
+        let wait = min(backoffCapMs, backoffBaseMs.multipliedReportingOverflow(by: Int64(1) << exponent).partialValue)
+        return .retry(notBeforeMs: nowMs + max(0, wait))
+    }
+}

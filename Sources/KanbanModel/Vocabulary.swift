@@ -68,6 +68,7 @@ public enum EventType {
     public static let blocked = "blocked"
     public static let released = "released"
     public static let timedOut = "timed_out"
+    public static let gaveUp = "gave_up"
     public static let reclaimed = "reclaimed"
     public static let assigned = "assigned"
     public static let linked = "linked"

@@ -79,10 +79,13 @@ public protocol BoardStore: AnyObject {
     func heartbeat(_ proof: ClaimProof, note: String?, metadata: JSONValue?, nowMs: Int64) throws -> Int64
     /// Ends a live claim by completing, blocking or releasing its task; returns the task after.
     func endClaim(_ proof: ClaimProof, _ ending: ClaimEnding, nowMs: Int64) throws -> TaskRecord
-    /// Ends every claim whose lease ran out by `nowMs`; returns how many.
-    func expireLeases(nowMs: Int64) throws -> Int
-    /// The earliest lease expiry among live claims, for the coordinator's next wake-up.
-    func nextLeaseExpiry() throws -> Int64?
+    /// Ends every claim whose lease ran out by `nowMs` as `timed_out`, counting a failure: the task is
+    /// retried (after any backoff) or given up per `retry`. Returns how many claims ended.
+    func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int
+    /// Makes tasks whose retry backoff is over claimable again (announcing them); returns how many.
+    func endBackoffs(nowMs: Int64) throws -> Int
+    /// The earliest lease expiry or backoff end, for the coordinator's next wake-up.
+    func nextTimerDue() throws -> Int64?
 
     // Writes by other programs (Hermes) to the same board
     /// A value that changes whenever another program commits to the board.

@@ -97,7 +97,7 @@ extension SQLiteBoard {
         }
     }
 
-    public func expireLeases(nowMs: Int64) throws -> Int {
+    public func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int {
         try write { db in
             let expired = try Row.fetchAll(db, sql: """
                 SELECT run_id, task_id, lane FROM bridge_claims WHERE ended_at_ms IS NULL AND lease_expires_ms <= ?
@@ -107,31 +107,78 @@ extension SQLiteBoard {
             for row in expired {
                 let runID: Int64 = row["run_id"], taskID: String = row["task_id"], lane: String = row["lane"]
                 let lock = ClaimLock.make(lane: lane, runID: runID)
-                try db.execute(sql: """
-                    UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
-                      current_run_id = NULL, consecutive_failures = consecutive_failures + 1,
-                      last_failure_error = 'lease expired'
-                    WHERE id = ? AND status = 'running' AND claim_lock = ? AND current_run_id = ?
-                    """, arguments: [taskID, lock, runID])
-                if db.changesCount == 1 {
-                    try Self.closeRun(db, runID, status: "timed_out", outcome: "timed_out", summary: nil, metadata: nil,
-                                      nowMs: nowMs, reason: "timed_out", error: "lease expired")
-                    try events.task(EventType.timedOut, taskID: taskID, lane: lane, runID: runID,
-                                    hermesPayload: ["reason": "lease expired", "lock": .string(lock)],
-                                    data: ["reason": "lease expired"])
-                    try Self.announceIfClaimable(db, taskID, events: events)
-                } else {
+                let stillOurs = try Bool.fetchOne(db, sql: """
+                    SELECT 1 FROM tasks WHERE id = ? AND status = 'running' AND claim_lock = ? AND current_run_id = ?
+                    """, arguments: [taskID, lock, runID]) == true
+                guard stillOurs else {
                     // Hermes already took the task back; just retire our record of the claim.
                     try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?",
                                    arguments: [nowMs, runID])
+                    continue
                 }
+                try Self.closeRun(db, runID, status: "timed_out", outcome: "timed_out", summary: nil, metadata: nil,
+                                  nowMs: nowMs, reason: "timed_out", error: "lease expired")
+                try events.task(EventType.timedOut, taskID: taskID, lane: lane, runID: runID,
+                                hermesPayload: ["reason": "lease expired", "lock": .string(lock)], data: ["reason": "lease expired"])
+                try Self.recordFailure(db, taskID: taskID, lock: lock, error: "lease expired", outcome: "timed_out",
+                                       retry: retry, events: events)
             }
             return expired.count
         }
     }
 
-    public func nextLeaseExpiry() throws -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(lease_expires_ms) FROM bridge_claims WHERE ended_at_ms IS NULL") }
+    public func endBackoffs(nowMs: Int64) throws -> Int {
+        try write { db in
+            let due = try String.fetchAll(db, sql: "SELECT task_id FROM bridge_backoff WHERE not_before_ms <= ? ORDER BY not_before_ms",
+                                          arguments: [nowMs])
+            try db.execute(sql: "DELETE FROM bridge_backoff WHERE not_before_ms <= ?", arguments: [nowMs])
+            let events = EventWriter(db: db, nowMs: nowMs)
+            for task in due { try Self.announceIfClaimable(db, task, events: events) }
+            return due.count
+        }
+    }
+
+    public func nextTimerDue() throws -> Int64? {
+        try read { db in
+            try Int64.fetchOne(db, sql: """
+                SELECT MIN(due) FROM (
+                  SELECT MIN(lease_expires_ms) AS due FROM bridge_claims WHERE ended_at_ms IS NULL
+                  UNION ALL SELECT MIN(not_before_ms) FROM bridge_backoff)
+                """)
+        }
+    }
+
+    /// Counts a failed run against the task and applies the retry policy (Hermes' circuit breaker):
+    /// back to `ready` (maybe after a backoff), or `blocked` with a `gave_up` event.
+    static func recordFailure(_ db: Database, taskID: String, lock: String, error: String, outcome: String,
+                              retry: RetryPolicy, events: EventWriter) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT consecutive_failures, max_retries, assignee FROM tasks WHERE id = ?",
+                                         arguments: [taskID]) else { return }
+        let failures = (row["consecutive_failures"] as Int? ?? 0) + 1
+        let lane: String? = row["assignee"]
+        switch retry.decide(failures: failures, taskMaxRetries: row["max_retries"], nowMs: events.nowMs) {
+        case .retry(let notBefore):
+            try casTask(db, taskID, lock: lock, sql: """
+                UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+                  current_run_id = NULL, consecutive_failures = ?, last_failure_error = ?
+                """, [failures, error])
+            if notBefore > events.nowMs {
+                try db.execute(sql: "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)",
+                               arguments: [taskID, notBefore])
+            } else {
+                try announceIfClaimable(db, taskID, events: events)
+            }
+        case .giveUp(let limit, let source):
+            // The limit is pinned on the task so Hermes' recompute_ready, which applies its own default
+            // to tasks without one, leaves the given-up task blocked too.
+            try casTask(db, taskID, lock: lock, sql: """
+                UPDATE tasks SET status = 'blocked', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
+                  current_run_id = NULL, consecutive_failures = ?, last_failure_error = ?, max_retries = COALESCE(max_retries, ?)
+                """, [failures, error, limit])
+            let payload: JSONValue = ["failures": .int(Int64(failures)), "effective_limit": .int(Int64(limit)),
+                                      "limit_source": .string(source), "error": .string(error), "trigger_outcome": .string(outcome)]
+            try events.task(EventType.gaveUp, taskID: taskID, lane: lane, hermesPayload: payload, data: payload)
+        }
     }
 
     // MARK: Steps
@@ -188,6 +235,9 @@ extension SQLiteBoard {
         guard task.status == .ready, task.claimLock == nil else {
             throw BoardError.notReady("task \(taskID) is \(task.status.rawValue), not ready")
         }
+        if try isBackingOff(db, taskID, nowMs: events.nowMs) {
+            throw BoardError.notReady("task \(taskID) failed recently and waits out its retry backoff")
+        }
         guard try demoteIfWaiting(db, taskID, lane: task.assignee, events: events) == false else {
             throw BoardError.notReady("task \(taskID) waits for unfinished parents")
         }
@@ -205,8 +255,9 @@ extension SQLiteBoard {
         while true {
             let candidates = try String.fetchAll(db, sql: """
                 SELECT id FROM tasks WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
                 ORDER BY priority DESC, created_at ASC, id ASC LIMIT 16
-                """, arguments: [lane])
+                """, arguments: [lane, events.nowMs])
             if candidates.isEmpty { return nil }
             for id in candidates where try !demoteIfWaiting(db, id, lane: lane, events: events) { return id }
         }
@@ -272,6 +323,11 @@ extension SQLiteBoard {
         }
     }
 
+    /// True while a failed task waits out its retry backoff.
+    static func isBackingOff(_ db: Database, _ id: String, nowMs: Int64) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_backoff WHERE task_id = ? AND not_before_ms > ?", arguments: [id, nowMs]) == true
+    }
+
     /// Publishes `<lane>.available` when the task is claimable by its assignee now, unless the lane
     /// is a `pull` lane (those ask; only watch and pull-or-watch lanes are told). Tasks of names that
     /// are not registered lanes are announced too, so dashboards can see work nobody is taking.
@@ -279,7 +335,8 @@ extension SQLiteBoard {
         guard let row = try Row.fetchOne(db, sql: "SELECT assignee, status, claim_lock, priority FROM tasks WHERE id = ?", arguments: [id]),
               let lane: String = row["assignee"],
               Readiness.isClaimable(status: TaskStatus(rawValue: row["status"]) ?? .triage, claimLock: row["claim_lock"],
-                                    parentStatuses: try parentStatuses(db, id)) else { return }
+                                    parentStatuses: try parentStatuses(db, id)),
+              try !isBackingOff(db, id, nowMs: events.nowMs) else { return }
         let mode = try String.fetchOne(db, sql: "SELECT claim_mode FROM bridge_lanes WHERE name = ?", arguments: [lane])
         if mode.flatMap(ClaimMode.init(rawValue:))?.announcesWork == false { return }
         try events.published(EventType.available, taskID: id, lane: lane, data: ["priority": .int(row["priority"] ?? 0)])

@@ -101,6 +101,9 @@ enum Schema {
          at_ms INTEGER NOT NULL, PRIMARY KEY (principal, request_id))
         """,
         "CREATE INDEX bridge_requests_age ON bridge_requests(at_ms)",
+        // A task that failed waits here until not_before_ms before it is claimable again (retry backoff).
+        "CREATE TABLE bridge_backoff (task_id TEXT PRIMARY KEY, not_before_ms INTEGER NOT NULL)",
+        "CREATE INDEX bridge_backoff_due ON bridge_backoff(not_before_ms)",
         // Claiming picks the best ready task of one lane: this index makes that a range scan, O(log n).
         "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at, id)",
     ]

@@ -31,6 +31,15 @@ struct Serve: ParsableCommand {
     @Option(help: "Lease length for claims when neither the claim nor its lane sets one.")
     var leaseSeconds: Int = Lease.defaultSeconds
 
+    @Option(help: "Consecutive failures (expired leases) after which a task gives up and is blocked; a task's own max_retries wins.")
+    var maxRetries: Int = 3
+
+    @Option(help: "Wait before a failed task is claimable again, doubling per failure (0: at once).")
+    var retryBackoffSeconds: Int = 0
+
+    @Option(help: "How long a reply is kept for clients retrying with the same request_id.")
+    var retryWindowSeconds: Int = 3600
+
     @Option(help: "Largest request answered; bigger ones get too_large.")
     var maxRequestBytes: Int = 1 << 20
 
@@ -41,6 +50,8 @@ struct Serve: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard (1...Lease.maxSeconds).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 1...\(Lease.maxSeconds)") }
         guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
+        guard maxRetries >= 1 else { throw ValidationError("--max-retries must be at least 1") }
+        guard retryBackoffSeconds >= 0, retryWindowSeconds >= 0 else { throw ValidationError("seconds cannot be negative") }
     }
 
     func run() throws {
@@ -64,7 +75,9 @@ struct Serve: ParsableCommand {
         }
         let config = CoordinatorConfig(commandEndpoint: commandEndpoint, eventEndpoint: eventEndpoint, adminToken: admin.token,
                                        limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
-                                       defaultLeaseSeconds: leaseSeconds, version: BridgeVersion.current)
+                                       defaultLeaseSeconds: leaseSeconds,
+                                       retry: RetryPolicy(maxRetries: maxRetries, backoffBaseMs: Int64(retryBackoffSeconds) * 1000),
+                                       retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         let coordinator = Coordinator(config: config, store: board, logger: log)
         // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
         signal(SIGINT, SIG_IGN)

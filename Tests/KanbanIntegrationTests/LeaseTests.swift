@@ -30,4 +30,22 @@ final class LeaseExpiryTests: XCTestCase {
         XCTAssertEqual(types.suffix(2), ["timed_out", "available"])
         XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"]?["id"]?.stringValue, task, "a new claim works")
     }
+
+    func test_retryBudget_overTheWire_endsInGaveUp() throws {
+        let clock = ManualClock()
+        let live = try LiveCoordinator(clock: clock)
+        let lane = live.client(try live.registerLane("factory"))
+        let task = try live.createTask("never finishes")
+        for _ in 0..<3 {
+            XCTAssertEqual(try lane.call("claim", ["lane": "factory", "lease_seconds": 5])["task"]?["id"]?.stringValue, task)
+            clock.advance(ms: 5_000)
+            let deadline = Date().addingTimeInterval(5)
+            while try live.status(task) == "running", Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        XCTAssertEqual(try live.status(task), "blocked")
+        let types = try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.taskID == task }.map(\.type)
+        XCTAssertEqual(types.filter { $0 == "timed_out" }.count, 3)
+        XCTAssertEqual(types.last, "gave_up")
+        XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"], .null)
+    }
 }

@@ -219,15 +219,64 @@ final class ClaimAuthorityStoreTests: XCTestCase {
         try f.lane("factory")
         let t = try f.task("x")
         let c = try XCTUnwrap(try f.claim("factory", leaseMs: 10_000))
-        XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 9_999), 0)
-        XCTAssertEqual(try f.board.nextLeaseExpiry(), f.nowMs + 10_000)
-        XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 10_000), 1)
+        XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 9_999, retry: RetryPolicy()), 0)
+        XCTAssertEqual(try f.board.nextTimerDue(), f.nowMs + 10_000)
+        XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 10_000, retry: RetryPolicy()), 1)
         let detail = try XCTUnwrap(try f.board.task(id: t.id))
         XCTAssertEqual(detail.task.status, .ready)
         XCTAssertEqual(detail.runs.first?.outcome, "timed_out")
         XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["timed_out", "available"])
         XCTAssertThrowsError(try f.board.heartbeat(f.proof("factory", t.id, c.token), note: nil, metadata: nil, nowMs: f.nowMs + 10_001))
-        XCTAssertNil(try f.board.nextLeaseExpiry())
+        XCTAssertNil(try f.board.nextTimerDue())
+    }
+
+    func test_retryBudget_givesUpAfterConsecutiveExpiries_likeHermes() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("flaky")
+        for attempt in 1...3 {
+            _ = try XCTUnwrap(try f.claim("factory", leaseMs: 1_000), "attempt \(attempt) claims")
+            f.nowMs += 1_000
+            XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 3)), 1)
+        }
+        let detail = try XCTUnwrap(try f.board.task(id: t.id))
+        XCTAssertEqual(detail.task.status, .blocked)
+        XCTAssertEqual(detail.runs.map(\.outcome), ["timed_out", "timed_out", "timed_out"])
+        let events = try f.board.events(since: 0, limit: 100, lane: nil).filter { $0.taskID == t.id }
+        XCTAssertEqual(events.last?.type, "gave_up")
+        XCTAssertEqual(events.last?.data["failures"], 3)
+        XCTAssertEqual(events.last?.data["limit_source"], "board")
+        XCTAssertNil(try f.claim("factory"))
+    }
+
+    func test_successResetsTheFailureStreak() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("once flaky")
+        _ = try f.claim("factory", leaseMs: 1_000)
+        f.nowMs += 1_000
+        _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 2))
+        let c = try XCTUnwrap(try f.claim("factory"))
+        _ = try f.board.endClaim(f.proof("factory", t.id, c.token), .complete(result: nil, summary: nil, metadata: nil), nowMs: f.nowMs)
+        let raw = try SQLiteBoardRaw(path: f.path)
+        XCTAssertEqual(try raw.scalar("SELECT consecutive_failures FROM tasks WHERE id = '\(t.id)'"), "0")
+    }
+
+    func test_backoff_holdsAFailedTaskBack_thenAnnouncesIt() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("backs off")
+        _ = try f.claim("factory", leaseMs: 1_000)
+        f.nowMs += 1_000
+        _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 5, backoffBaseMs: 30_000))
+        XCTAssertEqual(try f.board.task(id: t.id)?.task.status, .ready)
+        XCTAssertNil(try f.claim("factory"), "still backing off")
+        XCTAssertThrowsError(try f.claim("factory", task: t.id))
+        XCTAssertEqual(try f.board.nextTimerDue(), f.nowMs + 30_000)
+        f.nowMs += 30_000
+        XCTAssertEqual(try f.board.endBackoffs(nowMs: f.nowMs), 1)
+        XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["timed_out", "available"])
+        XCTAssertEqual(try f.claim("factory")?.task.id, t.id)
     }
 
     func test_lostClaim_whenSomeoneElseTookTheTask_isStale() throws {

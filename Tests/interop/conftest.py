@@ -1,0 +1,167 @@
+"""Fixtures for the interop tests: a real `kanban-bridge serve` on loopback, driven with pyzmq."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import zmq
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("KANBAN_BRIDGE_BIN") or str(REPO / ".build" / "debug" / "kanban-bridge")
+# Variables that would change which credential or coordinator the bridge and its CLI use.
+SCRUBBED = ("KANBAN_BRIDGE_ADMIN_TOKEN", "KANBAN_LANE_TOKEN", "KANBAN_BRIDGE_ENDPOINT",
+            "KANBAN_TASK", "KANBAN_CLAIM_TOKEN")
+REPLY_TIMEOUT_MS = 5000
+SLOW_JOINER_PAUSE = 0.3  # seconds a fresh SUB needs before the PUB side sees its subscription
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env.update(extra)
+    return env
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(endpoint, frame, timeout_ms=REPLY_TIMEOUT_MS):
+    """One REQ round trip with a fresh socket: bytes out, parsed JSON reply back."""
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    sock.setsockopt(zmq.SNDTIMEO, timeout_ms)
+    try:
+        sock.connect(endpoint)
+        sock.send(frame)
+        try:
+            return json.loads(sock.recv())
+        except zmq.Again:
+            raise TimeoutError(f"no reply from {endpoint} within {timeout_ms} ms") from None
+    finally:
+        sock.close()
+
+
+@dataclass
+class Bridge:
+    command_endpoint: str
+    event_endpoint: str
+    db_path: Path
+    admin_token: str
+    log_path: Path
+
+    def call(self, op, auth=None, timeout_ms=REPLY_TIMEOUT_MS, **fields):
+        """Sends `{"op": op, "auth": auth, **fields}` and returns the whole reply object."""
+        msg = {"op": op, **fields}
+        if auth is not None:
+            msg["auth"] = auth
+        return request(self.command_endpoint, json.dumps(msg).encode(), timeout_ms)
+
+    def raw(self, frame: bytes):
+        return request(self.command_endpoint, frame)
+
+    def admin(self, op, **fields):
+        """An admin call that must succeed; returns its result."""
+        return ok(self.call(op, auth=self.admin_token, **fields))
+
+    def register_lane(self, name, **fields):
+        """Registers a lane and returns its token."""
+        fields.setdefault("kind", "persistent")
+        fields.setdefault("claim_mode", "pull-or-watch")
+        return self.admin("lane.register", name=name, **fields)["token"]
+
+    def subscribe(self, prefix):
+        """A SUB socket on the event stream, past the slow-joiner window."""
+        sub = zmq.Context.instance().socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        sub.connect(self.event_endpoint)
+        time.sleep(SLOW_JOINER_PAUSE)
+        return sub
+
+    def cli(self, *args, token=None, timeout=60, check=True):
+        """Runs the kanban-bridge CLI against this coordinator and board."""
+        env = clean_env(KANBAN_BRIDGE_ENDPOINT=self.command_endpoint)
+        if token:
+            env["KANBAN_LANE_TOKEN"] = token
+        proc = subprocess.run([BIN, *args, "--db", str(self.db_path)], env=env, capture_output=True,
+                              text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kanban-bridge {' '.join(args)} exited {proc.returncode}\n"
+                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        return proc
+
+
+def ok(reply):
+    assert reply.get("ok") is True, f"expected success, got {reply}"
+    return reply["result"]
+
+
+def error_code(reply):
+    assert reply.get("ok") is False, f"expected an error, got {reply}"
+    return reply["error"]["code"]
+
+
+def receive_until(sub, done, timeout_s=10):
+    """Collects (topic, body) pairs from `sub` until `done(body)` is true or the deadline passes."""
+    got = []
+    deadline = time.monotonic() + timeout_s
+    poller = zmq.Poller()
+    poller.register(sub, zmq.POLLIN)
+    while time.monotonic() < deadline:
+        if not poller.poll(100):
+            continue
+        topic, body = sub.recv_multipart()
+        event = json.loads(body)
+        got.append((topic.decode(), event))
+        if done(event):
+            return got
+    raise AssertionError(f"condition not met within {timeout_s}s; received {[e['type'] for _, e in got]}")
+
+
+def _start(tmp_path):
+    db = tmp_path / "kanban.db"
+    log = tmp_path / "bridge.log"
+    for _ in range(5):  # a port picked free may be taken again before the bridge binds it
+        cmd_ep, evt_ep = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([BIN, "serve", "--db", str(db), "--command-endpoint", cmd_ep,
+                                     "--event-endpoint", evt_ep], stdout=out, stderr=out, env=clean_env())
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if request(cmd_ep, b'{"op":"ping"}', timeout_ms=500).get("ok"):
+                    return proc, cmd_ep, evt_ep, db, log
+            except TimeoutError:
+                pass
+        _stop(proc)
+    raise RuntimeError(f"kanban-bridge did not come up; log:\n{log.read_text()}")
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def bridge(tmp_path):
+    proc, cmd_ep, evt_ep, db, log = _start(tmp_path)
+    token = (tmp_path / "admin.token").read_text().strip()
+    try:
+        yield Bridge(cmd_ep, evt_ep, db, token, log)
+    finally:
+        _stop(proc)
+        if proc.returncode not in (0, -signal.SIGTERM):
+            print(f"kanban-bridge exited {proc.returncode}; log:\n{log.read_text()}")
