@@ -20,33 +20,62 @@ public enum ClientError: Error, CustomStringConvertible {
 
 /// A request/reply client for the command socket (REQ). One instance per thread.
 ///
-/// A REQ socket that timed out is stuck in its send/receive state machine, so on timeout the socket
-/// is closed and a fresh one opened (the first step of the Lazy Pirate pattern).
+/// Retries follow the Lazy Pirate pattern: a REQ socket that timed out is stuck in its send/receive
+/// state machine, so it is closed and a fresh one opened, and the request is sent again with the same
+/// `request_id`. The coordinator answers a repeat with the first reply, so a retried `complete` or
+/// `claim` never happens twice.
 public final class CommandClient {
     public let endpoint: String
     public var auth: String?
+    /// How long to wait for each attempt's reply.
     public var timeoutMs: Int
+    /// Extra attempts after a timeout (0: fail on the first timeout).
+    public var retries: Int
     private let context: ZMQContext
     private var socket: ZMQSocket?
 
-    public init(endpoint: String = Endpoints.command, auth: String?, timeoutMs: Int = 5000, context: ZMQContext = ZMQContext()) {
+    public init(endpoint: String = Endpoints.command, auth: String?, timeoutMs: Int = 5000, retries: Int = 0,
+                context: ZMQContext = ZMQContext()) {
         self.endpoint = endpoint
         self.auth = auth
         self.timeoutMs = timeoutMs
+        self.retries = retries
         self.context = context
     }
 
-    /// Sends `op` with `fields` and returns the reply's `result`; throws `WireError` on an error reply.
+    /// Ops that only read: safe to resend without a request id.
+    static let readOps: Set<String> = ["ping", "lane.list", "lane.get", "task.get", "task.list", "events"]
+
+    /// Sends `op` with `fields` and returns the reply's `result`; throws `WireError` on an error reply
+    /// and `ClientError.timeout` once every attempt timed out. Mutations get a fresh `request_id`
+    /// unless one is given, so retries are safe.
     public func call(_ op: String, _ fields: [String: JSONValue] = [:], requestID: String? = nil) throws -> JSONValue {
         var request = fields
         request["op"] = .string(op)
         if let auth { request["auth"] = .string(auth) }
-        if let requestID { request["request_id"] = .string(requestID) }
-        let reply = try roundTrip(Reply.encode(.object(request)))
-        switch Reply.parse(reply) {
-        case .success(let result): return result
-        case .failure(let error): throw error
+        if let id = requestID ?? (Self.readOps.contains(op) ? nil : Self.newRequestID()) { request["request_id"] = .string(id) }
+        let frame = Reply.encode(.object(request))
+        var attempt = 0
+        while true {
+            do {
+                let reply = try roundTrip(frame)
+                switch Reply.parse(reply) {
+                case .success(let result): return result
+                case .failure(let error): throw error
+                }
+            } catch let error as ClientError {
+                guard attempt < retries else { throw error }
+                attempt += 1
+                // Back off a little, growing, so a restarting coordinator is not hammered.
+                Thread.sleep(forTimeInterval: min(2.0, 0.05 * Double(1 << min(attempt, 6))))
+            }
         }
+    }
+
+    /// A random request id: 128 bits, hex.
+    public static func newRequestID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(format: "%016llx%016llx", rng.next() as UInt64, rng.next() as UInt64)
     }
 
     /// Sends raw bytes as one frame and returns the raw reply frame (for tests and tools).

@@ -1,0 +1,95 @@
+"""kanban-events: the JSON-lines tail prints what the coordinator published, and the dashboard
+renders under a real terminal (tmux) with the right slot counts."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, clean_env, ok
+
+EVENTS_BIN = os.environ.get("KANBAN_EVENTS_BIN") or str(REPO / ".build" / "debug" / "kanban-events")
+
+
+def events_cmd(bridge, *args):
+    return [EVENTS_BIN, "--endpoint", bridge.command_endpoint, "--events-endpoint", bridge.event_endpoint,
+            "--db", str(bridge.db_path), *args]
+
+
+def test_follow_json_prints_exactly_what_was_published(bridge, tmp_path):
+    token = bridge.register_lane("factory", max_concurrency=2)
+    start = bridge.admin("ping")["last_seq"]
+    out = open(tmp_path / "follow.jsonl", "w")
+    # --since replays from a known point, so nothing depends on when the tail's SUB socket joins.
+    tail = subprocess.Popen(events_cmd(bridge, "--follow", "--json", "--since", str(start)), stdout=out,
+                            stderr=subprocess.PIPE, env=clean_env(), text=True)
+    try:
+        ids = [bridge.admin("task.create", title=f"job {i}", assignee="factory")["task"]["id"] for i in range(3)]
+        claim = ok(bridge.call("claim", auth=token, lane="factory"))
+        ok(bridge.call("complete", auth=token, task_id=claim["task"]["id"], claim_token=claim["claim"]["token"]))
+        expected = bridge.admin("events", since=start, limit=1000)["events"]
+        deadline = time.monotonic() + 10
+        lines = []
+        while time.monotonic() < deadline:
+            lines = [json.loads(l) for l in (tmp_path / "follow.jsonl").read_text().splitlines() if l.strip()]
+            if len(lines) >= len(expected):
+                break
+            time.sleep(0.05)
+    finally:
+        tail.terminate()
+        tail.wait(timeout=10)
+    assert lines == expected, "the tail prints the published events, in order, unchanged"
+    assert {e["task_id"] for e in lines if e["type"] == "created"} == set(ids)
+
+
+def test_follow_filters_by_lane(bridge, tmp_path):
+    bridge.register_lane("factory")
+    bridge.register_lane("other")
+    start = bridge.admin("ping")["last_seq"]
+    out = open(tmp_path / "lane.jsonl", "w")
+    tail = subprocess.Popen(events_cmd(bridge, "--follow", "--json", "--since", str(start), "--lane", "other"),
+                            stdout=out, stderr=subprocess.DEVNULL, env=clean_env())
+    try:
+        bridge.admin("task.create", title="not shown", assignee="factory")
+        mine = bridge.admin("task.create", title="shown", assignee="other")["task"]["id"]
+        deadline = time.monotonic() + 10
+        lines = []
+        while time.monotonic() < deadline and len(lines) < 2:
+            lines = [json.loads(l) for l in (tmp_path / "lane.jsonl").read_text().splitlines() if l.strip()]
+            time.sleep(0.05)
+    finally:
+        tail.terminate()
+        tail.wait(timeout=10)
+    assert [(e["lane"], e["type"], e["task_id"]) for e in lines] == [("other", "created", mine), ("other", "available", mine)]
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by scripts/setup")
+def test_dashboard_renders_lane_slots_in_a_real_terminal(bridge):
+    factory = bridge.register_lane("factory", max_concurrency=4)
+    bridge.register_lane("backend-hermes", kind="pool", max_concurrency=3)
+    for i in range(3):
+        bridge.admin("task.create", title=f"f{i}", assignee="factory")
+    for i in range(4):
+        bridge.admin("task.create", title=f"b{i}", assignee="backend-hermes")
+    ok(bridge.call("claim", auth=factory, lane="factory"))
+    session = f"kb-{uuid.uuid4().hex[:8]}"
+    cmd = " ".join(f"'{a}'" for a in events_cmd(bridge, "--no-color", "--refresh-ms", "200"))
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", cmd], check=True, env=clean_env())
+    try:
+        screen = ""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            if "factory" in screen and "backend-hermes" in screen and "claimed" in screen:
+                break
+            time.sleep(0.1)
+        rows = {line.split()[0]: line for line in screen.splitlines() if line.split() and line.split()[0] in ("factory", "backend-hermes")}
+        assert "persistent" in rows["factory"] and "1/4 running" in rows["factory"] and "2 queued" in rows["factory"], screen
+        assert "pool" in rows["backend-hermes"] and "0/3 running" in rows["backend-hermes"] and "4 queued" in rows["backend-hermes"], screen
+        assert "factory.claimed" in screen, screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
