@@ -131,6 +131,23 @@ public final class Coordinator: @unchecked Sendable {
         watchExternalChanges()
         bound.withLock { $0 = (command, events) }
         log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)"])
+        logClaims(when: "resuming")
+    }
+
+    /// Says what happens to every live claim: at start they resume (leases are wall-clock, so ones
+    /// that ran out while we were down expire on the first tick); at stop they stay in force.
+    private func logClaims(when: String) {
+        guard let lanes = try? store.lanes() else { return }
+        let now = clock.nowMs()
+        let claims = lanes.flatMap { summary in summary.claims.map { (summary.lane.name, $0) } }
+        log.info("\(when) \(claims.count) live claim(s)")
+        for (lane, claim) in claims {
+            let left = claim.leaseExpiresAtMs - now
+            log.info("\(when) claim", metadata: [
+                "lane": "\(lane)", "task": "\(claim.taskID)", "run": "\(claim.runID)",
+                "lease": left > 0 ? "\(left / 1000)s left" : "expired \(-left / 1000)s ago; expiring now",
+            ])
+        }
     }
 
     // MARK: The loop
@@ -365,6 +382,7 @@ public final class Coordinator: @unchecked Sendable {
         let waiting = parked.takeExpired(nowMs: .max)
         for entry in waiting { send(entry.envelope, Reply.ok(Operations.noTask)) }
         publishNewEvents()
+        logClaims(when: "leaving in force (leases keep running)")
         router?.close()
         publisher?.close()
         router = nil
