@@ -23,6 +23,15 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the reply's result as JSON.")
     var json = false
 
+    /// Calls `op` and prints its result: as JSON with `--json`, else through `human`.
+    /// Failures become a message on stderr and the documented exit code.
+    func run(_ op: String, _ fields: [String: JSONValue] = [:], asLane: Bool = false, human: (JSONValue) -> Void) throws {
+        try perform {
+            let result = try client(preferLane: asLane).call(op, fields)
+            if json { printJSON(result) } else { human(result) }
+        }
+    }
+
     /// A client authenticated as a lane (worker verbs) or as admin (board management).
     func client(preferLane: Bool) throws -> CommandClient {
         let env = ProcessInfo.processInfo.environment

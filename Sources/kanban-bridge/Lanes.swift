@@ -20,8 +20,8 @@ struct Lanes: ParsableCommand {
         @Option(help: "none, scratch or worktree-per-task.") var workspacePolicy: WorkspacePolicy?
         @Option(help: "Git repository for worktree-per-task.") var repo: String?
 
-        var fields: [String: JSONValue] {
-            var f: [String: JSONValue] = [:]
+        func fields(name: String) -> [String: JSONValue] {
+            var f: [String: JSONValue] = ["name": .string(name)]
             if let kind { f["kind"] = .string(kind.rawValue) }
             if let claimMode { f["claim_mode"] = .string(claimMode.rawValue) }
             if let maxConcurrency { f["max_concurrency"] = .int(Int64(maxConcurrency)) }
@@ -39,9 +39,7 @@ struct Lanes: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List lanes with their slots: running/max, queued.")
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                let result = try connection.client(preferLane: false).call("lane.list")
-                if connection.json { printJSON(result); return }
+            try connection.run("lane.list") { result in
                 let lanes = result["lanes"]?.arrayValue ?? []
                 if lanes.isEmpty { print("no lanes registered (kanban-bridge lanes register NAME)") }
                 lanes.forEach { print(laneLine($0)) }
@@ -57,11 +55,7 @@ struct Lanes: ParsableCommand {
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                var fields = lane.fields
-                fields["name"] = .string(name)
-                let result = try connection.client(preferLane: false).call("lane.register", fields)
-                if connection.json { printJSON(result); return }
+            try connection.run("lane.register", lane.fields(name: name)) { result in
                 print(laneLine(result["lane"] ?? .null))
                 print("token: \(result["token"]?.stringValue ?? "")")
                 print("(shown once: give it to the lane as KANBAN_LANE_TOKEN)")
@@ -74,11 +68,7 @@ struct Lanes: ParsableCommand {
         @Argument var name: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                let result = try connection.client(preferLane: false).call("lane.get", ["name": .string(name)])
-                if connection.json { printJSON(result); return }
-                print(laneLine(result["lane"] ?? .null))
-            }
+            try connection.run("lane.get", ["name": .string(name)]) { print(laneLine($0["lane"] ?? .null)) }
         }
     }
 
@@ -88,13 +78,7 @@ struct Lanes: ParsableCommand {
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                var fields = lane.fields
-                fields["name"] = .string(name)
-                let result = try connection.client(preferLane: false).call("lane.update", fields)
-                if connection.json { printJSON(result); return }
-                print(laneLine(result["lane"] ?? .null))
-            }
+            try connection.run("lane.update", lane.fields(name: name)) { print(laneLine($0["lane"] ?? .null)) }
         }
     }
 
@@ -103,11 +87,7 @@ struct Lanes: ParsableCommand {
         @Argument var name: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                let result = try connection.client(preferLane: false).call("lane.remove", ["name": .string(name)])
-                if connection.json { printJSON(result); return }
-                print("removed lane \(name)")
-            }
+            try connection.run("lane.remove", ["name": .string(name)]) { _ in print("removed lane \(name)") }
         }
     }
 
@@ -116,11 +96,7 @@ struct Lanes: ParsableCommand {
         @Argument var name: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                let result = try connection.client(preferLane: false).call("lane.rotate-token", ["name": .string(name)])
-                if connection.json { printJSON(result); return }
-                print("token: \(result["token"]?.stringValue ?? "")")
-            }
+            try connection.run("lane.rotate-token", ["name": .string(name)]) { print("token: \($0["token"]?.stringValue ?? "")") }
         }
     }
 }

@@ -20,17 +20,13 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "Tenant label.") var tenant: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                var f: [String: JSONValue] = ["title": .string(title), "priority": .int(Int64(priority))]
-                if let body { f["body"] = .string(body) }
-                if let assignee { f["assignee"] = .string(assignee) }
-                if !parent.isEmpty { f["parents"] = .array(parent.map { .string($0) }) }
-                if let idempotencyKey { f["idempotency_key"] = .string(idempotencyKey) }
-                if let tenant { f["tenant"] = .string(tenant) }
-                let result = try connection.client(preferLane: false).call("task.create", f)
-                if connection.json { printJSON(result); return }
-                print(taskLine(result["task"] ?? .null))
-            }
+            var f: [String: JSONValue] = ["title": .string(title), "priority": .int(Int64(priority))]
+            if let body { f["body"] = .string(body) }
+            if let assignee { f["assignee"] = .string(assignee) }
+            if !parent.isEmpty { f["parents"] = .array(parent.map { .string($0) }) }
+            if let idempotencyKey { f["idempotency_key"] = .string(idempotencyKey) }
+            if let tenant { f["tenant"] = .string(tenant) }
+            try connection.run("task.create", f) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 
@@ -39,9 +35,7 @@ struct TaskCommand: ParsableCommand {
         @Argument var taskID: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                let result = try connection.client(preferLane: true).call("task.get", ["task_id": .string(taskID)])
-                if connection.json { printJSON(result); return }
+            try connection.run("task.get", ["task_id": .string(taskID)], asLane: true) { result in
                 let t = result["task"] ?? .null
                 print(taskLine(t))
                 if let lock = t["claim_lock"]?.stringValue { print("claim:    \(lock)") }
@@ -65,14 +59,10 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "At most this many.") var limit: Int = 500
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                var f: [String: JSONValue] = ["limit": .int(Int64(limit))]
-                if let status { f["status"] = .string(status.rawValue) }
-                if let assignee { f["assignee"] = .string(assignee) }
-                let result = try connection.client(preferLane: true).call("task.list", f)
-                if connection.json { printJSON(result); return }
-                (result["tasks"]?.arrayValue ?? []).forEach { print(taskLine($0)) }
-            }
+            var f: [String: JSONValue] = ["limit": .int(Int64(limit))]
+            if let status { f["status"] = .string(status.rawValue) }
+            if let assignee { f["assignee"] = .string(assignee) }
+            try connection.run("task.list", f, asLane: true) { ($0["tasks"]?.arrayValue ?? []).forEach { print(taskLine($0)) } }
         }
     }
 
@@ -82,13 +72,9 @@ struct TaskCommand: ParsableCommand {
         @Argument(help: "Lane name; omit to unassign.") var assignee: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                var f: [String: JSONValue] = ["task_id": .string(taskID)]
-                if let assignee { f["assignee"] = .string(assignee) }
-                let result = try connection.client(preferLane: false).call("task.assign", f)
-                if connection.json { printJSON(result); return }
-                print(taskLine(result["task"] ?? .null))
-            }
+            var f: [String: JSONValue] = ["task_id": .string(taskID)]
+            if let assignee { f["assignee"] = .string(assignee) }
+            try connection.run("task.assign", f) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 
@@ -98,11 +84,7 @@ struct TaskCommand: ParsableCommand {
         @Argument var child: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try perform {
-                let result = try connection.client(preferLane: false).call("task.link", ["parent_id": .string(parent), "child_id": .string(child)])
-                if connection.json { printJSON(result); return }
-                print(taskLine(result["task"] ?? .null))
-            }
+            try connection.run("task.link", ["parent_id": .string(parent), "child_id": .string(child)]) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 }

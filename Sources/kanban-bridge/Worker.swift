@@ -61,13 +61,9 @@ struct Heartbeat: ParsableCommand {
     @Option(help: "Progress note shown in the task's history.") var note: String?
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try perform {
-            var f = try claim.fields()
-            if let note { f["note"] = .string(note) }
-            let result = try connection.client(preferLane: true).call("heartbeat", f)
-            if connection.json { printJSON(result); return }
-            print("lease until \(result["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
-        }
+        var f = try claim.fields()
+        if let note { f["note"] = .string(note) }
+        try connection.run("heartbeat", f, asLane: true) { print("lease until \($0["lease_expires_at"]?.intValue ?? 0) (unix seconds)") }
     }
 }
 
@@ -78,14 +74,10 @@ struct Complete: ParsableCommand {
     @Option(help: "One-line summary for the run (default: the result).") var summary: String?
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try perform {
-            var f = try claim.fields()
-            if let result { f["result"] = .string(result) }
-            if let summary { f["summary"] = .string(summary) }
-            let reply = try connection.client(preferLane: true).call("complete", f)
-            if connection.json { printJSON(reply); return }
-            print(taskLine(reply["task"] ?? .null))
-        }
+        var f = try claim.fields()
+        if let result { f["result"] = .string(result) }
+        if let summary { f["summary"] = .string(summary) }
+        try connection.run("complete", f, asLane: true) { print(taskLine($0["task"] ?? .null)) }
     }
 }
 
@@ -96,14 +88,10 @@ struct Block: ParsableCommand {
     @Option(help: "A short kind, e.g. needs_input.") var kind: String?
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try perform {
-            var f = try claim.fields()
-            if let reason { f["reason"] = .string(reason) }
-            if let kind { f["kind"] = .string(kind) }
-            let reply = try connection.client(preferLane: true).call("block", f)
-            if connection.json { printJSON(reply); return }
-            print(taskLine(reply["task"] ?? .null))
-        }
+        var f = try claim.fields()
+        if let reason { f["reason"] = .string(reason) }
+        if let kind { f["kind"] = .string(kind) }
+        try connection.run("block", f, asLane: true) { print(taskLine($0["task"] ?? .null)) }
     }
 }
 
@@ -113,13 +101,9 @@ struct Release: ParsableCommand {
     @Option(help: "Why.") var reason: String?
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try perform {
-            var f = try claim.fields()
-            if let reason { f["reason"] = .string(reason) }
-            let reply = try connection.client(preferLane: true).call("release", f)
-            if connection.json { printJSON(reply); return }
-            print(taskLine(reply["task"] ?? .null))
-        }
+        var f = try claim.fields()
+        if let reason { f["reason"] = .string(reason) }
+        try connection.run("release", f, asLane: true) { print(taskLine($0["task"] ?? .null)) }
     }
 }
 
@@ -130,11 +114,9 @@ struct Events: ParsableCommand {
     @Option(help: "At most this many.") var limit: Int = 1000
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try perform {
-            var f: [String: JSONValue] = ["since": .int(Int64(since)), "limit": .int(Int64(limit))]
-            if let lane { f["lane"] = .string(lane) }
-            let result = try connection.client(preferLane: true).call("events", f)
-            if connection.json { printJSON(result); return }
+        var f: [String: JSONValue] = ["since": .int(Int64(since)), "limit": .int(Int64(limit))]
+        if let lane { f["lane"] = .string(lane) }
+        try connection.run("events", f, asLane: true) { result in
             for e in result["events"]?.arrayValue ?? [] {
                 print("\(e["seq"]?.intValue ?? 0)  \((e["lane"]?.stringValue ?? "_").padding(16))  \((e["type"]?.stringValue ?? "").padding(14))  \(e["task_id"]?.stringValue ?? "")")
             }
@@ -146,9 +128,7 @@ struct Ping: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check that the coordinator answers.")
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try perform {
-            let result = try connection.client(preferLane: true).call("ping")
-            if connection.json { printJSON(result); return }
+        try connection.run("ping", asLane: true) { result in
             print("kanban-bridge \(result["version"]?.stringValue ?? "?") protocol \(result["protocol"]?.intValue ?? 0) at \(connection.endpoint)")
         }
     }
