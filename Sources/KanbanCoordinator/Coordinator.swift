@@ -58,6 +58,7 @@ public final class Coordinator: @unchecked Sendable {
     private var lastPublishedSeq: Int64 = 0
     private var externalMarker: Int64?
     private var lastReplyPruneMs: Int64 = 0
+    private var timersHeldUntilMs: Int64 = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -65,8 +66,10 @@ public final class Coordinator: @unchecked Sendable {
         self.store = store
         self.clock = clock
         self.log = logger
+        // Tokens minted for retryable requests are keyed by the admin token, which the board never holds.
+        let tokenKey = SHA256.digest(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
-                                     version: config.version)
+                                     version: config.version, tokenKey: tokenKey)
         self.authenticator = Authenticator(adminToken: config.adminToken, store: store)
         self.decoder = RequestDecoder(limits: config.limits)
     }
@@ -182,7 +185,7 @@ public final class Coordinator: @unchecked Sendable {
         let now = clock.nowMs()
         var deadline = now + Self.idleWakeMs
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
-        if let d = try? store.nextTimerDue() { deadline = min(deadline, d) }
+        if let d = try? store.nextTimerDue() { deadline = min(deadline, max(d, timersHeldUntilMs)) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
 
@@ -202,14 +205,16 @@ public final class Coordinator: @unchecked Sendable {
     private func runTimers() {
         watchExternalChanges()
         let now = clock.nowMs()
-        if let next = try? store.nextTimerDue(), next <= now {
+        if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs {
             do {
                 let expired = try store.expireLeases(nowMs: now, retry: config.retry)
                 if expired > 0 { log.notice("leases expired; their tasks were retried or given up", metadata: ["count": "\(expired)"]) }
                 let ready = try store.endBackoffs(nowMs: now)
                 if ready > 0 { log.info("retry backoff over; tasks claimable again", metadata: ["count": "\(ready)"]) }
             } catch {
-                log.error("lease expiry failed", metadata: ["error": "\(error)"])
+                // Try again in a second rather than spin on a board that cannot be written right now.
+                timersHeldUntilMs = now + 1000
+                log.error("lease expiry failed; retrying in 1 s", metadata: ["error": "\(error)"])
             }
         }
         if now - lastReplyPruneMs > 60_000 {
@@ -290,10 +295,11 @@ public final class Coordinator: @unchecked Sendable {
         let now = clock.nowMs()
         do {
             return try store.atomically { () throws -> Remembered in
+                let seed = "\(caller.key)|\(requestID)"
                 if let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
-                    return .replayed(saved)
+                    return .replayed(StoredReply.restored(saved) { prefix in operations.mintToken(prefix: prefix, seed: seed) })
                 }
-                let outcome = operations.handle(request, as: caller)
+                let outcome = operations.handle(request, as: caller, tokenSeed: seed)
                 let reply: [UInt8]
                 switch outcome {
                 case .result(let r): reply = Reply.ok(r)
@@ -304,7 +310,7 @@ public final class Coordinator: @unchecked Sendable {
                 case .park: return .fresh(outcome)
                 case .failure(let e): reply = Reply.error(e)
                 }
-                try store.saveReply(principal: caller.key, requestID: requestID, reply: reply, nowMs: now)
+                try store.saveReply(principal: caller.key, requestID: requestID, reply: StoredReply.redacted(reply), nowMs: now)
                 return .fresh(outcome)
             }
         } catch {

@@ -18,18 +18,23 @@ public final class Operations {
     let clock: Clock
     let defaultLeaseSeconds: Int
     let version: String
+    /// Key for tokens minted under a `request_id` (see `Secrets.derivedToken`). Never stored in the board.
+    let tokenKey: [UInt8]
 
-    public init(store: BoardStore, clock: Clock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String) {
+    public init(store: BoardStore, clock: Clock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
+                tokenKey: [UInt8]) {
         self.store = store
         self.clock = clock
         self.defaultLeaseSeconds = defaultLeaseSeconds
         self.version = version
+        self.tokenKey = tokenKey
     }
 
-    /// Handles one authenticated, authorised request.
-    public func handle(_ request: Request, as principal: Principal) -> Outcome {
+    /// Handles one authenticated, authorised request. With a `tokenSeed` (caller and request id), any
+    /// token in the reply is derived from it, so a retry's reply can be rebuilt without storing it.
+    public func handle(_ request: Request, as principal: Principal, tokenSeed: String? = nil) -> Outcome {
         do {
-            return try dispatch(request, principal)
+            return try dispatch(request, principal, tokenSeed)
         } catch let error as BoardError {
             return .failure(Self.wireError(error))
         } catch let error as WireError {
@@ -40,14 +45,20 @@ public final class Operations {
         }
     }
 
-    private func dispatch(_ request: Request, _ principal: Principal) throws -> Outcome {
+    /// A fresh token: derived from the seed when there is one, else random.
+    func mintToken(prefix: String, seed: String?) -> String {
+        guard let seed else { return Secrets.newToken(prefix: prefix) }
+        return Secrets.derivedToken(prefix: prefix, key: tokenKey, seed: seed)
+    }
+
+    private func dispatch(_ request: Request, _ principal: Principal, _ seed: String?) throws -> Outcome {
         let now = clock.nowMs()
         switch request {
         case .ping:
             return .result(["version": .string(version), "protocol": .int(Int64(protocolVersion)), "now_ms": .int(now),
                             "last_seq": .int(try store.lastEventSeq())])
         case .laneRegister(let spec):
-            let token = Secrets.newToken(prefix: "lt_")
+            let token = mintToken(prefix: "lt_", seed: seed)
             let summary = try store.registerLane(spec.lane, tokenHash: Secrets.hash(token), nowMs: now)
             return .result(["lane": WireFormat.lane(summary), "token": .string(token)])
         case .laneUpdate(let name, let patch):
@@ -61,7 +72,7 @@ public final class Operations {
             try store.removeLane(name: name, nowMs: now)
             return .result(["removed": .string(name)])
         case .laneRotateToken(let name):
-            let token = Secrets.newToken(prefix: "lt_")
+            let token = mintToken(prefix: "lt_", seed: seed)
             try store.rotateLaneToken(name: name, tokenHash: Secrets.hash(token), nowMs: now)
             return .result(["lane": .string(name), "token": .string(token)])
         case .taskCreate(let spec):
@@ -76,7 +87,11 @@ public final class Operations {
         case .taskLink(let parent, let child):
             return .result(["task": WireFormat.task(try store.linkTasks(parent: parent, child: child, nowMs: now))])
         case .claim(let c):
-            if let grant = try claim(c) { return .claimed(grant) }
+            do {
+                if let grant = try claim(c, tokenSeed: seed) { return .claimed(grant) }
+            } catch BoardError.laneFull where c.waitMs > 0 {
+                return .park(c)  // a blocking claim waits for a free slot as it waits for a task
+            }
             return c.waitMs > 0 ? .park(c) : .result(Self.noTask)
         case .heartbeat(let ref, let note, let metadata):
             let expires = try store.heartbeat(proof(ref, principal), note: note, metadata: metadata, nowMs: now)
@@ -90,14 +105,15 @@ public final class Operations {
             return .result(["task": WireFormat.task(try store.endClaim(proof(ref, principal), .release(reason: reason), nowMs: now))])
         case .events(let since, let limit, let lane):
             let events = try store.events(since: since, limit: limit, lane: lane)
+            // With nothing to return, last_seq is the head of the stream: a cursor past it shows up.
             return .result(["events": .array(events.map(WireFormat.event)),
-                            "last_seq": .int(events.last?.seq ?? max(since, 0))])
+                            "last_seq": .int(try events.last?.seq ?? store.lastEventSeq())])
         }
     }
 
     /// Tries to claim for the request now; nil when the lane has nothing claimable.
     /// Also used to serve parked claims when work shows up.
-    public func claim(_ c: ClaimRequest) throws -> ClaimGrant? {
+    public func claim(_ c: ClaimRequest, tokenSeed: String? = nil) throws -> ClaimGrant? {
         guard let lane = try store.lane(named: c.lane)?.lane else {
             throw BoardError.notFound("no lane named '\(c.lane)'; register it with lane.register")
         }
@@ -105,7 +121,7 @@ public final class Operations {
             throw BoardError.invalid("lane '\(lane.name)' is a watch lane: claim the task its 'available' event names (task_id), or make it pull-or-watch")
         }
         let seconds = Lease.seconds(requested: c.leaseSeconds, lane: lane.leaseSeconds, boardDefault: defaultLeaseSeconds)
-        let token = Secrets.newToken(prefix: "ct_")
+        let token = mintToken(prefix: "ct_", seed: tokenSeed)
         let intent = ClaimIntent(lane: lane, taskID: c.taskID, leaseMs: Int64(seconds) * 1000, tokenHash: Secrets.hash(token))
         guard let claimed = try store.claim(intent, nowMs: clock.nowMs()) else { return nil }
         return ClaimGrant(task: claimed.task, token: token, runID: claimed.runID, leaseExpiresAtMs: claimed.leaseExpiresAtMs)

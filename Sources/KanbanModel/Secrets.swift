@@ -9,6 +9,21 @@ public enum Secrets {
         return prefix + base64url(bytes)
     }
 
+    /// A token that can be minted again from the same `seed` by whoever holds `key`, and by nobody
+    /// else: `prefix` + base64url(HMAC-SHA256(key, prefix + seed)). Used for replies that a retry
+    /// must repeat, so the board never has to store the token itself.
+    public static func derivedToken(prefix: String, key: [UInt8], seed: String) -> String {
+        prefix + base64url(hmacSHA256(key: key, message: Array((prefix + seed).utf8)))
+    }
+
+    /// HMAC-SHA256 (RFC 2104).
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var k = key.count > 64 ? SHA256.digest(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        let inner = SHA256.digest(k.map { $0 ^ 0x36 } + message)
+        return SHA256.digest(k.map { $0 ^ 0x5C } + inner)
+    }
+
     /// Hex SHA-256 of the token's UTF-8 bytes. A fast hash is enough: tokens carry 256 random bits.
     public static func hash(_ token: String) -> String {
         SHA256.hex(Array(token.utf8))

@@ -6,7 +6,9 @@ import KanbanModel
 /// concurrent Hermes reclaim or hand-completion makes our write fail as `stale_claim`.
 extension SQLiteBoard {
     public func claim(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask? {
-        try write { db in
+        // A refusal found after Hermes-style bookkeeping (demoting a ready task whose parents are not
+        // done) is returned, not thrown, so that bookkeeping commits as it does in Hermes.
+        let outcome: Result<ClaimedTask?, BoardError> = try write { db in
             let lane = intent.lane
             let live = try Self.liveClaims(db, lane: lane.name)
             if live >= lane.maxConcurrency {
@@ -15,13 +17,17 @@ extension SQLiteBoard {
             let events = EventWriter(db: db, nowMs: nowMs)
             let chosen: String
             if let taskID = intent.taskID {
-                chosen = try Self.checkNamedClaim(db, taskID: taskID, lane: lane.name, events: events)
+                guard try Self.checkNamedClaim(db, taskID: taskID, lane: lane.name, events: events) else {
+                    return .failure(.notReady("task \(taskID) waits for unfinished parents"))
+                }
+                chosen = taskID
             } else {
-                guard let best = try Self.bestClaimable(db, lane: lane.name, events: events) else { return nil }
+                guard let best = try Self.bestClaimable(db, lane: lane.name, events: events) else { return .success(nil) }
                 chosen = best
             }
-            return try Self.openClaim(db, taskID: chosen, intent: intent, nowMs: nowMs, events: events)
+            return .success(try Self.openClaim(db, taskID: chosen, intent: intent, nowMs: nowMs, events: events))
         }
+        return try outcome.get()
     }
 
     public func heartbeat(_ proof: ClaimProof, note: String?, metadata: JSONValue?, nowMs: Int64) throws -> Int64 {
@@ -63,7 +69,7 @@ extension SQLiteBoard {
                 try Self.closeRun(db, claim.runID, status: "done", outcome: "completed", summary: runSummary,
                                   metadata: metadata, nowMs: nowMs, reason: "completed")
                 let firstLine = runSummary.map { String($0.split(separator: "\n", omittingEmptySubsequences: false).first ?? "").prefix(400) }
-                let payload: JSONValue = ["result_len": .int(Int64(result?.utf8.count ?? 0)), "summary": .of(firstLine.map(String.init))]
+                let payload: JSONValue = ["result_len": .int(Int64(result?.unicodeScalars.count ?? 0)), "summary": .of(firstLine.map(String.init))]
                 try events.task(EventType.completed, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
                                 hermesPayload: payload, data: payload)
                 try Self.promoteChildren(db, of: proof.taskID, events: events)
@@ -226,8 +232,9 @@ extension SQLiteBoard {
     }
 
     /// A named claim: the task must exist, belong to the lane (or to nobody: it is then assigned to
-    /// the claimer in the same transaction), and be ready with its parents finished.
-    static func checkNamedClaim(_ db: Database, taskID: String, lane: String, events: EventWriter) throws -> String {
+    /// the claimer in the same transaction), and be ready with its parents finished. Returns false
+    /// when the task had to be put back to `todo` to wait for its parents.
+    static func checkNamedClaim(_ db: Database, taskID: String, lane: String, events: EventWriter) throws -> Bool {
         guard let task = try fetchTask(db, taskID) else { throw BoardError.notFound("no task '\(taskID)'") }
         if let assignee = task.assignee, assignee != lane {
             throw BoardError.notAssigned("task \(taskID) is assigned to '\(assignee)', not to lane '\(lane)'")
@@ -238,15 +245,13 @@ extension SQLiteBoard {
         if try isBackingOff(db, taskID, nowMs: events.nowMs) {
             throw BoardError.notReady("task \(taskID) failed recently and waits out its retry backoff")
         }
-        guard try demoteIfWaiting(db, taskID, lane: task.assignee, events: events) == false else {
-            throw BoardError.notReady("task \(taskID) waits for unfinished parents")
-        }
+        if try demoteIfWaiting(db, taskID, lane: task.assignee, events: events) { return false }
         if task.assignee == nil {
             try db.execute(sql: "UPDATE tasks SET assignee = ? WHERE id = ?", arguments: [lane, taskID])
             try events.task(EventType.assigned, taskID: taskID, lane: lane, hermesPayload: ["assignee": .string(lane)],
                             data: ["assignee": .string(lane), "previous": .null])
         }
-        return taskID
+        return true
     }
 
     /// The lane's best claimable task: highest priority, then oldest. Ready tasks whose parents are

@@ -29,11 +29,13 @@ public final class SQLiteBoard: BoardStore {
             throw BoardError.incompatibleBoard("\(path) is not an SQLite database")
         }
         do {
+            // Check first, write after: a refused file is left exactly as it was.
+            let tables = try queue.read { db in try Schema.check(db, path: path) }
             try queue.writeWithoutTransaction { db in
                 // Hermes uses WAL; keep an on-disk WAL as it is, switch a fresh file to it.
                 _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 try db.inTransaction(.immediate) {
-                    try Schema.prepare(db, path: path)
+                    try Schema.create(db, tables: tables)
                     return .commit
                 }
             }

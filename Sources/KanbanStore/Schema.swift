@@ -108,21 +108,25 @@ enum Schema {
         "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at, id)",
     ]
 
-    /// Columns the bridge reads or writes; an attached board missing any of them is refused.
+    /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most
+    /// of them, and Hermes' own indexes (created above, `IF NOT EXISTS`) name the rest.
     static let requiredColumns: [String: [String]] = [
         "tasks": ["id", "title", "body", "assignee", "status", "priority", "created_by", "created_at", "started_at",
-                  "completed_at", "claim_lock", "claim_expires", "tenant", "result", "idempotency_key",
-                  "consecutive_failures", "worker_pid", "last_failure_error", "last_heartbeat_at", "current_run_id",
-                  "block_kind", "block_recurrences"],
+                  "completed_at", "workspace_kind", "workspace_path", "branch_name", "project_id", "claim_lock",
+                  "claim_expires", "tenant", "result", "idempotency_key", "consecutive_failures", "worker_pid",
+                  "last_failure_error", "max_runtime_seconds", "last_heartbeat_at", "current_run_id",
+                  "workflow_template_id", "current_step_key", "skills", "model_override", "max_retries", "goal_mode",
+                  "goal_max_turns", "session_id", "block_kind", "block_recurrences"],
         "task_links": ["parent_id", "child_id"],
         "task_events": ["id", "task_id", "run_id", "kind", "payload", "created_at"],
-        "task_runs": ["id", "task_id", "profile", "status", "claim_lock", "claim_expires", "worker_pid",
-                      "last_heartbeat_at", "started_at", "ended_at", "outcome", "summary", "metadata", "error"],
+        "task_runs": ["id", "task_id", "profile", "step_key", "status", "claim_lock", "claim_expires", "worker_pid",
+                      "max_runtime_seconds", "last_heartbeat_at", "started_at", "ended_at", "outcome", "summary",
+                      "metadata", "error"],
     ]
 
-    /// Creates or checks the board. A file with tables but no Hermes board in it is refused, as is a
-    /// Hermes board missing columns the bridge needs, with the reason.
-    static func prepare(_ db: Database, path: String) throws {
+    /// Refuses, without writing anything, a file that holds tables but no Hermes board, or a Hermes
+    /// board older than the columns above. Returns the tables found.
+    static func check(_ db: Database, path: String) throws -> Set<String> {
         let tables = try Set(String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type='table'"))
         let userTables = tables.filter { !$0.hasPrefix("sqlite_") }
         if !userTables.isEmpty && !userTables.contains("tasks") {
@@ -130,20 +134,24 @@ enum Schema {
                 "\(path) is an SQLite file but not a Hermes Kanban board (no 'tasks' table; it has: "
                     + userTables.sorted().prefix(5).joined(separator: ", ") + ")")
         }
-        if userTables.contains("tasks") {
-            var problems: [String] = []
-            for (table, columns) in requiredColumns.sorted(by: { $0.key < $1.key }) {
-                guard tables.contains(table) else { problems.append("table '\(table)' is missing"); continue }
-                let have = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String })
-                let missing = columns.filter { !have.contains($0) }
-                if !missing.isEmpty { problems.append("table '\(table)' lacks column(s) \(missing.joined(separator: ", "))") }
-            }
-            if !problems.isEmpty {
-                throw BoardError.incompatibleBoard(
-                    "\(path) is not a Hermes Kanban board this bridge can attach to: " + problems.joined(separator: "; ")
-                        + ". Open it once with `hermes kanban init` (Hermes 0.19 or later) to upgrade its schema.")
-            }
+        guard userTables.contains("tasks") else { return tables }
+        var problems: [String] = []
+        for (table, columns) in requiredColumns.sorted(by: { $0.key < $1.key }) {
+            guard tables.contains(table) else { problems.append("table '\(table)' is missing"); continue }
+            let have = try Set(Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String })
+            let missing = columns.filter { !have.contains($0) }
+            if !missing.isEmpty { problems.append("table '\(table)' lacks column(s) \(missing.joined(separator: ", "))") }
         }
+        if !problems.isEmpty {
+            throw BoardError.incompatibleBoard(
+                "\(path) is not a Hermes Kanban board this bridge can attach to: " + problems.joined(separator: "; ")
+                    + ". Open it once with `hermes kanban init` (Hermes 0.19 or later) to upgrade its schema.")
+        }
+        return tables
+    }
+
+    /// Creates what is missing (Hermes tables on a fresh file, the bridge tables everywhere).
+    static func create(_ db: Database, tables: Set<String>) throws {
         for sql in hermesDDL { try db.execute(sql: sql) }
         try migrateBridge(db, tables: tables)
     }

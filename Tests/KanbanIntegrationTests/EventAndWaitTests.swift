@@ -57,6 +57,25 @@ final class BlockingClaimTests: XCTestCase {
         XCTAssertEqual(answer.withLock { $0 }?["task"]?["id"]?.stringValue, task)
     }
 
+    func test_blockingClaimOnAFullLane_waitsForASlot() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")  // one slot
+        let first = try live.createTask("first"), second = try live.createTask("second")
+        let held = try live.client(token).call("claim", ["lane": "factory"])
+        XCTAssertEqual(held["task"]?["id"]?.stringValue, first)
+        let answer = Mutex<JSONValue?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000]) }
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertEqual(done.wait(timeout: .now()), .timedOut, "parked, not refused with lane_full")
+        _ = try live.client(token).call("complete", ["task_id": .string(first), "claim_token": held["claim"]!["token"]!])
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(answer.withLock { $0 }?["task"]?["id"]?.stringValue, second)
+    }
+
     func test_parkedClaim_getsNullWhenTheWaitEnds() throws {
         let live = try LiveCoordinator()
         let token = try live.registerLane("factory")

@@ -63,4 +63,21 @@ final class DuplicateDeliveryTests: XCTestCase {
         _ = try live.client(token).call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!])
         XCTAssertEqual(try live.status(task), "done")
     }
+
+    func test_boardFile_holdsNoToken_evenInRememberedReplies() throws {
+        let live = try LiveCoordinator()
+        let laneToken = try live.admin.call("lane.register", ["name": "factory"], requestID: "reg-1")["token"]!.stringValue!
+        try live.createTask("x")
+        let claimToken = try live.client(laneToken).call("claim", ["lane": "factory"], requestID: "claim-1")["claim"]!["token"]!.stringValue!
+        // Retries still get the very same tokens back...
+        XCTAssertEqual(try live.admin.call("lane.register", ["name": "factory"], requestID: "reg-1")["token"]?.stringValue, laneToken)
+        XCTAssertEqual(try live.client(laneToken).call("claim", ["lane": "factory"], requestID: "claim-1")["claim"]?["token"]?.stringValue, claimToken)
+        // ...yet neither token is anywhere in the board's files.
+        for suffix in ["", "-wal"] {
+            let file = live.dir.appendingPathComponent("kanban.db" + suffix)
+            guard let bytes = try? Data(contentsOf: file) else { continue }
+            XCTAssertNil(bytes.range(of: Data(laneToken.utf8)), "lane token in kanban.db\(suffix)")
+            XCTAssertNil(bytes.range(of: Data(claimToken.utf8)), "claim token in kanban.db\(suffix)")
+        }
+    }
 }

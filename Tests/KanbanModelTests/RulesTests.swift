@@ -149,6 +149,22 @@ final class SecretsTests: XCTestCase {
                        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
+    func test_hmac_matchesRFC4231() {
+        let mac = Secrets.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        XCTAssertEqual(mac.map { String(format: "%02x", $0) }.joined(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        let longKey = [UInt8](repeating: 0xAA, count: 131)
+        let mac2 = Secrets.hmacSHA256(key: longKey, message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+        XCTAssertEqual(mac2.map { String(format: "%02x", $0) }.joined(), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    func test_derivedToken_isStablePerSeed_andDiffersPerKeyAndSeed() {
+        let k1 = Array("one".utf8), k2 = Array("two".utf8)
+        XCTAssertEqual(Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r1"), Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r1"))
+        XCTAssertNotEqual(Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r1"), Secrets.derivedToken(prefix: "ct_", key: k2, seed: "lane:a|r1"))
+        XCTAssertNotEqual(Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r1"), Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r2"))
+        XCTAssertEqual(Secrets.derivedToken(prefix: "ct_", key: k1, seed: "x").count, 3 + 43)
+    }
+
     func test_newToken_isPrefixedUniqueAndLongEnough() {
         let a = Secrets.newToken(prefix: "ct_"), b = Secrets.newToken(prefix: "ct_")
         XCTAssertTrue(a.hasPrefix("ct_"))

@@ -35,6 +35,20 @@ final class TaskLifecycleTests: XCTestCase {
         }
     }
 
+    func test_namedClaim_ofReadyTaskWithUnfinishedParent_demotesIt_likeHermes() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let parent = try f.task("parent")
+        let child = try f.task("child")
+        // Hermes can leave a ready task with an unfinished parent (a link added by hand).
+        try SQLiteBoardRaw(path: f.path).exec("INSERT INTO task_links (parent_id, child_id) VALUES ('\(parent.id)', '\(child.id)')")
+        XCTAssertThrowsError(try f.claim("factory", task: child.id)) { error in
+            guard case BoardError.notReady = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try f.board.task(id: child.id)?.task.status, .todo, "the demotion commits even though the claim fails")
+        XCTAssertEqual(try f.eventTypes(task: child.id).last, "claim_rejected")
+    }
+
     func test_create_withUnknownParent_isNotFound() throws {
         let f = try BoardFixture()
         XCTAssertThrowsError(try f.task("orphan", parents: ["t_missing1"])) { error in

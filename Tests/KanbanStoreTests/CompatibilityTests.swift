@@ -76,6 +76,25 @@ final class CompatibilityTests: XCTestCase {
         }
     }
 
+    func test_refusedFile_isLeftUntouched() throws {
+        let raw = try SQLiteBoardRaw(path: path("notes.db"))
+        try raw.exec("CREATE TABLE notes (x)")
+        XCTAssertThrowsError(try SQLiteBoard(path: path("notes.db")))
+        XCTAssertEqual(try raw.scalar("PRAGMA journal_mode"), "delete", "not switched to WAL")
+        XCTAssertEqual(try raw.scalar("SELECT COUNT(*) FROM sqlite_master"), "1", "nothing created")
+    }
+
+    func test_hermesBoardMissingALaterColumn_isRefused_notHalfUsed() throws {
+        let raw = try SQLiteBoardRaw(path: path("older.db"))
+        _ = try SQLiteBoard(path: path("older.db"))  // a complete board...
+        // ...from before Hermes added a column (and its index).
+        try raw.exec("DROP INDEX idx_tasks_session_id; ALTER TABLE tasks DROP COLUMN session_id")
+        XCTAssertThrowsError(try SQLiteBoard(path: path("older.db"))) { error in
+            guard case BoardError.incompatibleBoard(let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("session_id"), reason)
+        }
+    }
+
     func test_boardMissingColumns_isRefusedNamingThem() throws {
         let raw = try SQLiteBoardRaw(path: path("old.db"))
         try raw.exec("CREATE TABLE tasks (id TEXT PRIMARY KEY, title TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL)")

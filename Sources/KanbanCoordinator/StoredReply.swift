@@ -1,0 +1,35 @@
+import KanbanModel
+import KanbanProtocol
+
+/// Replies are kept for retries without the tokens in them. Tokens minted under a `request_id` are
+/// derived (`Secrets.derivedToken`), so the stored copy holds a placeholder naming the token's
+/// prefix, and a replay mints the same token again. A copy of the board file reveals no token.
+enum StoredReply {
+    static let placeholder = "derived:"
+
+    /// The reply as stored: `result.token` and `result.claim.token` replaced by placeholders.
+    static func redacted(_ reply: [UInt8]) -> [UInt8] {
+        guard case .success(var result) = Reply.parse(reply) else { return reply }
+        result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3))) }
+        return Reply.ok(result)
+    }
+
+    /// The stored reply with its tokens minted again for `seed`.
+    static func restored(_ stored: [UInt8], mint: (String) -> String) -> [UInt8] {
+        guard case .success(var result) = Reply.parse(stored) else { return stored }
+        result = mapTokens(result) { value in
+            value.hasPrefix(placeholder) ? .string(mint(String(value.dropFirst(placeholder.count)))) : .string(value)
+        }
+        return Reply.ok(result)
+    }
+
+    private static func mapTokens(_ result: JSONValue, _ f: (String) -> JSONValue) -> JSONValue {
+        guard case .object(var top) = result else { return result }
+        if let token = top["token"]?.stringValue { top["token"] = f(token) }
+        if case .object(var claim)? = top["claim"], let token = claim["token"]?.stringValue {
+            claim["token"] = f(token)
+            top["claim"] = .object(claim)
+        }
+        return .object(top)
+    }
+}
