@@ -20,6 +20,8 @@ public struct CoordinatorConfig: Sendable {
     public var defaultLeaseSeconds: Int
     /// What happens to a task whose lease ran out: retried (maybe after a backoff) or given up.
     public var retry: RetryPolicy
+    /// Where Hermes keeps profiles; lanes may not take a profile's name.
+    public var hermesProfileDirs: [String] = []
     /// How long a mutating request's reply is kept for retries with the same `request_id`.
     public var retryWindowMs: Int64
     public var version: String
@@ -69,7 +71,7 @@ public final class Coordinator: @unchecked Sendable {
         // Tokens minted for retryable requests are keyed by the admin token, which the board never holds.
         let tokenKey = SHA256.digest(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
-                                     version: config.version, tokenKey: tokenKey)
+                                     version: config.version, tokenKey: tokenKey, hermesProfileDirs: config.hermesProfileDirs)
         self.authenticator = Authenticator(adminToken: config.adminToken, store: store)
         self.decoder = RequestDecoder(limits: config.limits)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import KanbanModel
 import KanbanProtocol
 import KanbanStore
@@ -20,14 +21,17 @@ public final class Operations {
     let version: String
     /// Key for tokens minted under a `request_id` (see `Secrets.derivedToken`). Never stored in the board.
     let tokenKey: [UInt8]
+    /// Directories where Hermes keeps its profiles: a lane may not take a profile's name.
+    let hermesProfileDirs: [String]
 
     public init(store: BoardStore, clock: Clock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
-                tokenKey: [UInt8]) {
+                tokenKey: [UInt8], hermesProfileDirs: [String] = []) {
         self.store = store
         self.clock = clock
         self.defaultLeaseSeconds = defaultLeaseSeconds
         self.version = version
         self.tokenKey = tokenKey
+        self.hermesProfileDirs = hermesProfileDirs
     }
 
     /// Handles one authenticated, authorised request. With a `tokenSeed` (caller and request id), any
@@ -58,6 +62,11 @@ public final class Operations {
             return .result(["version": .string(version), "protocol": .int(Int64(protocolVersion)), "now_ms": .int(now),
                             "last_seq": .int(try store.lastEventSeq())])
         case .laneRegister(let spec):
+            if let dir = hermesProfileDirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + spec.lane.name) }) {
+                // Hermes' dispatcher spawns a profile for any task assigned to its name.
+                throw BoardError.conflict("'\(spec.lane.name)' is a Hermes profile (\(dir)/\(spec.lane.name)); "
+                    + "give the lane another name, e.g. '\(spec.lane.name)-lane'")
+            }
             let token = mintToken(prefix: "lt_", seed: seed)
             let summary = try store.registerLane(spec.lane, tokenHash: Secrets.hash(token), nowMs: now)
             return .result(["lane": WireFormat.lane(summary), "token": .string(token)])
@@ -86,6 +95,10 @@ public final class Operations {
             return .result(["task": WireFormat.task(try store.assignTask(id: id, assignee: assignee, nowMs: now))])
         case .taskLink(let parent, let child):
             return .result(["task": WireFormat.task(try store.linkTasks(parent: parent, child: child, nowMs: now))])
+        case .taskReclaim(let id, let reason):
+            return .result(["task": WireFormat.task(try store.reclaimTask(id: id, reason: reason, nowMs: now))])
+        case .taskUnblock(let id):
+            return .result(["task": WireFormat.task(try store.unblockTask(id: id, nowMs: now))])
         case .claim(let c):
             do {
                 if let grant = try claim(c, tokenSeed: seed) { return .claimed(grant) }

@@ -71,6 +71,7 @@ public enum EventType {
     public static let gaveUp = "gave_up"
     public static let reclaimed = "reclaimed"
     public static let assigned = "assigned"
+    public static let unblocked = "unblocked"
     public static let linked = "linked"
     public static let promoted = "promoted"
     public static let claimRejected = "claim_rejected"

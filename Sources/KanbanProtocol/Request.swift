@@ -14,6 +14,10 @@ public enum Request: Equatable, Sendable {
     case taskList(status: TaskStatus?, assignee: String?, limit: Int)
     case taskAssign(taskID: String, assignee: String?)
     case taskLink(parent: String, child: String)
+    /// Admin: take a running task back from whoever holds it (its claim token dies).
+    case taskReclaim(taskID: String, reason: String?)
+    /// Admin: put a blocked task (given up, or blocked by its worker) back in play.
+    case taskUnblock(taskID: String)
     case claim(ClaimRequest)
     case heartbeat(ClaimRef, note: String?, metadata: JSONValue?)
     case complete(ClaimRef, result: String?, summary: String?, metadata: JSONValue?)

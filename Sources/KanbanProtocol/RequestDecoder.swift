@@ -111,6 +111,10 @@ public struct RequestDecoder: Sendable {
             return .taskAssign(taskID: id, assignee: try f.optionalAssignee("assignee"))
         case "task.link":
             return .taskLink(parent: try f.taskID("parent_id"), child: try f.taskID("child_id"))
+        case "task.reclaim":
+            return .taskReclaim(taskID: try f.taskID("task_id"), reason: try f.optionalString("reason", maxLength: 64 * 1024))
+        case "task.unblock":
+            return .taskUnblock(taskID: try f.taskID("task_id"))
         case "claim":
             return .claim(ClaimRequest(
                 lane: try f.laneName("lane"),

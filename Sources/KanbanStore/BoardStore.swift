@@ -71,6 +71,10 @@ public protocol BoardStore: AnyObject {
     func tasks(status: TaskStatus?, assignee: String?, limit: Int) throws -> [TaskRecord]
     func assignTask(id: String, assignee: String?, nowMs: Int64) throws -> TaskRecord
     func linkTasks(parent: String, child: String, nowMs: Int64) throws -> TaskRecord
+    /// Takes a running task back (from a lane or from a Hermes worker): run `reclaimed`, task `ready`.
+    func reclaimTask(id: String, reason: String?, nowMs: Int64) throws -> TaskRecord
+    /// Puts a blocked or scheduled task back: `ready`, or `todo` while a parent is unfinished.
+    func unblockTask(id: String, nowMs: Int64) throws -> TaskRecord
 
     // Claims
     /// Claims one task for the lane atomically; nil when the lane has nothing claimable.

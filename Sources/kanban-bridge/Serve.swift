@@ -54,6 +54,19 @@ struct Serve: ParsableCommand {
         guard retryBackoffSeconds >= 0, retryWindowSeconds >= 0 else { throw ValidationError("seconds cannot be negative") }
     }
 
+    /// Hermes' profile directories that could apply to this board: `$HERMES_HOME/profiles`,
+    /// `~/.hermes/profiles`, and the Hermes root a board path implies (`<root>/kanban.db` or
+    /// `<root>/kanban/boards/<slug>/kanban.db`).
+    static func hermesProfileDirs(boardPath: String) -> [String] {
+        let env = ProcessInfo.processInfo.environment
+        let board = URL(fileURLWithPath: boardPath).standardizedFileURL.deletingLastPathComponent()
+        var roots = [board, board.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()]
+        if let home = env["HERMES_HOME"] { roots.append(URL(fileURLWithPath: home)) }
+        roots.append(FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".hermes"))
+        var seen: Set<String> = []
+        return roots.map { $0.appendingPathComponent("profiles").path }.filter { seen.insert($0).inserted }
+    }
+
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -78,7 +91,9 @@ struct Serve: ParsableCommand {
                                        defaultLeaseSeconds: leaseSeconds,
                                        retry: RetryPolicy(maxRetries: maxRetries, backoffBaseMs: Int64(retryBackoffSeconds) * 1000),
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
-        let coordinator = Coordinator(config: config, store: board, logger: log)
+        var withProfiles = config
+        withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
+        let coordinator = Coordinator(config: withProfiles, store: board, logger: log)
         // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)

@@ -5,7 +5,7 @@ struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task",
         abstract: "Create, show, list, assign and link tasks.",
-        subcommands: [Create.self, Show.self, List.self, Assign.self, Link.self])
+        subcommands: [Create.self, Show.self, List.self, Assign.self, Link.self, Reclaim.self, Unblock.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -75,6 +75,29 @@ struct TaskCommand: ParsableCommand {
             var f: [String: JSONValue] = ["task_id": .string(taskID)]
             if let assignee { f["assignee"] = .string(assignee) }
             try connection.run("task.assign", f) { print(taskLine($0["task"] ?? .null)) }
+        }
+    }
+
+    struct Reclaim: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take a running task back from whoever holds it: ready again, the holder's claim token dies.")
+        @Argument var taskID: String
+        @Option(help: "Why (kept on the run).") var reason: String?
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            var f: [String: JSONValue] = ["task_id": .string(taskID)]
+            if let reason { f["reason"] = .string(reason) }
+            try connection.run("task.reclaim", f) { print(taskLine($0["task"] ?? .null)) }
+        }
+    }
+
+    struct Unblock: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a blocked task (given up, or blocked by its worker) back: ready, or todo while a parent is unfinished.")
+        @Argument var taskID: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            try connection.run("task.unblock", ["task_id": .string(taskID)]) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 

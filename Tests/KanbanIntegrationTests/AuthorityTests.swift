@@ -23,6 +23,8 @@ final class AuthorityOverWireTests: XCTestCase {
         XCTAssertEqual(errorCode { try intruder.call("task.create", ["title": "x"]) }, .forbidden)
         XCTAssertEqual(errorCode { try intruder.call("lane.register", ["name": "evil"]) }, .forbidden)
         XCTAssertEqual(errorCode { try intruder.call("task.assign", ["task_id": .string(task), "assignee": "intruder"]) }, .forbidden)
+        XCTAssertEqual(errorCode { try intruder.call("task.reclaim", ["task_id": .string(task)]) }, .forbidden)
+        XCTAssertEqual(errorCode { try factory.call("task.unblock", ["task_id": .string(task)]) }, .forbidden)
 
         XCTAssertEqual(try live.admin.call("task.get", ["task_id": .string(task)]), before, "nothing changed")
         _ = try factory.call("complete", ["task_id": .string(task), "claim_token": token, "result": "ok"])

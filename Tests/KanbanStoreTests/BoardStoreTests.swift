@@ -293,6 +293,29 @@ final class ClaimAuthorityStoreTests: XCTestCase {
         XCTAssertEqual(try f.claim("factory")?.task.id, t.id)
     }
 
+    func test_adminReclaim_endsTheClaim_andUnblock_revivesAGivenUpTask() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        let c = try XCTUnwrap(try f.claim("factory"))
+        let back = try f.board.reclaimTask(id: t.id, reason: "worker wedged", nowMs: f.nowMs)
+        XCTAssertEqual(back.status, .ready)
+        XCTAssertEqual(try f.board.task(id: t.id)?.runs.first?.error, "manual_reclaim: worker wedged")
+        XCTAssertThrowsError(try f.board.heartbeat(f.proof("factory", t.id, c.token), note: nil, metadata: nil, nowMs: f.nowMs)) {
+            guard case BoardError.denied(.staleClaim) = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["reclaimed", "available"])
+        XCTAssertThrowsError(try f.board.reclaimTask(id: t.id, reason: nil, nowMs: f.nowMs), "nothing running to reclaim")
+
+        _ = try f.claim("factory", leaseMs: 1_000)
+        f.nowMs += 1_000
+        _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 1))
+        XCTAssertEqual(try f.board.task(id: t.id)?.task.status, .blocked)
+        XCTAssertEqual(try f.board.unblockTask(id: t.id, nowMs: f.nowMs).status, .ready)
+        XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["unblocked", "available"])
+        XCTAssertEqual(try f.claim("factory")?.task.id, t.id)
+    }
+
     func test_lostClaim_whenSomeoneElseTookTheTask_isStale() throws {
         let f = try BoardFixture()
         try f.lane("factory")

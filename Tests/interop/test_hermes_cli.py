@@ -131,3 +131,11 @@ def test_hermes_list_reads_a_board_with_bridge_tables(bridge, hermes):
     listed = {t["id"]: t for t in hermes("list", json_out=True)}
     assert listed[created["id"]]["status"] == "ready"
     assert listed[created["id"]]["assignee"] == "factory"
+
+
+def test_a_lane_cannot_take_the_name_of_a_hermes_profile(bridge):
+    # The board sits at <hermes root>/kanban.db, so <hermes root>/profiles holds Hermes' profiles.
+    (bridge.db_path.parent / "profiles" / "backend-hermes").mkdir(parents=True)
+    reply = bridge.call("lane.register", auth=bridge.admin_token, name="backend-hermes")
+    assert error_code(reply) == "conflict" and "Hermes profile" in reply["error"]["message"]
+    assert ok(bridge.call("lane.register", auth=bridge.admin_token, name="backend-hermes-pool"))["token"]
