@@ -21,6 +21,8 @@ let package = Package(
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        // posix_spawn with a working directory and its own process group, for spawned workers.
+        .target(name: "CSpawn"),
         // A small, safe Swift face over the C API: sockets, frames, poll, errors.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // Pure domain: statuses, lanes, readiness and authority rules. No I/O.
@@ -34,7 +36,7 @@ let package = Package(
         ]),
         // The service: one owner thread, ROUTER + PUB sockets, op handlers.
         .target(name: "KanbanCoordinator", dependencies: [
-            "ZeroMQ", "KanbanModel", "KanbanProtocol", "KanbanStore",
+            "ZeroMQ", "KanbanModel", "KanbanProtocol", "KanbanStore", "CSpawn",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Client library used by the CLI and Swift workers.

@@ -20,6 +20,8 @@ public struct CoordinatorConfig: Sendable {
     public var defaultLeaseSeconds: Int
     /// What happens to a task whose lease ran out: retried (maybe after a backoff) or given up.
     public var retry: RetryPolicy
+    /// Where spawned workers log and work; nil runs no dispatcher (spawn and pool lanes then wait).
+    public var dispatch: DispatchSettings?
     /// Where Hermes keeps profiles; lanes may not take a profile's name.
     public var hermesProfileDirs: [String] = []
     /// How long a mutating request's reply is kept for retries with the same `request_id`.
@@ -49,6 +51,7 @@ public final class Coordinator: @unchecked Sendable {
     private let operations: Operations
     private let authenticator: Authenticator
     private let decoder: RequestDecoder
+    private let dispatcher: Dispatcher?
     private let stopping = Atomic<Bool>(false)
     private let bound = Mutex<(command: String, events: String)?>(nil)
     private let finished = DispatchSemaphore(value: 0)
@@ -72,8 +75,14 @@ public final class Coordinator: @unchecked Sendable {
         let tokenKey = SHA256.digest(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
                                      version: config.version, tokenKey: tokenKey, hermesProfileDirs: config.hermesProfileDirs)
-        self.authenticator = Authenticator(adminToken: config.adminToken, store: store)
+        self.authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
         self.decoder = RequestDecoder(limits: config.limits)
+        if let settings = config.dispatch {
+            dispatcher = Dispatcher(store: store, operations: operations, authenticator: authenticator, settings: settings,
+                                    retry: config.retry, clock: clock, log: logger)
+        } else {
+            dispatcher = nil
+        }
     }
 
     /// The endpoints actually bound (with real port numbers), once the coordinator is listening.
@@ -134,6 +143,7 @@ public final class Coordinator: @unchecked Sendable {
         lastPublishedSeq = try store.lastEventSeq()
         // Catch up on what Hermes wrote while we were down (published once the loop starts).
         watchExternalChanges()
+        dispatcher?.endpoints = (command, events)
         bound.withLock { $0 = (command, events) }
         log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)"])
         logClaims(when: "resuming")
@@ -206,6 +216,7 @@ public final class Coordinator: @unchecked Sendable {
 
     private func runTimers() {
         watchExternalChanges()
+        dispatcher?.tick()
         let now = clock.nowMs()
         if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs {
             do {
@@ -389,6 +400,7 @@ public final class Coordinator: @unchecked Sendable {
     private func shutdown() {
         let waiting = parked.takeExpired(nowMs: .max)
         for entry in waiting { send(entry.envelope, Reply.ok(Operations.noTask)) }
+        dispatcher?.shutdown()
         publishNewEvents()
         logClaims(when: "leaving in force (leases keep running)")
         router?.close()

@@ -9,6 +9,8 @@ public struct LanePatch: Equatable, Sendable {
     public var profile: String?
     public var workspacePolicy: WorkspacePolicy?
     public var repo: String?
+    public var maxRuntimeSeconds: Int?
+    public var keepWorkspaces: Bool?
     public init() {}
 
     /// Applies the patch to `lane`.
@@ -23,6 +25,8 @@ public struct LanePatch: Equatable, Sendable {
         if let profile { l.profile = profile }
         if let workspacePolicy { l.workspacePolicy = workspacePolicy }
         if let repo { l.repo = repo }
+        if let maxRuntimeSeconds { l.maxRuntimeSeconds = maxRuntimeSeconds }
+        if let keepWorkspaces { l.keepWorkspaces = keepWorkspaces }
         return l
     }
 }

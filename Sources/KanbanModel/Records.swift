@@ -12,6 +12,10 @@ public struct Lane: Equatable, Sendable {
     public var profile: String?
     public var workspacePolicy: WorkspacePolicy
     public var repo: String?
+    /// For spawn/pool lanes: kill a run that lasts longer (a task's own `max_runtime_seconds` wins).
+    public var maxRuntimeSeconds: Int?
+    /// For `scratch` workspaces: keep the directory after the task completes.
+    public var keepWorkspaces: Bool
     public var createdAt: Int64
     public var updatedAt: Int64
 
@@ -20,11 +24,13 @@ public struct Lane: Equatable, Sendable {
                 allowedStatusMutations: StatusMutationPolicy = .ownClaimedOnly,
                 command: [String]? = nil, profile: String? = nil,
                 workspacePolicy: WorkspacePolicy = .none, repo: String? = nil,
+                maxRuntimeSeconds: Int? = nil, keepWorkspaces: Bool = false,
                 createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.name = name; self.kind = kind; self.claimMode = claimMode
         self.maxConcurrency = maxConcurrency; self.leaseSeconds = leaseSeconds
         self.allowedStatusMutations = allowedStatusMutations; self.command = command
         self.profile = profile; self.workspacePolicy = workspacePolicy; self.repo = repo
+        self.maxRuntimeSeconds = maxRuntimeSeconds; self.keepWorkspaces = keepWorkspaces
         self.createdAt = createdAt; self.updatedAt = updatedAt
     }
 }
@@ -89,6 +95,8 @@ public struct TaskRecord: Equatable, Sendable {
     public var claimExpires: Int64?
     public var currentRunID: Int64?
     public var lastHeartbeatAt: Int64?
+    /// Hermes' per-task run time limit (a lane's limit applies when nil).
+    public var maxRuntimeSeconds: Int?
     public var parents: [String]
     public var children: [String]
 
@@ -96,13 +104,14 @@ public struct TaskRecord: Equatable, Sendable {
                 status: TaskStatus, priority: Int = 0, tenant: String? = nil, idempotencyKey: String? = nil,
                 createdAt: Int64, startedAt: Int64? = nil, completedAt: Int64? = nil, result: String? = nil,
                 claimLock: String? = nil, claimExpires: Int64? = nil, currentRunID: Int64? = nil,
-                lastHeartbeatAt: Int64? = nil, parents: [String] = [], children: [String] = []) {
+                lastHeartbeatAt: Int64? = nil, maxRuntimeSeconds: Int? = nil, parents: [String] = [], children: [String] = []) {
         self.id = id; self.title = title; self.body = body; self.assignee = assignee
         self.status = status; self.priority = priority; self.tenant = tenant
         self.idempotencyKey = idempotencyKey; self.createdAt = createdAt; self.startedAt = startedAt
         self.completedAt = completedAt; self.result = result; self.claimLock = claimLock
         self.claimExpires = claimExpires; self.currentRunID = currentRunID
-        self.lastHeartbeatAt = lastHeartbeatAt; self.parents = parents; self.children = children
+        self.lastHeartbeatAt = lastHeartbeatAt; self.maxRuntimeSeconds = maxRuntimeSeconds
+        self.parents = parents; self.children = children
     }
 }
 

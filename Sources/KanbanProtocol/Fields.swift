@@ -37,6 +37,12 @@ struct Fields {
         return Int(i)
     }
 
+    mutating func optionalBool(_ key: String) throws(WireError) -> Bool? {
+        guard let v = take(key) else { return nil }
+        guard case .bool(let b) = v else { throw WireError(.badRequest, "field '\(key)' must be true or false") }
+        return b
+    }
+
     mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws(WireError) -> E?
     where E.RawValue == String {
         guard let raw = try optionalString(key, maxLength: 64) else { return nil }

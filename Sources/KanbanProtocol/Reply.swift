@@ -49,7 +49,7 @@ public enum WireFormat {
             "idempotency_key": .of(t.idempotencyKey), "created_at": .int(t.createdAt), "started_at": .of(t.startedAt),
             "completed_at": .of(t.completedAt), "result": .of(t.result), "claim_lock": .of(t.claimLock),
             "claim_expires": .of(t.claimExpires), "current_run_id": .of(t.currentRunID),
-            "last_heartbeat_at": .of(t.lastHeartbeatAt),
+            "last_heartbeat_at": .of(t.lastHeartbeatAt), "max_runtime_seconds": .of(t.maxRuntimeSeconds.map(Int64.init)),
             "parents": .array(t.parents.map { .string($0) }), "children": .array(t.children.map { .string($0) }),
         ]
     }
@@ -76,6 +76,7 @@ public enum WireFormat {
             "allowed_status_mutations": .string(l.allowedStatusMutations.rawValue),
             "command": l.command.map { .array($0.map { .string($0) }) } ?? .null,
             "profile": .of(l.profile), "workspace_policy": .string(l.workspacePolicy.rawValue), "repo": .of(l.repo),
+            "max_runtime_seconds": .of(l.maxRuntimeSeconds.map(Int64.init)), "keep_workspaces": .bool(l.keepWorkspaces),
             "created_at": .int(l.createdAt), "updated_at": .int(l.updatedAt),
             "running": .int(Int64(s.running)), "queued": .int(Int64(s.queued)),
             "oldest_queued_at": .of(s.oldestQueuedAt),

@@ -66,6 +66,8 @@ public struct RequestDecoder: Sendable {
             lane.profile = try f.optionalString("profile", maxLength: 64)
             lane.workspacePolicy = try f.optionalEnum("workspace_policy", WorkspacePolicy.self) ?? .none
             lane.repo = try f.optionalString("repo", maxLength: 4096)
+            lane.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
+            lane.keepWorkspaces = try f.optionalBool("keep_workspaces") ?? false
             return .laneRegister(LaneSpec(lane: lane))
         case "lane.update":
             let name = try f.laneName("name")
@@ -79,6 +81,8 @@ public struct RequestDecoder: Sendable {
             p.profile = try f.optionalString("profile", maxLength: 64)
             p.workspacePolicy = try f.optionalEnum("workspace_policy", WorkspacePolicy.self)
             p.repo = try f.optionalString("repo", maxLength: 4096)
+            p.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
+            p.keepWorkspaces = try f.optionalBool("keep_workspaces")
             return .laneUpdate(name: name, p)
         case "lane.list":
             return .laneList

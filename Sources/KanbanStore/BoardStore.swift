@@ -64,6 +64,8 @@ public protocol BoardStore: AnyObject {
     func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws
     /// The lane whose token hashes to `tokenHash`, if any.
     func laneName(forTokenHash tokenHash: String) throws -> String?
+    /// The hash of the lane's current token (worker credentials are derived from it).
+    func tokenHash(ofLane name: String) throws -> String?
 
     // Tasks
     func createTask(_ spec: TaskSpec, nowMs: Int64) throws -> TaskRecord
@@ -86,6 +88,14 @@ public protocol BoardStore: AnyObject {
     /// Ends every claim whose lease ran out by `nowMs` as `timed_out`, counting a failure: the task is
     /// retried (after any backoff) or given up per `retry`. Returns how many claims ended.
     func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int
+    /// Ends a live claim without success (`crashed`, `timed_out`, `spawn_failed`) with `payload` as the
+    /// event's data, counting a failure. False if the claim had already ended.
+    func failClaim(runID: Int64, outcome: String, error: String, payload: JSONValue, retry: RetryPolicy, nowMs: Int64) throws -> Bool
+    /// Records that the dispatcher started a worker for the run (Hermes' `spawned` event; the pid stays
+    /// out of `worker_pid` so Hermes never signals our workers) and where it works.
+    func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws
+    /// True while the run's claim is live (not ended, and the task still carries it).
+    func isClaimLive(runID: Int64) throws -> Bool
     /// Makes tasks whose retry backoff is over claimable again (announcing them); returns how many.
     func endBackoffs(nowMs: Int64) throws -> Int
     /// The earliest lease expiry or backoff end, for the coordinator's next wake-up.

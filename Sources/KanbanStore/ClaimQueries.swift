@@ -111,26 +111,63 @@ extension SQLiteBoard {
                 """, arguments: [nowMs])
             let events = EventWriter(db: db, nowMs: nowMs)
             for row in expired {
-                let runID: Int64 = row["run_id"], taskID: String = row["task_id"], lane: String = row["lane"]
-                let lock = ClaimLock.make(lane: lane, runID: runID)
-                let stillOurs = try Bool.fetchOne(db, sql: """
-                    SELECT 1 FROM tasks WHERE id = ? AND status = 'running' AND claim_lock = ? AND current_run_id = ?
-                    """, arguments: [taskID, lock, runID]) == true
-                guard stillOurs else {
-                    // Hermes already took the task back; just retire our record of the claim.
-                    try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?",
-                                   arguments: [nowMs, runID])
-                    continue
-                }
-                try Self.closeRun(db, runID, status: "timed_out", outcome: "timed_out", summary: nil, metadata: nil,
-                                  nowMs: nowMs, reason: "timed_out", error: "lease expired")
-                try events.task(EventType.timedOut, taskID: taskID, lane: lane, runID: runID,
-                                hermesPayload: ["reason": "lease expired", "lock": .string(lock)], data: ["reason": "lease expired"])
-                try Self.recordFailure(db, taskID: taskID, lock: lock, error: "lease expired", outcome: "timed_out",
-                                       retry: retry, events: events)
+                _ = try Self.failLiveClaim(db, runID: row["run_id"], outcome: EventType.timedOut, error: "lease expired",
+                                       payload: ["reason": "lease expired"], retry: retry, events: events)
             }
             return expired.count
         }
+    }
+
+    public func failClaim(runID: Int64, outcome: String, error: String, payload: JSONValue, retry: RetryPolicy, nowMs: Int64) throws -> Bool {
+        try write { db in
+            try Self.failLiveClaim(db, runID: runID, outcome: outcome, error: error, payload: payload, retry: retry,
+                                   events: EventWriter(db: db, nowMs: nowMs))
+        }
+    }
+
+    public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws {
+        try write { db in
+            if let workspace {
+                try db.execute(sql: "UPDATE tasks SET workspace_path = ? WHERE id = ?", arguments: [workspace, taskID])
+            }
+            let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
+            try EventWriter(db: db, nowMs: nowMs).task("spawned", taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
+        }
+    }
+
+    public func isClaimLive(runID: Int64) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+                WHERE c.run_id = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
+                """, arguments: [runID]) == true
+        }
+    }
+
+    /// Ends a live claim without success: the run closes with `outcome` (`timed_out`, `crashed`,
+    /// `spawn_failed`), an event of that type is written, and the failure counts against the task.
+    /// False when the claim had already ended (or Hermes took the task back: then only our record goes).
+    static func failLiveClaim(_ db: Database, runID: Int64, outcome: String, error: String, payload: JSONValue,
+                              retry: RetryPolicy, events: EventWriter) throws -> Bool {
+        guard let row = try Row.fetchOne(db, sql: "SELECT task_id, lane FROM bridge_claims WHERE run_id = ? AND ended_at_ms IS NULL",
+                                         arguments: [runID]) else { return false }
+        let taskID: String = row["task_id"], lane: String = row["lane"]
+        let lock = ClaimLock.make(lane: lane, runID: runID)
+        let stillOurs = try Bool.fetchOne(db, sql: """
+            SELECT 1 FROM tasks WHERE id = ? AND status = 'running' AND claim_lock = ? AND current_run_id = ?
+            """, arguments: [taskID, lock, runID]) == true
+        guard stillOurs else {
+            try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?",
+                           arguments: [events.nowMs, runID])
+            return false
+        }
+        try closeRun(db, runID, status: outcome, outcome: outcome, summary: nil, metadata: nil,
+                     nowMs: events.nowMs, reason: outcome, error: error)
+        var data = payload.objectValue ?? [:]
+        data["lock"] = .string(lock)
+        try events.task(outcome, taskID: taskID, lane: lane, runID: runID, hermesPayload: .object(data), data: .object(data))
+        try recordFailure(db, taskID: taskID, lock: lock, error: error, outcome: outcome, retry: retry, events: events)
+        return true
     }
 
     public func endBackoffs(nowMs: Int64) throws -> Int {

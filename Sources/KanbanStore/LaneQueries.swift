@@ -14,8 +14,8 @@ extension SQLiteBoard {
             l.updatedAt = now
             try db.execute(sql: """
                 INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
-                  command, profile, workspace_policy, repo, token_hash, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, token_hash, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: Self.laneArguments(l) + [tokenHash, now, now])
             try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
                                                             data: ["kind": .string(l.kind.rawValue)])
@@ -30,7 +30,8 @@ extension SQLiteBoard {
             l.updatedAt = nowMs / 1000
             try db.execute(sql: """
                 UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
-                  allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?, updated_at = ?
+                  allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
+                  max_runtime_seconds = ?, keep_workspaces = ?, updated_at = ?
                 WHERE name = ?
                 """, arguments: Self.laneArguments(l) + [l.updatedAt, name])
             try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: name)
@@ -73,6 +74,10 @@ extension SQLiteBoard {
         try read { db in try String.fetchOne(db, sql: "SELECT name FROM bridge_lanes WHERE token_hash = ?", arguments: [tokenHash]) }
     }
 
+    public func tokenHash(ofLane name: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT token_hash FROM bridge_lanes WHERE name = ?", arguments: [name]) }
+    }
+
     // MARK: Row mapping
 
     static func fetchLane(_ db: Database, _ name: String) throws -> Lane? {
@@ -105,7 +110,8 @@ extension SQLiteBoard {
 
     static func laneArguments(_ l: Lane) -> StatementArguments {
         [l.name, l.kind.rawValue, l.claimMode.rawValue, l.maxConcurrency, l.leaseSeconds, l.allowedStatusMutations.rawValue,
-         l.command.flatMap { JSONText.encode(.array($0.map { .string($0) })) }, l.profile, l.workspacePolicy.rawValue, l.repo]
+         l.command.flatMap { JSONText.encode(.array($0.map { .string($0) })) }, l.profile, l.workspacePolicy.rawValue, l.repo,
+         l.maxRuntimeSeconds, l.keepWorkspaces]
     }
 
     static func lane(from row: Row) -> Lane {
@@ -116,6 +122,7 @@ extension SQLiteBoard {
                     allowedStatusMutations: StatusMutationPolicy(rawValue: row["allowed_status_mutations"]) ?? .ownClaimedOnly,
                     command: command, profile: row["profile"],
                     workspacePolicy: WorkspacePolicy(rawValue: row["workspace_policy"]) ?? .none, repo: row["repo"],
+                    maxRuntimeSeconds: row["max_runtime_seconds"], keepWorkspaces: row["keep_workspaces"] ?? false,
                     createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

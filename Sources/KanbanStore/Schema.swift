@@ -70,7 +70,8 @@ enum Schema {
         CREATE TABLE bridge_lanes (name TEXT PRIMARY KEY, kind TEXT NOT NULL, claim_mode TEXT NOT NULL,
          max_concurrency INTEGER NOT NULL DEFAULT 1 CHECK (max_concurrency >= 1), lease_seconds INTEGER,
          allowed_status_mutations TEXT NOT NULL DEFAULT 'own-claimed-only', command TEXT, profile TEXT,
-         workspace_policy TEXT NOT NULL DEFAULT 'none', repo TEXT, token_hash TEXT NOT NULL UNIQUE,
+         workspace_policy TEXT NOT NULL DEFAULT 'none', repo TEXT, max_runtime_seconds INTEGER,
+         keep_workspaces INTEGER NOT NULL DEFAULT 0, token_hash TEXT NOT NULL UNIQUE,
          created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)
         """,
         // One row per bridge claim (= one Hermes run). Millisecond lease times live here because

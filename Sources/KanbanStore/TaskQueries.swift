@@ -136,7 +136,7 @@ extension SQLiteBoard {
     static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT id, title, body, assignee, status, priority, tenant, idempotency_key, created_at, started_at,
-                   completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at
+                   completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at, max_runtime_seconds
             FROM tasks WHERE id = ?
             """, arguments: [id]) else { return nil }
         let parents = try String.fetchAll(db, sql: "SELECT parent_id FROM task_links WHERE child_id = ? ORDER BY parent_id", arguments: [id])
@@ -148,6 +148,6 @@ extension SQLiteBoard {
             tenant: row["tenant"], idempotencyKey: row["idempotency_key"], createdAt: row["created_at"],
             startedAt: row["started_at"], completedAt: row["completed_at"], result: row["result"],
             claimLock: row["claim_lock"], claimExpires: row["claim_expires"], currentRunID: row["current_run_id"],
-            lastHeartbeatAt: row["last_heartbeat_at"], parents: parents, children: children)
+            lastHeartbeatAt: row["last_heartbeat_at"], maxRuntimeSeconds: row["max_runtime_seconds"], parents: parents, children: children)
     }
 }

@@ -15,10 +15,15 @@ struct Lanes: ParsableCommand {
         @Option(help: "Most tasks the lane holds at once (default 1).") var maxConcurrency: Int?
         @Option(help: "Lease length of the lane's claims (default: the board's).") var leaseSeconds: Int?
         @Option(help: "own-claimed-only (the only policy).") var allowedStatusMutations: StatusMutationPolicy?
-        @Option(help: "For spawn/pool lanes: the command to start, one --command per argument.") var command: [String] = []
+        @Argument(parsing: .postTerminator, help: ArgumentHelp(
+            "For spawn/pool lanes, after `--`: the command to start per task. No shell; {task_id}, {run_id}, {lane}, {profile}, {workspace} and {title} are filled in.",
+            valueName: "command"))
+        var command: [String] = []
         @Option(help: "Hermes profile a spawn/pool lane runs.") var profile: String?
         @Option(help: "none, scratch or worktree-per-task.") var workspacePolicy: WorkspacePolicy?
         @Option(help: "Git repository for worktree-per-task.") var repo: String?
+        @Option(help: "Spawn/pool lanes: kill a run that lasts longer than this.") var maxRuntimeSeconds: Int?
+        @Option(help: "Scratch workspaces: keep them after completion (true/false).") var keepWorkspaces: Bool?
 
         func fields(name: String) -> [String: JSONValue] {
             var f: [String: JSONValue] = ["name": .string(name)]
@@ -31,6 +36,8 @@ struct Lanes: ParsableCommand {
             if let profile { f["profile"] = .string(profile) }
             if let workspacePolicy { f["workspace_policy"] = .string(workspacePolicy.rawValue) }
             if let repo { f["repo"] = .string(repo) }
+            if let maxRuntimeSeconds { f["max_runtime_seconds"] = .int(Int64(maxRuntimeSeconds)) }
+            if let keepWorkspaces { f["keep_workspaces"] = .bool(keepWorkspaces) }
             return f
         }
     }
@@ -50,7 +57,11 @@ struct Lanes: ParsableCommand {
     struct Register: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a lane and print its token (shown once; store it).",
-            discussion: "Example: kanban-bridge lanes register factory --kind persistent --claim-mode pull-or-watch")
+            discussion: """
+                Examples:
+                  kanban-bridge lanes register factory --kind persistent --claim-mode pull-or-watch
+                  kanban-bridge lanes register backend-hermes-pool --kind pool --max-concurrency 3 --profile backend-hermes -- hermes -p {profile} chat -q "work kanban task {task_id}"
+                """)
         @Argument(help: "Lane name: lowercase [a-z0-9][a-z0-9_-]*, at most 64 characters.") var name: String
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions

@@ -43,6 +43,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request answered; bigger ones get too_large.")
     var maxRequestBytes: Int = 1 << 20
 
+    @Option(help: ArgumentHelp("Where spawned workers' output goes, one file per task (default: bridge-logs/ beside the board).", valueName: "dir"))
+    var logDir: String?
+
+    @Option(help: ArgumentHelp("Where scratch directories and worktrees go (default: bridge-workspaces/ beside the board).", valueName: "dir"))
+    var workspaceRoot: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -93,6 +99,10 @@ struct Serve: ParsableCommand {
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         var withProfiles = config
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
+        let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
+        withProfiles.dispatch = DispatchSettings(logDir: logDir ?? boardDir + "/bridge-logs",
+                                                 workspaceRoot: workspaceRoot ?? boardDir + "/bridge-workspaces",
+                                                 boardPath: URL(fileURLWithPath: db).standardizedFileURL.path)
         let coordinator = Coordinator(config: withProfiles, store: board, logger: log)
         // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
         signal(SIGINT, SIG_IGN)
