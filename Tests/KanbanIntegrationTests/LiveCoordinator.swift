@@ -22,16 +22,24 @@ final class LiveCoordinator: @unchecked Sendable {
     var removeOnDeinit = true
 
     init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock(),
-         dir existing: URL? = nil, adminToken: String? = nil) throws {
+         dir existing: URL? = nil, adminToken: String? = nil, dispatch: Bool = false, retry: RetryPolicy = RetryPolicy()) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
         if let adminToken { self.adminToken = adminToken }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
         var logger = Logger(label: "test-coordinator")
         logger.logLevel = .warning
-        let config = CoordinatorConfig(commandEndpoint: "tcp://127.0.0.1:*", eventEndpoint: "tcp://127.0.0.1:*",
+        var config = CoordinatorConfig(commandEndpoint: "tcp://127.0.0.1:*", eventEndpoint: "tcp://127.0.0.1:*",
                                        adminToken: self.adminToken, limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
-                                       maxFrameBytes: maxFrameBytes)
+                                       maxFrameBytes: maxFrameBytes, retry: retry)
+        if dispatch {
+            var env = ProcessInfo.processInfo.environment
+            env["KANBAN_BRIDGE_BIN"] = Self.bridgeBinary
+            config.dispatch = DispatchSettings(logDir: dir.appendingPathComponent("logs").path,
+                                               workspaceRoot: dir.appendingPathComponent("workspaces").path,
+                                               boardPath: dir.appendingPathComponent("kanban.db").path,
+                                               environment: env, stopGraceMs: 500)
+        }
         coordinator = Coordinator(config: config, store: board, clock: clock, logger: logger)
         (commandEndpoint, eventEndpoint) = try coordinator.start()
     }
@@ -40,6 +48,16 @@ final class LiveCoordinator: @unchecked Sendable {
         coordinator.stopAndWait()
         if removeOnDeinit { try? FileManager.default.removeItem(at: dir) }
     }
+
+    /// The built `kanban-bridge` CLI (next to the test bundle), which spawned test workers report with.
+    static let bridgeBinary: String = {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent()] where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("kanban-bridge").path) {
+            return dir.appendingPathComponent("kanban-bridge").path
+        }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return repo.appendingPathComponent(".build/debug/kanban-bridge").path
+    }()
 
     /// Stops this coordinator and starts a new one on the same board file (new ports, same admin token).
     func restarted() throws -> LiveCoordinator {
