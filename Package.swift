@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev), found through pkg-config.
@@ -34,6 +35,8 @@ let package = Package(
             "KanbanModel",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        // Declared lanes and pools in YAML (bridge-config/), validated with file:line errors.
+        .target(name: "KanbanConfig", dependencies: ["KanbanModel", .product(name: "Yams", package: "Yams")]),
         // The service: one owner thread, ROUTER + PUB sockets, op handlers.
         .target(name: "KanbanCoordinator", dependencies: [
             "ZeroMQ", "KanbanModel", "KanbanProtocol", "KanbanStore", "CSpawn",
@@ -42,7 +45,7 @@ let package = Package(
         // Client library used by the CLI and Swift workers.
         .target(name: "KanbanClient", dependencies: ["ZeroMQ", "KanbanProtocol"]),
         .executableTarget(name: "kanban-bridge", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanStore",
+            "KanbanCoordinator", "KanbanClient", "KanbanStore", "KanbanConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -52,6 +55,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
+        .testTarget(name: "KanbanConfigTests", dependencies: ["KanbanConfig", "KanbanModel"]),
         .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol", "KanbanClient"]),
         .testTarget(name: "KanbanStoreTests", dependencies: [
             "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
