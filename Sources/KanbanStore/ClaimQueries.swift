@@ -291,14 +291,15 @@ extension SQLiteBoard {
         return true
     }
 
-    /// The lane's best claimable task: highest priority, then oldest. Ready tasks whose parents are
+    /// The lane's best claimable task: highest priority, then oldest (created_at, then insertion order
+    /// within the same second). Ready tasks whose parents are
     /// not finished (Hermes can leave them so) are put back to `todo` on the way, as Hermes' claim does.
     static func bestClaimable(_ db: Database, lane: String, events: EventWriter) throws -> String? {
         while true {
             let candidates = try String.fetchAll(db, sql: """
                 SELECT id FROM tasks WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
-                ORDER BY priority DESC, created_at ASC, id ASC LIMIT 16
+                ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT 16
                 """, arguments: [lane, events.nowMs])
             if candidates.isEmpty { return nil }
             for id in candidates where try !demoteIfWaiting(db, id, lane: lane, events: events) { return id }

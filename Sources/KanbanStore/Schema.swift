@@ -106,7 +106,9 @@ enum Schema {
         "CREATE TABLE bridge_backoff (task_id TEXT PRIMARY KEY, not_before_ms INTEGER NOT NULL)",
         "CREATE INDEX bridge_backoff_due ON bridge_backoff(not_before_ms)",
         // Claiming picks the best ready task of one lane: this index makes that a range scan, O(log n).
-        "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at, id)",
+        // Its implicit last column is the rowid, the insertion order that breaks ties within a second
+        // (Hermes' created_at has whole seconds only).
+        "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at)",
     ]
 
     /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most

@@ -64,7 +64,7 @@ extension SQLiteBoard {
             if let assignee { conditions.append("assignee = ?"); args += [assignee] }
             let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             args += [limit]
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, id LIMIT ?",
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?",
                                           arguments: args)
             return try ids.compactMap { try Self.fetchTask(db, $0) }
         }

@@ -115,6 +115,19 @@ final class ClaimTests: XCTestCase {
         XCTAssertNil(try f.claim("factory"))
     }
 
+    func test_claim_withinOneSecond_takesTasksInCreationOrder() throws {
+        let f = try BoardFixture()
+        try f.lane("factory", max: 21)
+        var created: [String] = []
+        // Same created_at second for all: only insertion order can tell them apart (ids are random).
+        for i in 0..<20 {
+            created.append(try f.board.createTask(TaskSpec(title: "t\(i)", assignee: "factory"), nowMs: f.nowMs).id)
+        }
+        var claimed: [String] = []
+        while let c = try f.claim("factory") { claimed.append(c.task.id) }
+        XCTAssertEqual(claimed, created)
+    }
+
     func test_claim_onlyTakesTheLanesOwnTasks() throws {
         let f = try BoardFixture()
         try f.lane("factory"); try f.lane("other")
