@@ -6,7 +6,7 @@ import KanbanProtocol
 /// | op | admin | lane | no credential |
 /// | --- | --- | --- | --- |
 /// | `ping` | yes | yes | yes |
-/// | `lane.register/update/remove/rotate-token`, `task.create/assign/link/reclaim/unblock` | yes | forbidden | unauthorized |
+/// | `lane.register/update/remove/rotate-token`, `task.create/assign/link/reclaim/unblock`, `workspace.prune` | yes | forbidden | unauthorized |
 /// | `lane.list/get`, `task.get/list`, `events` | yes | yes (read the board) | unauthorized |
 /// | `claim` | yes, for any lane | only `lane` = itself | unauthorized |
 /// | `heartbeat/complete/block/release` | with the claim token | with its own claim's token | unauthorized |
@@ -25,7 +25,7 @@ public enum AccessPolicy {
         case .claim(let c):
             return c.lane == caller ? nil : WireError(.forbidden, "lane '\(caller)' cannot claim for lane '\(c.lane)'")
         case .laneRegister, .laneUpdate, .laneRemove, .laneRotateToken, .taskCreate, .taskAssign, .taskLink,
-             .taskReclaim, .taskUnblock:
+             .taskReclaim, .taskUnblock, .workspacePrune:
             return WireError(.forbidden, "only the admin may do this; lane '\(caller)' may claim, work its own claims and read")
         }
     }

@@ -78,8 +78,10 @@ public final class Coordinator: @unchecked Sendable {
         self.authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
         self.decoder = RequestDecoder(limits: config.limits)
         if let settings = config.dispatch {
-            dispatcher = Dispatcher(store: store, operations: operations, authenticator: authenticator, settings: settings,
-                                    retry: config.retry, clock: clock, log: logger)
+            let d = Dispatcher(store: store, operations: operations, authenticator: authenticator, settings: settings,
+                               retry: config.retry, clock: clock, log: logger)
+            operations.pruneWorkspaces = { [unowned d] lane in try d.prune(lane: lane) }
+            dispatcher = d
         } else {
             dispatcher = nil
         }

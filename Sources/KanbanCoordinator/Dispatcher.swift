@@ -252,6 +252,22 @@ final class Dispatcher {
         }
     }
 
+    /// Removes the workspaces of tasks that are done or archived (or gone), on `lane` or every spawned
+    /// lane; never one a live worker uses. Returns "lane/task" for each removed.
+    func prune(lane only: String?) throws -> [String] {
+        var removed: [String] = []
+        for lane in try store.lanes().map(\.lane) where lane.kind.isSpawned && (only == nil || lane.name == only) {
+            for taskID in workspaces.taskIDs(lane: lane.name) where !workers.contains(where: { $0.taskID == taskID }) {
+                let status = try store.task(id: taskID)?.task.status
+                guard status == nil || status == .done || status == .archived else { continue }
+                try workspaces.remove(lane: lane, taskID: taskID)
+                removed.append("\(lane.name)/\(taskID)")
+            }
+        }
+        if !removed.isEmpty { log.info("pruned workspaces", metadata: ["count": "\(removed.count)"]) }
+        return removed
+    }
+
     /// Live workers per lane, for views.
     var runningByLane: [String: Int] { Dictionary(workers.map { ($0.lane.name, 1) }, uniquingKeysWith: +) }
 }

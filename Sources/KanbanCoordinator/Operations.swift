@@ -23,6 +23,8 @@ public final class Operations {
     let tokenKey: [UInt8]
     /// Directories where Hermes keeps its profiles: a lane may not take a profile's name.
     let hermesProfileDirs: [String]
+    /// Removes finished tasks' workspaces (set when a dispatcher runs); returns "lane/task" of each.
+    var pruneWorkspaces: ((String?) throws -> [String])?
 
     public init(store: BoardStore, clock: Clock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
                 tokenKey: [UInt8], hermesProfileDirs: [String] = []) {
@@ -62,7 +64,7 @@ public final class Operations {
             return .result(["version": .string(version), "protocol": .int(Int64(protocolVersion)), "now_ms": .int(now),
                             "last_seq": .int(try store.lastEventSeq())])
         case .laneRegister(let spec):
-            if let dir = hermesProfileDirs.first(where: { FileManager.default.fileExists(atPath: $0 + "/" + spec.lane.name) }) {
+            if let dir = hermesProfileDir(spec.lane.name) {
                 // Hermes' dispatcher spawns a profile for any task assigned to its name.
                 throw BoardError.conflict("'\(spec.lane.name)' is a Hermes profile (\(dir)/\(spec.lane.name)); "
                     + "give the lane another name, e.g. '\(spec.lane.name)-lane'")
@@ -73,7 +75,12 @@ public final class Operations {
         case .laneUpdate(let name, let patch):
             return .result(["lane": WireFormat.lane(try store.updateLane(name: name, patch: patch, nowMs: now))])
         case .laneList:
-            return .result(["lanes": .array(try store.lanes().map(WireFormat.lane))])
+            // Work assigned to names no lane serves stays ready; say so rather than hide it (Hermes'
+            // stranded_in_ready). Names that are Hermes profiles are Hermes' own dispatcher's business.
+            let unregistered = try store.unregisteredAssignees().filter { !isHermesProfile($0.assignee) }.map {
+                ["assignee": .string($0.assignee), "queued": .int(Int64($0.queued)), "oldest_queued_at": .int($0.oldestQueuedAt)] as JSONValue
+            }
+            return .result(["lanes": .array(try store.lanes().map(WireFormat.lane)), "unregistered": .array(unregistered)])
         case .laneGet(let name):
             guard let lane = try store.lane(named: name) else { throw BoardError.notFound("no lane named '\(name)'") }
             return .result(["lane": WireFormat.lane(lane)])
@@ -99,6 +106,9 @@ public final class Operations {
             return .result(["task": WireFormat.task(try store.reclaimTask(id: id, reason: reason, nowMs: now))])
         case .taskUnblock(let id):
             return .result(["task": WireFormat.task(try store.unblockTask(id: id, nowMs: now))])
+        case .workspacePrune(let lane):
+            guard let prune = pruneWorkspaces else { throw BoardError.conflict("this coordinator runs no dispatcher, so it has no workspaces") }
+            return .result(["removed": .array(try prune(lane).map { .string($0) })])
         case .claim(let c):
             do {
                 if let grant = try claim(c, tokenSeed: seed) { return .claimed(grant) }
@@ -139,6 +149,12 @@ public final class Operations {
         guard let claimed = try store.claim(intent, nowMs: clock.nowMs()) else { return nil }
         return ClaimGrant(task: claimed.task, token: token, runID: claimed.runID, leaseExpiresAtMs: claimed.leaseExpiresAtMs)
     }
+
+    private func hermesProfileDir(_ name: String) -> String? {
+        hermesProfileDirs.first { FileManager.default.fileExists(atPath: $0 + "/" + name) }
+    }
+
+    private func isHermesProfile(_ name: String) -> Bool { name == "default" || hermesProfileDir(name) != nil }
 
     /// The reply of a claim that found no task.
     public static let noTask: JSONValue = ["task": .null, "claim": .null]

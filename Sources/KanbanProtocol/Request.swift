@@ -18,6 +18,8 @@ public enum Request: Equatable, Sendable {
     case taskReclaim(taskID: String, reason: String?)
     /// Admin: put a blocked task (given up, or blocked by its worker) back in play.
     case taskUnblock(taskID: String)
+    /// Admin: remove workspaces (scratch dirs, worktrees) of finished tasks, on one lane or all.
+    case workspacePrune(lane: String?)
     case claim(ClaimRequest)
     case heartbeat(ClaimRef, note: String?, metadata: JSONValue?)
     case complete(ClaimRef, result: String?, summary: String?, metadata: JSONValue?)

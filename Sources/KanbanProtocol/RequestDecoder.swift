@@ -119,6 +119,8 @@ public struct RequestDecoder: Sendable {
             return .taskReclaim(taskID: try f.taskID("task_id"), reason: try f.optionalString("reason", maxLength: 64 * 1024))
         case "task.unblock":
             return .taskUnblock(taskID: try f.taskID("task_id"))
+        case "workspace.prune":
+            return .workspacePrune(lane: try f.optionalLaneOrNone("lane"))
         case "claim":
             return .claim(ClaimRequest(
                 lane: try f.laneName("lane"),

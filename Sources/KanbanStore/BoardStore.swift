@@ -58,6 +58,11 @@ public protocol BoardStore: AnyObject {
     // Lanes
     func registerLane(_ lane: Lane, tokenHash: String, nowMs: Int64) throws -> LaneSummary
     func updateLane(name: String, patch: LanePatch, nowMs: Int64) throws -> LaneSummary
+    /// Makes the lane exactly as declared (every setting, unset ones cleared), registering it with
+    /// `newTokenHash` if it does not exist; an existing lane keeps its token. Returns true if it was new.
+    func defineLane(_ lane: Lane, newTokenHash: String, nowMs: Int64) throws -> Bool
+    /// Assignees with ready tasks that are not registered lanes: (name, ready count, oldest created_at).
+    func unregisteredAssignees() throws -> [(assignee: String, queued: Int, oldestQueuedAt: Int64)]
     func lane(named name: String) throws -> LaneSummary?
     func lanes() throws -> [LaneSummary]
     func removeLane(name: String, nowMs: Int64) throws

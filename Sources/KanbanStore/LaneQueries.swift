@@ -4,23 +4,25 @@ import KanbanModel
 /// The lane registry (`bridge_lanes`).
 extension SQLiteBoard {
     public func registerLane(_ lane: Lane, tokenHash: String, nowMs: Int64) throws -> LaneSummary {
-        try write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_lanes WHERE name = ?", arguments: [lane.name]) == true {
-                throw BoardError.conflict("lane '\(lane.name)' is already registered; use lane.update or lane.rotate-token")
-            }
-            let now = nowMs / 1000
-            var l = lane
-            l.createdAt = now
-            l.updatedAt = now
-            try db.execute(sql: """
-                INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
-                  command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, token_hash, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: Self.laneArguments(l) + [tokenHash, now, now])
-            try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
-                                                            data: ["kind": .string(l.kind.rawValue)])
-            return try Self.summary(db, l)
+        try write { db in try Self.summary(db, try Self.insertLane(db, lane, tokenHash: tokenHash, nowMs: nowMs)) }
+    }
+
+    static func insertLane(_ db: Database, _ lane: Lane, tokenHash: String, nowMs: Int64) throws -> Lane {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_lanes WHERE name = ?", arguments: [lane.name]) == true {
+            throw BoardError.conflict("lane '\(lane.name)' is already registered; use lane.update or lane.rotate-token")
         }
+        let now = nowMs / 1000
+        var l = lane
+        l.createdAt = now
+        l.updatedAt = now
+        try db.execute(sql: """
+            INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
+              command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, token_hash, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: Self.laneArguments(l) + [tokenHash, now, now])
+        try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
+                                                        data: ["kind": .string(l.kind.rawValue)])
+        return l
     }
 
     public func updateLane(name: String, patch: LanePatch, nowMs: Int64) throws -> LaneSummary {
@@ -28,14 +30,42 @@ extension SQLiteBoard {
             guard let current = try Self.fetchLane(db, name) else { throw BoardError.notFound("no lane named '\(name)'") }
             var l = patch.applied(to: current)
             l.updatedAt = nowMs / 1000
-            try db.execute(sql: """
-                UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
-                  allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
-                  max_runtime_seconds = ?, keep_workspaces = ?, updated_at = ?
-                WHERE name = ?
-                """, arguments: Self.laneArguments(l) + [l.updatedAt, name])
-            try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: name)
+            try Self.rewriteLane(db, l, nowMs: nowMs)
             return try Self.summary(db, l)
+        }
+    }
+
+    /// Every setting of `l` (found by its name), with a `lane_updated` event.
+    static func rewriteLane(_ db: Database, _ l: Lane, nowMs: Int64) throws {
+        try db.execute(sql: """
+            UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
+              allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
+              max_runtime_seconds = ?, keep_workspaces = ?, updated_at = ?
+            WHERE name = ?
+            """, arguments: Self.laneArguments(l) + [l.updatedAt, l.name])
+        try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: l.name)
+    }
+
+    public func defineLane(_ lane: Lane, newTokenHash: String, nowMs: Int64) throws -> Bool {
+        try write { db in
+            guard try Self.fetchLane(db, lane.name) != nil else {
+                _ = try Self.insertLane(db, lane, tokenHash: newTokenHash, nowMs: nowMs)
+                return true
+            }
+            var l = lane
+            l.updatedAt = nowMs / 1000
+            try Self.rewriteLane(db, l, nowMs: nowMs)
+            return false
+        }
+    }
+
+    public func unregisteredAssignees() throws -> [(assignee: String, queued: Int, oldestQueuedAt: Int64)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT assignee, COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks
+                WHERE status = 'ready' AND assignee IS NOT NULL AND assignee NOT IN (SELECT name FROM bridge_lanes)
+                GROUP BY assignee ORDER BY assignee
+                """).map { ($0["assignee"], $0["n"], $0["oldest"]) }
         }
     }
 

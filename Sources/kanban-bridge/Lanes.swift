@@ -1,11 +1,30 @@
 import ArgumentParser
+import KanbanConfig
 import KanbanModel
+
+extension Lane {
+    /// A lane as `lane.list` shows it on the wire.
+    init?(wire l: JSONValue) {
+        guard let name = l["name"]?.stringValue else { return nil }
+        self.init(name: name,
+                  kind: l["kind"]?.stringValue.flatMap(LaneKind.init(rawValue:)) ?? .persistent,
+                  claimMode: l["claim_mode"]?.stringValue.flatMap(ClaimMode.init(rawValue:)) ?? .pullOrWatch,
+                  maxConcurrency: Int(l["max_concurrency"]?.intValue ?? 1),
+                  leaseSeconds: l["lease_seconds"]?.intValue.map(Int.init),
+                  command: l["command"]?.arrayValue?.compactMap(\.stringValue),
+                  profile: l["profile"]?.stringValue,
+                  workspacePolicy: l["workspace_policy"]?.stringValue.flatMap(WorkspacePolicy.init(rawValue:)) ?? .none,
+                  repo: l["repo"]?.stringValue,
+                  maxRuntimeSeconds: l["max_runtime_seconds"]?.intValue.map(Int.init),
+                  keepWorkspaces: l["keep_workspaces"]?.boolValue ?? false)
+    }
+}
 
 struct Lanes: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register, inspect, change and remove lanes.",
         discussion: "A lane is a named worker identity: tasks are assigned to it and only it can claim them.",
-        subcommands: [List.self, Register.self, Get.self, Update.self, Remove.self, RotateToken.self],
+        subcommands: [List.self, Register.self, Get.self, Update.self, Remove.self, RotateToken.self, Diff.self],
         defaultSubcommand: List.self)
 
     /// Fields shared by register and update.
@@ -50,7 +69,36 @@ struct Lanes: ParsableCommand {
                 let lanes = result["lanes"]?.arrayValue ?? []
                 if lanes.isEmpty { print("no lanes registered (kanban-bridge lanes register NAME)") }
                 lanes.forEach { print(laneLine($0)) }
+                for s in result["unregistered"]?.arrayValue ?? [] {
+                    print("\((s["assignee"]?.stringValue ?? "?").padding(24))  (no lane)  \(s["queued"]?.intValue ?? 0) ready task(s) nobody claims")
+                }
             }
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show where the registered lanes differ from a config file (the file is the declared state).",
+            discussion: "Exits 0 when they match and 1 when they differ. `serve --config FILE` applies the file at start.")
+        @Option(help: ArgumentHelp("The YAML file.", valueName: "file")) var config: String
+        @OptionGroup var connection: ConnectionOptions
+        func run() throws {
+            let declared: [Lane]
+            do { declared = try ConfigLoader.load(path: config).lanes } catch let e as ConfigError {
+                printError("bad config: \(e)")
+                throw ExitCode(2)
+            }
+            var registered: [Lane] = []
+            try connection.run("lane.list") { result in registered = (result["lanes"]?.arrayValue ?? []).compactMap(Lane.init(wire:)) }
+            let changes = ConfigDiff.changes(declared: declared, registered: registered)
+            for change in changes {
+                switch change {
+                case .missing(let lane): print("+ \(lane.name): declared (\(lane.kind.rawValue)), not registered")
+                case .differs(let name, let fields): fields.forEach { print("~ \(name): \($0)") }
+                case .undeclared(let name): print("? \(name): registered, not in \(config)")
+                }
+            }
+            if changes.isEmpty { print("registered lanes match \(config)") } else { throw ExitCode(1) }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import KanbanConfig
 import KanbanCoordinator
 import KanbanClient
 import KanbanModel
@@ -22,20 +23,23 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Board file.", valueName: "path"))
     var db: String = "kanban.db"
 
-    @Option(help: ArgumentHelp("Command (ROUTER) endpoint.", valueName: "endpoint"))
-    var commandEndpoint: String = Endpoints.command
+    @Option(help: ArgumentHelp("Lanes and pools to declare, and coordinator settings (YAML, see bridge-config/).", valueName: "file"))
+    var config: String?
 
-    @Option(help: ArgumentHelp("Event (PUB) endpoint.", valueName: "endpoint"))
-    var eventEndpoint: String = Endpoints.events
+    @Option(help: ArgumentHelp("Command (ROUTER) endpoint. Default: the config's, else \(Endpoints.command).", valueName: "endpoint"))
+    var commandEndpoint: String?
 
-    @Option(help: "Lease length for claims when neither the claim nor its lane sets one.")
-    var leaseSeconds: Int = Lease.defaultSeconds
+    @Option(help: ArgumentHelp("Event (PUB) endpoint. Default: the config's, else \(Endpoints.events).", valueName: "endpoint"))
+    var eventEndpoint: String?
 
-    @Option(help: "Consecutive failures (expired leases) after which a task gives up and is blocked; a task's own max_retries wins.")
-    var maxRetries: Int = 3
+    @Option(help: "Lease length for claims when neither the claim nor its lane sets one. Default: the config's, else \(Lease.defaultSeconds).")
+    var leaseSeconds: Int?
 
-    @Option(help: "Wait before a failed task is claimable again, doubling per failure (0: at once).")
-    var retryBackoffSeconds: Int = 0
+    @Option(help: "Consecutive failures after which a task gives up and is blocked (a task's own max_retries wins). Default: the config's, else 3.")
+    var maxRetries: Int?
+
+    @Option(help: "Wait before a failed task is claimable again, doubling per failure. Default: the config's, else 0 (at once).")
+    var retryBackoffSeconds: Int?
 
     @Option(help: "How long a reply is kept for clients retrying with the same request_id.")
     var retryWindowSeconds: Int = 3600
@@ -54,10 +58,12 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
-        guard (1...Lease.maxSeconds).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 1...\(Lease.maxSeconds)") }
+        if let leaseSeconds, !(1...Lease.maxSeconds).contains(leaseSeconds) {
+            throw ValidationError("--lease-seconds must be 1...\(Lease.maxSeconds)")
+        }
         guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
-        guard maxRetries >= 1 else { throw ValidationError("--max-retries must be at least 1") }
-        guard retryBackoffSeconds >= 0, retryWindowSeconds >= 0 else { throw ValidationError("seconds cannot be negative") }
+        if let maxRetries, maxRetries < 1 { throw ValidationError("--max-retries must be at least 1") }
+        if (retryBackoffSeconds ?? 0) < 0 || retryWindowSeconds < 0 { throw ValidationError("seconds cannot be negative") }
     }
 
     /// Hermes' profile directories that could apply to this board: `$HERMES_HOME/profiles`,
@@ -81,6 +87,15 @@ struct Serve: ParsableCommand {
             return handler
         }
         let log = Logger(label: "kanban-bridge")
+        var declared = BridgeConfig()
+        if let config {
+            do {
+                declared = try ConfigLoader.load(path: config)
+            } catch let error as ConfigError {
+                printError("bad config: \(error)")
+                throw ExitCode(2)
+            }
+        }
         let board: SQLiteBoard
         do {
             board = try SQLiteBoard(path: db)
@@ -88,14 +103,18 @@ struct Serve: ParsableCommand {
             printError("cannot use the board: \(reason)")
             throw ExitCode(1)
         }
+        if config != nil { try ConfigApply.apply(declared.lanes, to: board, log: log) }
         let admin = try AdminToken.loadOrCreate(boardPath: db) { Secrets.newToken(prefix: "at_") }
         if admin.created {
             log.notice("wrote a new admin token", metadata: ["file": "\(AdminToken.filePath(forBoard: db))"])
         }
-        let config = CoordinatorConfig(commandEndpoint: commandEndpoint, eventEndpoint: eventEndpoint, adminToken: admin.token,
+        let c = declared.coordinator
+        let config = CoordinatorConfig(commandEndpoint: commandEndpoint ?? c.commandEndpoint ?? Endpoints.command,
+                                       eventEndpoint: eventEndpoint ?? c.eventEndpoint ?? Endpoints.events, adminToken: admin.token,
                                        limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
-                                       defaultLeaseSeconds: leaseSeconds,
-                                       retry: RetryPolicy(maxRetries: maxRetries, backoffBaseMs: Int64(retryBackoffSeconds) * 1000),
+                                       defaultLeaseSeconds: leaseSeconds ?? c.leaseSeconds ?? Lease.defaultSeconds,
+                                       retry: RetryPolicy(maxRetries: maxRetries ?? c.maxRetries ?? 3,
+                                                          backoffBaseMs: Int64(retryBackoffSeconds ?? c.retryBackoffSeconds ?? 0) * 1000),
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         var withProfiles = config
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)

@@ -1,11 +1,12 @@
 import ArgumentParser
+import Foundation
 import KanbanModel
 
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "task",
         abstract: "Create, show, list, assign and link tasks.",
-        subcommands: [Create.self, Show.self, List.self, Assign.self, Link.self, Reclaim.self, Unblock.self])
+        subcommands: [Create.self, Show.self, List.self, Assign.self, Link.self, Reclaim.self, Unblock.self, Log.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -98,6 +99,26 @@ struct TaskCommand: ParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
             try connection.run("task.unblock", ["task_id": .string(taskID)]) { print(taskLine($0["task"] ?? .null)) }
+        }
+    }
+
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a spawned task's worker output (every run, oldest first; read from the board's host).")
+        @Argument var taskID: String
+        @Option(help: ArgumentHelp("Board file; logs are in bridge-logs/ beside it.", valueName: "path")) var db: String = "kanban.db"
+        @Option(help: ArgumentHelp("The coordinator's --log-dir, if it was set.", valueName: "dir")) var logDir: String?
+        func run() throws {
+            guard Names.isValidTaskID(taskID) else { throw ValidationError("'\(taskID)' is not a task id") }
+            let dir = logDir ?? URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path + "/bridge-logs"
+            let base = "\(dir)/\(taskID).log"
+            // Rotated generations first (.3 oldest), then the current file.
+            let files = ([3, 2, 1].map { "\(base).\($0)" } + [base]).filter { FileManager.default.fileExists(atPath: $0) }
+            guard !files.isEmpty else {
+                printError("no log for \(taskID) in \(dir) (only tasks of spawn and pool lanes have one)")
+                throw ExitCode(5)
+            }
+            for f in files { FileHandle.standardOutput.write(FileManager.default.contents(atPath: f) ?? Data()) }
         }
     }
 

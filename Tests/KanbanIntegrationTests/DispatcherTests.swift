@@ -110,6 +110,13 @@ final class DispatcherTests: XCTestCase {
             XCTAssertTrue(worktrees.contains("branch refs/heads/kanban/\(id)"), worktrees)
             XCTAssertEqual(try String(contentsOfFile: path + "/note.txt", encoding: .utf8), id + "\n", "kept for review")
         }
+        let pruned = try live.admin.call("workspace.prune", ["lane": "coders"])["removed"]?.arrayValue?.compactMap(\.stringValue)
+        XCTAssertEqual(Set(pruned ?? []), Set(ids.map { "coders/\($0)" }))
+        let after = try git(["-C", repo, "worktree", "list", "--porcelain"]).output
+        for id in ids {
+            XCTAssertFalse(after.contains("workspaces/coders/\(id)"), after)
+            XCTAssertEqual(try git(["-C", repo, "rev-parse", "--verify", "-q", "kanban/\(id)"]).status, 0, "the branch stays for review")
+        }
     }
 
     func test_crashExitZeroAndTimeout_areRetried_thenGivenUp() throws {
@@ -164,6 +171,16 @@ final class DispatcherTests: XCTestCase {
         XCTAssertEqual(kill(pid, 0), -1, "the worker is gone")
         XCTAssertEqual(try next.status(task), "ready")
         XCTAssertEqual(try next.board.task(id: task)?.runs.last?.outcome, "released")
+    }
+
+    func test_workForANameNoLaneServes_staysReady_andIsReported() throws {
+        let live = try LiveCoordinator(dispatch: true)
+        let task = try live.createTask("for nobody", assignee: "ghost")
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertEqual(try live.status(task), "ready")
+        let unregistered = try live.admin.call("lane.list")["unregistered"]?.arrayValue ?? []
+        XCTAssertEqual(unregistered.first?["assignee"], "ghost")
+        XCTAssertEqual(unregistered.first?["queued"], 1)
     }
 
     func test_workerOutput_goesToThePerTaskLog() throws {

@@ -126,14 +126,15 @@ def receive_until(sub, done, timeout_s=10):
     raise AssertionError(f"condition not met within {timeout_s}s; received {[e['type'] for _, e in got]}")
 
 
-def _start(tmp_path):
+def _start(tmp_path, extra=()):
+    """Starts `kanban-bridge serve` on a board in `tmp_path` (plus `extra` flags) and waits for a ping."""
     db = tmp_path / "kanban.db"
     log = tmp_path / "bridge.log"
     for _ in range(5):  # a port picked free may be taken again before the bridge binds it
         cmd_ep, evt_ep = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
         with open(log, "ab") as out:
             proc = subprocess.Popen([BIN, "serve", "--db", str(db), "--command-endpoint", cmd_ep,
-                                     "--event-endpoint", evt_ep], stdout=out, stderr=out, env=clean_env())
+                                     "--event-endpoint", evt_ep, *extra], stdout=out, stderr=out, env=clean_env())
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             try:

@@ -1,0 +1,75 @@
+"""serve --config: a YAML file declares lanes and pools. The coordinator registers them, spawns the pool's
+workers, shows where the board has drifted from the file, and refuses a bad file with its line."""
+import subprocess
+import time
+
+from conftest import BIN, Bridge, _start, _stop, clean_env
+
+CONFIG = """\
+# lanes for the interop test
+workers:
+  factory: { mode: persistent, claim_mode: pull-or-watch, max_concurrency: 2 }
+  shellpool:
+    mode: pool
+    max_concurrency: 2
+    workspace_policy: scratch
+    command: ["/bin/sh", "-c", "echo working on {task_id}; exec \\"$KANBAN_BRIDGE_BIN\\" complete --result ok"]
+"""
+
+
+def wait_for(condition, timeout_s=20):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def serve_with(tmp_path, config):
+    proc, cmd_ep, evt_ep, db, log = _start(tmp_path, extra=("--config", str(config)))
+    token = (tmp_path / "admin.token").read_text().strip()
+    return proc, Bridge(cmd_ep, evt_ep, db, token, log)
+
+
+def test_a_config_with_a_typo_is_refused_with_file_line_and_reason(tmp_path):
+    config = tmp_path / "bridge.yaml"
+    config.write_text("workers:\n  factory:\n    mode: persistent\n    max_concurency: 2\n")
+    proc = subprocess.run([BIN, "serve", "--db", str(tmp_path / "kanban.db"), "--config", str(config)],
+                          env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{config}:4:5: unknown setting 'max_concurency'" in proc.stderr, proc.stderr
+    assert not (tmp_path / "kanban.db").exists(), "nothing is created from a refused config"
+
+
+def test_declared_pool_runs_its_tasks_and_the_board_is_diffed_against_the_file(tmp_path):
+    config = tmp_path / "bridge.yaml"
+    config.write_text(CONFIG)
+    proc, bridge = serve_with(tmp_path, config)
+    try:
+        assert "registered lanes match" in bridge.cli("lanes", "diff", "--config", str(config)).stdout
+        lanes = {l["name"]: l for l in bridge.admin("lane.list")["lanes"]}
+        assert (lanes["factory"]["kind"], lanes["factory"]["max_concurrency"]) == ("persistent", 2)
+        assert (lanes["shellpool"]["kind"], lanes["shellpool"]["max_concurrency"]) == ("pool", 2)
+
+        ids = [bridge.admin("task.create", title=f"job {i}", assignee="shellpool")["task"]["id"] for i in range(3)]
+        held = bridge.admin("task.create", title="for the persistent lane", assignee="factory")["task"]["id"]
+        wait_for(lambda: all(bridge.admin("task.get", task_id=t)["task"]["status"] == "done" for t in ids))
+        assert bridge.admin("task.get", task_id=held)["task"]["status"] == "ready", "persistent lanes are never spawned"
+        log = bridge.cli("task", "log", ids[0]).stdout
+        assert f"working on {ids[0]}" in log, log
+
+        bridge.cli("lanes", "update", "shellpool", "--max-concurrency", "3")
+        drift = bridge.cli("lanes", "diff", "--config", str(config), check=False)
+        assert drift.returncode == 1
+        assert "~ shellpool: max_concurrency: 2 (registered: 3)" in drift.stdout, drift.stdout
+    finally:
+        _stop(proc)
+
+    # A restart applies the file again: the declared state wins over the hand-made change.
+    proc, bridge = serve_with(tmp_path, config)
+    try:
+        assert bridge.cli("lanes", "diff", "--config", str(config)).returncode == 0
+        assert bridge.admin("lane.get", name="shellpool")["lane"]["max_concurrency"] == 2
+    finally:
+        _stop(proc)
