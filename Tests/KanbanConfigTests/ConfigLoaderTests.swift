@@ -1,3 +1,4 @@
+import Foundation
 import KanbanConfig
 import KanbanModel
 import XCTest
@@ -30,6 +31,15 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.lanes[2].kind, .pool)
         XCTAssertEqual(config.lanes[2].workspacePolicy, .worktreePerTask)
         XCTAssertEqual(config.lanes[2].repo, "/srv/app")
+    }
+
+    func test_theShippedExampleFile_loads() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try ConfigLoader.load(path: repo.appendingPathComponent("bridge-config/example.yaml").path)
+        XCTAssertEqual(config.lanes.map(\.name), ["factory", "messages-owner", "backend-hermes-pool", "lint-pool"])
+        XCTAssertEqual(config.lanes.map(\.kind), [.persistent, .spawn, .pool, .pool])
+        XCTAssertEqual(config.coordinator.maxRetries, 3)
+        XCTAssertEqual(config.lanes[3].workspacePolicy, .scratch)
     }
 
     func test_unknownKey_isRefusedWithFileLineAndReason() {
