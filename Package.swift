@@ -45,7 +45,7 @@ let package = Package(
         // Client library used by the CLI and Swift workers.
         .target(name: "KanbanClient", dependencies: ["ZeroMQ", "KanbanProtocol"]),
         .executableTarget(name: "kanban-bridge", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanStore", "KanbanConfig",
+            "KanbanCoordinator", "KanbanClient", "KanbanStore", "KanbanConfig", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

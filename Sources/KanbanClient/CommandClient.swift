@@ -31,12 +31,15 @@ public final class CommandClient {
     public var timeoutMs: Int
     /// Extra attempts after a timeout (0: fail on the first timeout).
     public var retries: Int
+    /// Set when the coordinator runs CURVE: the connection, not `auth`, then says who we are.
+    public var curve: CurveCredentials?
     private let context: ZMQContext
     private var socket: ZMQSocket?
 
     public init(endpoint: String = Endpoints.command, auth: String?, timeoutMs: Int = 5000, retries: Int = 0,
-                context: ZMQContext = ZMQContext()) {
+                curve: CurveCredentials? = nil, context: ZMQContext = ZMQContext()) {
         self.endpoint = endpoint
+        self.curve = curve
         self.auth = auth
         self.timeoutMs = timeoutMs
         self.retries = retries
@@ -103,6 +106,7 @@ public final class CommandClient {
     private func openSocket() throws -> ZMQSocket {
         if let socket { return socket }
         let s = try ZMQSocket(context, .req)
+        try curve?.apply(to: s)
         try s.connect(endpoint)
         socket = s
         return s
@@ -114,8 +118,10 @@ public final class EventSubscriber {
     private let socket: ZMQSocket
 
     /// Connects and subscribes to `topicPrefix` (`""` for every event, `"factory."` for one lane).
-    public init(endpoint: String = Endpoints.events, topicPrefix: String = "", context: ZMQContext = ZMQContext()) throws {
+    public init(endpoint: String = Endpoints.events, topicPrefix: String = "", curve: CurveCredentials? = nil,
+                context: ZMQContext = ZMQContext()) throws {
         socket = try ZMQSocket(context, .sub)
+        try curve?.apply(to: socket)
         try socket.subscribe(topicPrefix)
         try socket.connect(endpoint)
     }

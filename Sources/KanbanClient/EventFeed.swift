@@ -129,6 +129,7 @@ public final class EventFeed {
     private func connectedSubscriber() throws -> ZMQSocket {
         if let subscriber { return subscriber }
         let s = try ZMQSocket(context, .sub)
+        try commands.curve?.apply(to: s)  // the event socket runs CURVE whenever the command socket does
         try s.subscribe("")
         try s.connect(eventEndpoint)
         subscriber = s

@@ -77,7 +77,8 @@ public enum ConfigLoader {
     }
 
     static let laneKeys: Set<String> = ["mode", "claim_mode", "max_concurrency", "lease_seconds", "profile", "command",
-                                        "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces"]
+                                        "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces",
+                                        "curve_public_key"]
 
     static func lane(_ name: String, key: Node, _ node: Node, _ r: Reader) throws -> Lane {
         let m = try r.mapping(node, what: "lane '\(name)'", keys: laneKeys)
@@ -97,6 +98,11 @@ public enum ConfigLoader {
         lane.repo = try m["repo"].map { try r.string($0.value, "repo") }
         lane.maxRuntimeSeconds = try m["max_runtime_seconds"].map { try r.int($0.value, "max_runtime_seconds", 1...7 * 86_400) }
         lane.keepWorkspaces = try m["keep_workspaces"].map { try r.bool($0.value, "keep_workspaces") } ?? false
+        if let entry = m["curve_public_key"] {
+            let key = try r.string(entry.value, "curve_public_key")
+            guard Names.isCurveKey(key) else { throw r.error(entry.value, "curve_public_key must be 40 Z85 characters (the public-key line of a .pub file)") }
+            lane.curvePublicKey = key
+        }
 
         // Combinations that cannot work.
         if kind == .persistent {

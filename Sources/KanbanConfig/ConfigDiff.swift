@@ -41,6 +41,7 @@ public enum ConfigDiff {
         check("repo", a.repo, b.repo) { show($0) }
         check("max_runtime_seconds", a.maxRuntimeSeconds, b.maxRuntimeSeconds) { show($0) }
         check("keep_workspaces", a.keepWorkspaces, b.keepWorkspaces) { "\($0)" }
+        check("curve_public_key", a.curvePublicKey, b.curvePublicKey) { show($0) }
         return out
     }
 
@@ -51,6 +52,7 @@ public enum ConfigDiff {
         p.leaseSeconds = lane.leaseSeconds; p.profile = lane.profile; p.command = lane.command
         p.workspacePolicy = lane.workspacePolicy; p.repo = lane.repo; p.maxRuntimeSeconds = lane.maxRuntimeSeconds
         p.keepWorkspaces = lane.keepWorkspaces
+        p.curvePublicKey = lane.curvePublicKey ?? ""
         return p
     }
 }

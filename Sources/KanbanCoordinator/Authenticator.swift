@@ -1,13 +1,18 @@
 import KanbanModel
 import KanbanStore
+import ZeroMQ
 
-/// Turns the `auth` field into a principal. Tokens are compared by hash or in constant time and
-/// never logged.
+/// Turns a caller's credential into a principal: the `auth` token without CURVE, the connection's
+/// authenticated CURVE key with it. Tokens are compared by hash or in constant time and never logged.
 struct Authenticator {
     let adminToken: String
     let store: BoardStore
     /// Key for worker credentials (see `workerToken`).
     let key: [UInt8]
+    /// CURVE public keys that act as the admin (empty without CURVE).
+    var adminCurveKeys: Set<String> = []
+    /// Keypairs the dispatcher hands to the processes it spawns, per lane (CURVE only).
+    let workerKeys = WorkerKeys()
 
     func principal(for auth: String?) -> Principal? {
         guard let auth, !auth.isEmpty else { return nil }
@@ -15,6 +20,15 @@ struct Authenticator {
         if auth.hasPrefix(Self.workerPrefix) { return workerLane(auth).map { .lane($0) } }
         guard let lane = try? store.laneName(forTokenHash: Secrets.hash(auth)) else { return nil }
         return .lane(lane)
+    }
+
+    /// The principal a CURVE public key (Z85) stands for, looked up on every request so that a key
+    /// removed from a lane stops working at once, even on a connection made before.
+    func principal(forCurveKey key: String?) -> Principal? {
+        guard let key, !key.isEmpty else { return nil }
+        if adminCurveKeys.contains(key) { return .admin }
+        if let lane = workerKeys.lane(forPublicKey: key) { return .lane(lane) }
+        return (try? store.laneName(forCurveKey: key)).flatMap { $0.map { .lane($0) } }
     }
 
     static let workerPrefix = "wt_"
@@ -33,4 +47,21 @@ struct Authenticator {
               let expected = workerToken(lane: lane), Secrets.constantTimeEquals(expected, token) else { return nil }
         return lane
     }
+}
+
+/// One CURVE keypair per spawned lane, made when first needed and kept in memory only: a restart
+/// makes new ones, and the workers of the old process were stopped with it. Owner thread only.
+final class WorkerKeys {
+    private var byLane: [String: CurveKeyPair] = [:]
+    private var laneByKey: [String: String] = [:]
+
+    func keys(forLane lane: String) throws -> CurveKeyPair {
+        if let k = byLane[lane] { return k }
+        let k = try CurveKeyPair.generate()
+        byLane[lane] = k
+        laneByKey[k.publicKey] = lane
+        return k
+    }
+
+    func lane(forPublicKey key: String) -> String? { laneByKey[key] }
 }

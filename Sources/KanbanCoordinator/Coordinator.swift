@@ -26,6 +26,8 @@ public struct CoordinatorConfig: Sendable {
     public var hermesProfileDirs: [String] = []
     /// How long a mutating request's reply is kept for retries with the same `request_id`.
     public var retryWindowMs: Int64
+    /// CURVE on both sockets, with a ZAP handler that admits only registered keys; nil: tokens.
+    public var curve: CurveServerSettings?
     public var version: String
 
     public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
@@ -59,6 +61,7 @@ public final class Coordinator: @unchecked Sendable {
     // Owned by the loop thread.
     private var router: ZMQSocket?
     private var publisher: ZMQSocket?
+    private var zap: ZapHandler?
     private var parked = ParkedClaims()
     private var lastPublishedSeq: Int64 = 0
     private var externalMarker: Int64?
@@ -75,7 +78,9 @@ public final class Coordinator: @unchecked Sendable {
         let tokenKey = SHA256.digest(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
                                      version: config.version, tokenKey: tokenKey, hermesProfileDirs: config.hermesProfileDirs)
-        self.authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
+        var authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
+        authenticator.adminCurveKeys = config.curve?.adminKeys ?? []
+        self.authenticator = authenticator
         self.decoder = RequestDecoder(limits: config.limits)
         if let settings = config.dispatch {
             let d = Dispatcher(store: store, operations: operations, authenticator: authenticator, settings: settings,
@@ -129,7 +134,11 @@ public final class Coordinator: @unchecked Sendable {
 
     private func bindSockets() throws {
         let context = ZMQContext()
+        if config.curve != nil { zap = try ZapHandler(context: context, log: log) }
         let router = try ZMQSocket(context, .router)
+        if let curve = config.curve {
+            try router.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.commandsDomain)
+        }
         try router.setMaxMessageSize(config.maxFrameBytes)
         // Fail (rather than silently drop) a reply to a client that has gone: a claim sent into the
         // void would hold a task until its lease ran out, so we release it instead.
@@ -139,6 +148,9 @@ public final class Coordinator: @unchecked Sendable {
         // A slow or dead subscriber costs at most this many queued messages; past it libzmq drops
         // (subscribers recover by replay). The coordinator never blocks on a subscriber.
         try publisher.setSendHighWaterMark(100_000)
+        if let curve = config.curve {
+            try publisher.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.eventsDomain)
+        }
         let events = try publisher.bind(config.eventEndpoint)
         self.router = router
         self.publisher = publisher
@@ -146,8 +158,10 @@ public final class Coordinator: @unchecked Sendable {
         // Catch up on what Hermes wrote while we were down (published once the loop starts).
         watchExternalChanges()
         dispatcher?.endpoints = (command, events)
+        dispatcher?.curveServerKey = config.curve?.serverKeys.publicKey
         bound.withLock { $0 = (command, events) }
-        log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)"])
+        log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)",
+                                         "security": "\(config.curve == nil ? "tokens" : "CURVE")"])
         logClaims(when: "resuming")
     }
 
@@ -175,15 +189,19 @@ public final class Coordinator: @unchecked Sendable {
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let timeout = nextTimeoutMs()
             let readable: Bool
-            do { readable = try router.waitReadable(timeoutMs: timeout) } catch {
+            do {
+                let ready = try Poller.poll([router] + (zap.map { [$0.socket] } ?? []), timeoutMs: timeout)
+                readable = ready[0]
+                if ready.count > 1, ready[1] { answerZap() }
+            } catch {
                 log.error("poll failed", metadata: ["error": "\(error)"])
                 break
             }
             if readable {
                 // Drain what has arrived, bounded so timers still run under a flood.
                 for _ in 0..<256 {
-                    guard let frames = try? router.receive(dontWait: true) else { break }
-                    handle(frames)
+                    guard let message = try? router.receiveMessage(dontWait: true) else { break }
+                    handle(message.frames, curveKey: message.userID)
                     publishNewEvents()
                 }
             }
@@ -244,7 +262,17 @@ public final class Coordinator: @unchecked Sendable {
 
     // MARK: Requests
 
-    private func handle(_ frames: [[UInt8]]) {
+    /// CURVE handshakes: commands need a key that is the admin's or a lane's; events too, unless
+    /// the coordinator lets any key subscribe.
+    private func answerZap() {
+        let restrictEvents = config.curve?.restrictEvents ?? true
+        zap?.answerPending { domain, key in
+            if domain == ZapHandler.eventsDomain && !restrictEvents { return true }
+            return authenticator.principal(forCurveKey: key) != nil
+        }
+    }
+
+    private func handle(_ frames: [[UInt8]], curveKey: String?) {
         // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
         guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
             log.warning("dropped a message without an envelope delimiter (not a REQ or DEALER+delimiter peer)")
@@ -262,7 +290,8 @@ public final class Coordinator: @unchecked Sendable {
             send(envelope, Reply.error(error))
             return
         }
-        let principal = authenticator.principal(for: decoded.auth)
+        // With CURVE the connection's key says who the caller is; whatever `auth` holds is ignored.
+        let principal = config.curve == nil ? authenticator.principal(for: decoded.auth) : authenticator.principal(forCurveKey: curveKey)
         if let refusal = AccessPolicy.check(principal, decoded.request) {
             log.info("refused", metadata: ["op": "\(decoded.op)", "code": "\(refusal.code.rawValue)", "principal": "\(principal?.key ?? "none")"])
             send(envelope, Reply.error(refusal))
@@ -407,6 +436,8 @@ public final class Coordinator: @unchecked Sendable {
         logClaims(when: "leaving in force (leases keep running)")
         router?.close()
         publisher?.close()
+        zap?.socket.close()
+        zap = nil
         router = nil
         publisher = nil
         log.info("stopped", metadata: ["answered_parked_claims": "\(waiting.count)", "last_seq": "\(lastPublishedSeq)"])

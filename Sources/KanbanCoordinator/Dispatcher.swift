@@ -6,6 +6,10 @@ import Logging
 
 /// Where the dispatcher puts things and what spawned workers are told.
 public struct DispatchSettings: Sendable {
+    /// The coordinator's own credentials: a worker gets the lane's, never these.
+    public static let notInherited: Set<String> = [
+        "KANBAN_BRIDGE_ADMIN_TOKEN", "KANBAN_LANE_TOKEN", "KANBAN_CURVE_KEY_FILE", "KANBAN_CURVE_SECRET_KEY", "KANBAN_CURVE_SERVER_KEY",
+    ]
     /// Per-task worker output: `<logDir>/<task>.log`.
     public var logDir: String
     /// Scratch directories and worktrees: `<workspaceRoot>/<lane>/<task>`.
@@ -18,7 +22,7 @@ public struct DispatchSettings: Sendable {
     public var stopGraceMs: Int64
 
     public init(logDir: String, workspaceRoot: String, boardPath: String,
-                environment: [String: String] = ProcessInfo.processInfo.environment.filter { $0.key != "KANBAN_BRIDGE_ADMIN_TOKEN" },
+                environment: [String: String] = ProcessInfo.processInfo.environment.filter { !Self.notInherited.contains($0.key) },
                 stopGraceMs: Int64 = 5000) {
         self.logDir = logDir; self.workspaceRoot = workspaceRoot; self.boardPath = boardPath
         self.environment = environment; self.stopGraceMs = stopGraceMs
@@ -59,6 +63,8 @@ final class Dispatcher {
     private var round = 0
     /// The sockets workers report to, known once the coordinator has bound them.
     var endpoints: (command: String, events: String) = ("", "")
+    /// The coordinator's CURVE public key, when it runs CURVE: workers then get a lane keypair.
+    var curveServerKey: String?
 
     init(store: BoardStore, operations: Operations, authenticator: Authenticator, settings: DispatchSettings,
          retry: RetryPolicy, clock: Clock, log: Logger) {
@@ -149,6 +155,13 @@ final class Dispatcher {
         env["KANBAN_LANE"] = lane.name
         env["KANBAN_LANE_TOKEN"] = authenticator.workerToken(lane: lane.name)
         env["KANBAN_WORKSPACE"] = workspace ?? ""
+        if let curveServerKey {
+            // Generating a keypair cannot fail with a CURVE-capable libzmq, which serve checked at start.
+            if let keys = try? authenticator.workerKeys.keys(forLane: lane.name) {
+                env["KANBAN_CURVE_SERVER_KEY"] = curveServerKey
+                env["KANBAN_CURVE_SECRET_KEY"] = keys.secretKey
+            }
+        }
         env["HERMES_KANBAN_TASK"] = grant.task.id
         env["HERMES_KANBAN_RUN_ID"] = String(grant.runID)
         env["HERMES_KANBAN_CLAIM_LOCK"] = lock

@@ -11,6 +11,8 @@ public struct LanePatch: Equatable, Sendable {
     public var repo: String?
     public var maxRuntimeSeconds: Int?
     public var keepWorkspaces: Bool?
+    /// A new CURVE public key; "" removes the lane's key.
+    public var curvePublicKey: String?
     public init() {}
 
     /// Applies the patch to `lane`.
@@ -27,6 +29,7 @@ public struct LanePatch: Equatable, Sendable {
         if let repo { l.repo = repo }
         if let maxRuntimeSeconds { l.maxRuntimeSeconds = maxRuntimeSeconds }
         if let keepWorkspaces { l.keepWorkspaces = keepWorkspaces }
+        if let curvePublicKey { l.curvePublicKey = curvePublicKey.isEmpty ? nil : curvePublicKey }
         return l
     }
 }

@@ -29,6 +29,15 @@ public enum Names {
         }
     }
 
+    /// Z85's 85 characters (ZeroMQ's text encoding of CURVE keys).
+    static let z85Alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+
+    /// True for the text form of a CURVE key: 40 Z85 characters (32 bytes).
+    public static func isCurveKey(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        return bytes.count == 40 && bytes.allSatisfy(z85Alphabet.contains)
+    }
+
     /// Hermes normalises assignees by trimming and lowercasing; the bridge does the same.
     public static func canonicalAssignee(_ raw: String?) -> String? {
         guard let raw else { return nil }

@@ -16,6 +16,8 @@ public struct Lane: Equatable, Sendable {
     public var maxRuntimeSeconds: Int?
     /// For `scratch` workspaces: keep the directory after the task completes.
     public var keepWorkspaces: Bool
+    /// The lane's CURVE public key (Z85): with CURVE on, a connection with this key acts as the lane.
+    public var curvePublicKey: String?
     public var createdAt: Int64
     public var updatedAt: Int64
 
@@ -24,13 +26,14 @@ public struct Lane: Equatable, Sendable {
                 allowedStatusMutations: StatusMutationPolicy = .ownClaimedOnly,
                 command: [String]? = nil, profile: String? = nil,
                 workspacePolicy: WorkspacePolicy = .none, repo: String? = nil,
-                maxRuntimeSeconds: Int? = nil, keepWorkspaces: Bool = false,
+                maxRuntimeSeconds: Int? = nil, keepWorkspaces: Bool = false, curvePublicKey: String? = nil,
                 createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.name = name; self.kind = kind; self.claimMode = claimMode
         self.maxConcurrency = maxConcurrency; self.leaseSeconds = leaseSeconds
         self.allowedStatusMutations = allowedStatusMutations; self.command = command
         self.profile = profile; self.workspacePolicy = workspacePolicy; self.repo = repo
         self.maxRuntimeSeconds = maxRuntimeSeconds; self.keepWorkspaces = keepWorkspaces
+        self.curvePublicKey = curvePublicKey
         self.createdAt = createdAt; self.updatedAt = updatedAt
     }
 }

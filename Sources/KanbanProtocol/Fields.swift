@@ -43,6 +43,16 @@ struct Fields {
         return b
     }
 
+    /// A CURVE public key in Z85 text (40 characters); with `allowEmpty`, "" (meaning: remove it).
+    mutating func optionalCurveKey(_ key: String, allowEmpty: Bool) throws(WireError) -> String? {
+        guard let k = try optionalString(key, maxLength: 64) else { return nil }
+        if allowEmpty && k.isEmpty { return k }
+        guard Names.isCurveKey(k) else {
+            throw WireError(.badRequest, "field '\(key)' must be a CURVE public key: 40 Z85 characters (kanban-bridge keys generate)")
+        }
+        return k
+    }
+
     mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws(WireError) -> E?
     where E.RawValue == String {
         guard let raw = try optionalString(key, maxLength: 64) else { return nil }

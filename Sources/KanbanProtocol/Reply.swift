@@ -77,6 +77,7 @@ public enum WireFormat {
             "command": l.command.map { .array($0.map { .string($0) }) } ?? .null,
             "profile": .of(l.profile), "workspace_policy": .string(l.workspacePolicy.rawValue), "repo": .of(l.repo),
             "max_runtime_seconds": .of(l.maxRuntimeSeconds.map(Int64.init)), "keep_workspaces": .bool(l.keepWorkspaces),
+            "curve_public_key": .of(l.curvePublicKey),
             "created_at": .int(l.createdAt), "updated_at": .int(l.updatedAt),
             "running": .int(Int64(s.running)), "queued": .int(Int64(s.queued)),
             "oldest_queued_at": .of(s.oldestQueuedAt),

@@ -68,6 +68,7 @@ public struct RequestDecoder: Sendable {
             lane.repo = try f.optionalString("repo", maxLength: 4096)
             lane.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
             lane.keepWorkspaces = try f.optionalBool("keep_workspaces") ?? false
+            lane.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: false)
             return .laneRegister(LaneSpec(lane: lane))
         case "lane.update":
             let name = try f.laneName("name")
@@ -83,6 +84,7 @@ public struct RequestDecoder: Sendable {
             p.repo = try f.optionalString("repo", maxLength: 4096)
             p.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
             p.keepWorkspaces = try f.optionalBool("keep_workspaces")
+            p.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: true)
             return .laneUpdate(name: name, p)
         case "lane.list":
             return .laneList

@@ -69,6 +69,8 @@ public protocol BoardStore: AnyObject {
     func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws
     /// The lane whose token hashes to `tokenHash`, if any.
     func laneName(forTokenHash tokenHash: String) throws -> String?
+    /// The lane whose CURVE public key (Z85) is `key`, if any.
+    func laneName(forCurveKey key: String) throws -> String?
     /// The hash of the lane's current token (worker credentials are derived from it).
     func tokenHash(ofLane name: String) throws -> String?
 

@@ -11,14 +11,16 @@ extension SQLiteBoard {
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_lanes WHERE name = ?", arguments: [lane.name]) == true {
             throw BoardError.conflict("lane '\(lane.name)' is already registered; use lane.update or lane.rotate-token")
         }
+        try refuseTakenCurveKey(db, lane)
         let now = nowMs / 1000
         var l = lane
         l.createdAt = now
         l.updatedAt = now
         try db.execute(sql: """
             INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
-              command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, token_hash, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, curve_public_key,
+              token_hash, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: Self.laneArguments(l) + [tokenHash, now, now])
         try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
                                                         data: ["kind": .string(l.kind.rawValue)])
@@ -37,13 +39,28 @@ extension SQLiteBoard {
 
     /// Every setting of `l` (found by its name), with a `lane_updated` event.
     static func rewriteLane(_ db: Database, _ l: Lane, nowMs: Int64) throws {
+        try refuseTakenCurveKey(db, l)
         try db.execute(sql: """
             UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
               allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
-              max_runtime_seconds = ?, keep_workspaces = ?, updated_at = ?
+              max_runtime_seconds = ?, keep_workspaces = ?, curve_public_key = ?, updated_at = ?
             WHERE name = ?
             """, arguments: Self.laneArguments(l) + [l.updatedAt, l.name])
         try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: l.name)
+    }
+
+    /// One key, one lane: a key shared by two lanes could act as either.
+    static func refuseTakenCurveKey(_ db: Database, _ l: Lane) throws {
+        guard let key = l.curvePublicKey else { return }
+        if let other = try String.fetchOne(db, sql: "SELECT name FROM bridge_lanes WHERE curve_public_key = ? AND name != ?",
+                                           arguments: [key, l.name]) {
+            throw BoardError.conflict("that CURVE public key already belongs to lane '\(other)'")
+        }
+    }
+
+    /// The lane whose CURVE public key is `key`, if any.
+    public func laneName(forCurveKey key: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT name FROM bridge_lanes WHERE curve_public_key = ?", arguments: [key]) }
     }
 
     public func defineLane(_ lane: Lane, newTokenHash: String, nowMs: Int64) throws -> Bool {
@@ -141,7 +158,7 @@ extension SQLiteBoard {
     static func laneArguments(_ l: Lane) -> StatementArguments {
         [l.name, l.kind.rawValue, l.claimMode.rawValue, l.maxConcurrency, l.leaseSeconds, l.allowedStatusMutations.rawValue,
          l.command.flatMap { JSONText.encode(.array($0.map { .string($0) })) }, l.profile, l.workspacePolicy.rawValue, l.repo,
-         l.maxRuntimeSeconds, l.keepWorkspaces]
+         l.maxRuntimeSeconds, l.keepWorkspaces, l.curvePublicKey]
     }
 
     static func lane(from row: Row) -> Lane {
@@ -153,6 +170,7 @@ extension SQLiteBoard {
                     command: command, profile: row["profile"],
                     workspacePolicy: WorkspacePolicy(rawValue: row["workspace_policy"]) ?? .none, repo: row["repo"],
                     maxRuntimeSeconds: row["max_runtime_seconds"], keepWorkspaces: row["keep_workspaces"] ?? false,
+                    curvePublicKey: row["curve_public_key"],
                     createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

@@ -4,7 +4,7 @@ import GRDB
 /// creates them, plus the bridge's `bridge_*` tables beside them in the same file.
 enum Schema {
     /// Bump when the `bridge_*` tables change shape, and add a step to `migrateBridge`.
-    static let bridgeVersion = 1
+    static let bridgeVersion = 2
 
     /// Hermes 0.19 DDL, verbatim in meaning (see shared/design/hermes-compat.md §1). `IF NOT EXISTS`
     /// everywhere, so attaching to a board Hermes created is a no-op here.
@@ -111,6 +111,12 @@ enum Schema {
         "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at)",
     ]
 
+    /// CURVE: a lane may be known by its public key instead of (or besides) its token.
+    static let bridgeV2 = [
+        "ALTER TABLE bridge_lanes ADD COLUMN curve_public_key TEXT",
+        "CREATE UNIQUE INDEX bridge_lanes_curve_key ON bridge_lanes(curve_public_key) WHERE curve_public_key IS NOT NULL",
+    ]
+
     /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most
     /// of them, and Hermes' own indexes (created above, `IF NOT EXISTS`) name the rest.
     static let requiredColumns: [String: [String]] = [
@@ -170,6 +176,9 @@ enum Schema {
         }
         if version < 1 {
             for sql in bridgeV1 { try db.execute(sql: sql) }
+        }
+        if version < 2 {
+            for sql in bridgeV2 { try db.execute(sql: sql) }
         }
         try db.execute(sql: "INSERT OR REPLACE INTO bridge_meta (key, value) VALUES ('schema_version', ?)",
                        arguments: [String(bridgeVersion)])

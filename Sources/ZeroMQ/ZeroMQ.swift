@@ -16,6 +16,12 @@ public struct ZMQError: Error, CustomStringConvertible, Sendable {
         self.operation = operation
     }
 
+    /// An error found before libzmq was called (`code` is an errno value, e.g. `EINVAL`).
+    public init(_ operation: String, code: Int32) {
+        self.code = code
+        self.operation = operation
+    }
+
     /// True when the call would have blocked (timeout or `DONTWAIT`).
     public var isAgain: Bool { code == EAGAIN }
     /// True when the context is being terminated.
@@ -145,7 +151,14 @@ public final class ZMQSocket: @unchecked Sendable {
 
     /// Receives one whole message (all its frames). Throws `isAgain` on timeout.
     public func receive(dontWait: Bool = false) throws -> [[UInt8]] {
+        try receiveMessage(dontWait: dontWait).frames
+    }
+
+    /// Receives one whole message with the identity its connection authenticated as: the `User-Id`
+    /// the ZAP handler gave the peer (nil on a socket without authentication).
+    public func receiveMessage(dontWait: Bool = false) throws -> (frames: [[UInt8]], userID: String?) {
         var frames: [[UInt8]] = []
+        var userID: String?
         var more = true
         while more {
             var msg = zmq_msg_t()
@@ -159,9 +172,10 @@ public final class ZMQSocket: @unchecked Sendable {
             } else {
                 frames.append([])
             }
+            if userID == nil, let id = zmq_msg_gets(&msg, "User-Id") { userID = String(cString: id) }
             more = zmq_msg_more(&msg) != 0
         }
-        return frames
+        return (frames, userID)
     }
 
     /// Receives a message and decodes its last frame as UTF-8 (lossy), for simple clients.

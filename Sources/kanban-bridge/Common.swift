@@ -20,6 +20,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: "Milliseconds to wait for a reply.")
     var timeout: Int = 5000
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The coordinator's CURVE public key, or its .pub file, when it runs CURVE. Default: $KANBAN_CURVE_SERVER_KEY.", valueName: "key|file"))
+    var curveServerKey: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Your CURVE keypair (.key file) when the coordinator runs CURVE; its public key must be an admin or lane key. Default: $KANBAN_CURVE_KEY_FILE (or $KANBAN_CURVE_SECRET_KEY).",
+        valueName: "file"))
+    var curveKey: String?
+
     @Flag(name: .long, help: "Print the reply's result as JSON.")
     var json = false
 
@@ -35,6 +44,13 @@ struct ConnectionOptions: ParsableArguments {
     /// A client authenticated as a lane (worker verbs) or as admin (board management).
     func client(preferLane: Bool) throws -> CommandClient {
         let env = ProcessInfo.processInfo.environment
+        let curve: CurveCredentials?
+        do { curve = try CurveCredentials.resolve(serverKey: curveServerKey, clientKey: curveKey) } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        // With CURVE the key pair is the credential; no token goes over the wire.
+        if let curve { return CommandClient(endpoint: endpoint, auth: nil, timeoutMs: timeout, curve: curve) }
         var credential = token
         if credential == nil, preferLane, let lane = env["KANBAN_LANE_TOKEN"], !lane.isEmpty { credential = lane }
         if credential == nil { credential = AdminToken.find(boardPath: db) }

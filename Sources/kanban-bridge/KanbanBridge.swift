@@ -21,7 +21,7 @@ struct KanbanBridge: ParsableCommand {
         subcommands: [
             Serve.self, Lanes.self, TaskCommand.self,
             Claim.self, Heartbeat.self, Complete.self, Block.self, Release.self,
-            Events.self, Ping.self, WorkspacesCommand.self,
+            Events.self, Ping.self, WorkspacesCommand.self, Keys.self,
         ]
     )
 }

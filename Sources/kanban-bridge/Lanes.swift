@@ -1,6 +1,7 @@
 import ArgumentParser
 import KanbanConfig
 import KanbanModel
+import ZeroMQ
 
 extension Lane {
     /// A lane as `lane.list` shows it on the wire.
@@ -16,7 +17,8 @@ extension Lane {
                   workspacePolicy: l["workspace_policy"]?.stringValue.flatMap(WorkspacePolicy.init(rawValue:)) ?? .none,
                   repo: l["repo"]?.stringValue,
                   maxRuntimeSeconds: l["max_runtime_seconds"]?.intValue.map(Int.init),
-                  keepWorkspaces: l["keep_workspaces"]?.boolValue ?? false)
+                  keepWorkspaces: l["keep_workspaces"]?.boolValue ?? false,
+                  curvePublicKey: l["curve_public_key"]?.stringValue)
     }
 }
 
@@ -43,6 +45,8 @@ struct Lanes: ParsableCommand {
         @Option(help: "Git repository for worktree-per-task.") var repo: String?
         @Option(help: "Spawn/pool lanes: kill a run that lasts longer than this.") var maxRuntimeSeconds: Int?
         @Option(help: "Scratch workspaces: keep them after completion (true/false).") var keepWorkspaces: Bool?
+        @Option(help: ArgumentHelp("With CURVE: the lane's public key, or its .pub file ('none' removes it).", valueName: "key|file"))
+        var curvePublicKey: String?
 
         func fields(name: String) -> [String: JSONValue] {
             var f: [String: JSONValue] = ["name": .string(name)]
@@ -57,6 +61,17 @@ struct Lanes: ParsableCommand {
             if let repo { f["repo"] = .string(repo) }
             if let maxRuntimeSeconds { f["max_runtime_seconds"] = .int(Int64(maxRuntimeSeconds)) }
             if let keepWorkspaces { f["keep_workspaces"] = .bool(keepWorkspaces) }
+            return f
+        }
+
+        /// The fields, with `--curve-public-key` read from its file when it names one.
+        func resolvedFields(name: String) throws -> [String: JSONValue] {
+            var f = fields(name: name)
+            if let key = curvePublicKey {
+                do { f["curve_public_key"] = .string(key == "none" ? "" : try CurveKeyFile.publicKey(key)) } catch {
+                    throw ValidationError("--curve-public-key: \(error)")
+                }
+            }
             return f
         }
     }
@@ -114,7 +129,7 @@ struct Lanes: ParsableCommand {
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.register", lane.fields(name: name)) { result in
+            try connection.run("lane.register", try lane.resolvedFields(name: name)) { result in
                 print(laneLine(result["lane"] ?? .null))
                 print("token: \(result["token"]?.stringValue ?? "")")
                 print("(shown once: give it to the lane as KANBAN_LANE_TOKEN)")
@@ -137,7 +152,7 @@ struct Lanes: ParsableCommand {
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.update", lane.fields(name: name)) { print(laneLine($0["lane"] ?? .null)) }
+            try connection.run("lane.update", try lane.resolvedFields(name: name)) { print(laneLine($0["lane"] ?? .null)) }
         }
     }
 

@@ -8,6 +8,7 @@ import KanbanModel
 import KanbanProtocol
 import KanbanStore
 import Logging
+import ZeroMQ
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,6 +57,20 @@ struct Serve: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp(
+        "Run both sockets with CURVE, using this keypair (kanban-bridge keys generate). Only registered keys may connect: --curve-admin-key and lanes' --curve-public-key.",
+        valueName: "file"))
+    var curveSecretKey: String?
+
+    @Option(help: ArgumentHelp("With CURVE: a public key (or .pub file) that acts as the admin. Repeat for several.", valueName: "key|file"))
+    var curveAdminKey: [String] = []
+
+    @Flag(help: "With CURVE: let any CURVE client subscribe to events (default: registered keys only).")
+    var curveOpenEvents = false
+
+    @Flag(help: "Allow binding to a non-loopback address without CURVE (tokens then cross the network in clear text).")
+    var insecureRemote = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         if let leaseSeconds, !(1...Lease.maxSeconds).contains(leaseSeconds) {
@@ -64,6 +79,9 @@ struct Serve: ParsableCommand {
         guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
         if let maxRetries, maxRetries < 1 { throw ValidationError("--max-retries must be at least 1") }
         if (retryBackoffSeconds ?? 0) < 0 || retryWindowSeconds < 0 { throw ValidationError("seconds cannot be negative") }
+        if curveSecretKey == nil && (!curveAdminKey.isEmpty || curveOpenEvents) {
+            throw ValidationError("--curve-admin-key and --curve-open-events need --curve-secret-key")
+        }
     }
 
     /// Hermes' profile directories that could apply to this board: `$HERMES_HOME/profiles`,
@@ -96,6 +114,12 @@ struct Serve: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        let c = declared.coordinator
+        // Refuse an unsafe exposure before anything is created.
+        let commandAt = commandEndpoint ?? c.commandEndpoint ?? Endpoints.command
+        let eventsAt = eventEndpoint ?? c.eventEndpoint ?? Endpoints.events
+        let curve = try curveSettings()
+        try checkExposure(commandAt, eventsAt, curve: curve != nil, log: log)
         let board: SQLiteBoard
         do {
             board = try SQLiteBoard(path: db)
@@ -108,15 +132,14 @@ struct Serve: ParsableCommand {
         if admin.created {
             log.notice("wrote a new admin token", metadata: ["file": "\(AdminToken.filePath(forBoard: db))"])
         }
-        let c = declared.coordinator
-        let config = CoordinatorConfig(commandEndpoint: commandEndpoint ?? c.commandEndpoint ?? Endpoints.command,
-                                       eventEndpoint: eventEndpoint ?? c.eventEndpoint ?? Endpoints.events, adminToken: admin.token,
+        let config = CoordinatorConfig(commandEndpoint: commandAt, eventEndpoint: eventsAt, adminToken: admin.token,
                                        limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
                                        defaultLeaseSeconds: leaseSeconds ?? c.leaseSeconds ?? Lease.defaultSeconds,
                                        retry: RetryPolicy(maxRetries: maxRetries ?? c.maxRetries ?? 3,
                                                           backoffBaseMs: Int64(retryBackoffSeconds ?? c.retryBackoffSeconds ?? 0) * 1000),
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         var withProfiles = config
+        withProfiles.curve = curve
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
         let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
         withProfiles.dispatch = DispatchSettings(logDir: logDir ?? boardDir + "/bridge-logs",
@@ -144,5 +167,37 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         _ = sources
+    }
+
+    /// The CURVE settings from the flags, or nil without `--curve-secret-key`.
+    private func curveSettings() throws -> CurveServerSettings? {
+        guard let curveSecretKey else { return nil }
+        guard Curve.isAvailable else {
+            printError("--curve-secret-key: this libzmq was built without CURVE (Debian's libzmq3-dev has it)")
+            throw ExitCode(2)
+        }
+        do {
+            let keys = try CurveKeyFile.readKeyPair(curveSecretKey)
+            let admins = try Set(curveAdminKey.map { try CurveKeyFile.publicKey($0) })
+            return CurveServerSettings(serverKeys: keys, adminKeys: admins, restrictEvents: !curveOpenEvents)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Without CURVE, tokens travel in clear text: only loopback, ipc and inproc endpoints are
+    /// allowed unless the operator says `--insecure-remote`, and then the log says so at every start.
+    private func checkExposure(_ endpoints: String..., curve: Bool, log: Logger) throws {
+        let exposed = endpoints.filter { !Endpoints.isLocal($0) }
+        guard !curve, !exposed.isEmpty else { return }
+        guard insecureRemote else {
+            printError("refusing to listen on \(exposed.joined(separator: " and ")) without CURVE: anyone on the network could "
+                       + "read tokens and act as a lane. Use --curve-secret-key (see `kanban-bridge keys --help`), bind to "
+                       + "127.0.0.1, or pass --insecure-remote if the network is trusted.")
+            throw ExitCode(2)
+        }
+        log.warning("listening beyond this machine without CURVE (--insecure-remote): tokens cross the network in clear text",
+                    metadata: ["endpoints": "\(exposed.joined(separator: " "))"])
     }
 }

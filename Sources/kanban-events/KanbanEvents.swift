@@ -29,6 +29,10 @@ struct KanbanEvents: ParsableCommand {
     var db: String = "kanban.db"
     @Option(help: "Credential (default: $KANBAN_LANE_TOKEN, else the admin token).")
     var token: String?
+    @Option(help: ArgumentHelp("The coordinator's CURVE public key or .pub file (default: $KANBAN_CURVE_SERVER_KEY).", valueName: "key|file"))
+    var curveServerKey: String?
+    @Option(help: ArgumentHelp("Your CURVE .key file (default: $KANBAN_CURVE_KEY_FILE or $KANBAN_CURVE_SECRET_KEY).", valueName: "file"))
+    var curveKey: String?
     @Flag(help: "Print events as they come instead of the dashboard.")
     var follow = false
     @Flag(help: "With --follow: one JSON object per line.")
@@ -50,7 +54,11 @@ struct KanbanEvents: ParsableCommand {
     func run() throws {
         let env = ProcessInfo.processInfo.environment
         let credential = token ?? env["KANBAN_LANE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? AdminToken.find(boardPath: db)
-        let commands = CommandClient(endpoint: endpoint, auth: credential, timeoutMs: 2000)
+        let curve: CurveCredentials?
+        do { curve = try CurveCredentials.resolve(serverKey: curveServerKey, clientKey: curveKey) } catch {
+            throw ValidationError("\(error)")
+        }
+        let commands = CommandClient(endpoint: endpoint, auth: curve == nil ? credential : nil, timeoutMs: 2000, curve: curve)
         // The dashboard opens with the last few events for context; --follow starts from now.
         var start = since
         if start == nil, !follow, let head = try? commands.call("ping")["last_seq"]?.intValue { start = max(0, head - 50) }

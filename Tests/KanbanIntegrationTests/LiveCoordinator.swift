@@ -22,16 +22,21 @@ final class LiveCoordinator: @unchecked Sendable {
     var removeOnDeinit = true
 
     init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock(),
-         dir existing: URL? = nil, adminToken: String? = nil, dispatch: Bool = false, retry: RetryPolicy = RetryPolicy()) throws {
+         dir existing: URL? = nil, adminToken: String? = nil, dispatch: Bool = false, retry: RetryPolicy = RetryPolicy(),
+         curve: CurveServerSettings? = nil, logger: Logger? = nil) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
         if let adminToken { self.adminToken = adminToken }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
-        var logger = Logger(label: "test-coordinator")
-        logger.logLevel = .warning
+        let logger = logger ?? {
+            var l = Logger(label: "test-coordinator")
+            l.logLevel = .warning
+            return l
+        }()
         var config = CoordinatorConfig(commandEndpoint: "tcp://127.0.0.1:*", eventEndpoint: "tcp://127.0.0.1:*",
                                        adminToken: self.adminToken, limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
                                        maxFrameBytes: maxFrameBytes, retry: retry)
+        config.curve = curve
         if dispatch {
             var env = ProcessInfo.processInfo.environment
             env["KANBAN_BRIDGE_BIN"] = Self.bridgeBinary
@@ -71,6 +76,12 @@ final class LiveCoordinator: @unchecked Sendable {
     }
 
     var admin: CommandClient { client(adminToken) }
+
+    /// A client that authenticates with a CURVE keypair (and sends no token).
+    func curveClient(_ keys: CurveKeyPair, serverKey: String, timeoutMs: Int = 5000) -> CommandClient {
+        CommandClient(endpoint: commandEndpoint, auth: nil, timeoutMs: timeoutMs,
+                      curve: CurveCredentials(serverKey: serverKey, keys: keys), context: context)
+    }
 
     /// Registers a lane and returns its token.
     func registerLane(_ name: String, maxConcurrency: Int = 1) throws -> String {

@@ -1,0 +1,99 @@
+import Foundation
+import KanbanClient
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import XCTest
+import ZeroMQ
+
+/// CURVE: only registered keys connect, and the key (never the JSON) says who the caller is.
+final class CurveTests: XCTestCase {
+    var server: CurveKeyPair!
+    var adminKeys: CurveKeyPair!
+    var live: LiveCoordinator!
+
+    override func setUpWithError() throws {
+        server = try CurveKeyPair.generate()
+        adminKeys = try CurveKeyPair.generate()
+        live = try LiveCoordinator(curve: CurveServerSettings(serverKeys: server, adminKeys: [adminKeys.publicKey]))
+    }
+
+    override func tearDown() { live = nil }
+
+    var admin: CommandClient { live.curveClient(adminKeys, serverKey: server.publicKey) }
+
+    /// Registers a lane with a fresh keypair; returns a client that holds it.
+    func lane(_ name: String) throws -> CommandClient {
+        let keys = try CurveKeyPair.generate()
+        _ = try admin.call("lane.register", ["name": .string(name), "curve_public_key": .string(keys.publicKey)])
+        return live.curveClient(keys, serverKey: server.publicKey)
+    }
+
+    func test_unregisteredKey_getsNoReply_andChangesNothing() throws {
+        let before = try admin.call("ping")["last_seq"]
+        let stranger = live.curveClient(try CurveKeyPair.generate(), serverKey: server.publicKey, timeoutMs: 500)
+        XCTAssertThrowsError(try stranger.call("task.create", ["title": "intruder", "assignee": "factory"])) { error in
+            guard case ClientError.timeout = error else { return XCTFail("expected no reply at all, got \(error)") }
+        }
+        // Even the admin token in `auth` does not help: without a registered key there is no connection.
+        stranger.auth = live.adminToken
+        XCTAssertThrowsError(try stranger.call("ping"))
+        XCTAssertEqual(try admin.call("ping")["last_seq"], before, "the board is unchanged")
+        XCTAssertEqual(try admin.call("task.list")["tasks"]?.arrayValue?.count, 0)
+    }
+
+    func test_plainClientWithoutCurve_cannotConnect() throws {
+        let plain = live.client(live.adminToken, timeoutMs: 500)
+        XCTAssertThrowsError(try plain.call("ping"))
+    }
+
+    func test_laneKey_cannotCompleteAnotherLanesTask_evenWithItsStolenClaimToken() throws {
+        let factory = try lane("factory"), rogue = try lane("rogue")
+        let task = try admin.call("task.create", ["title": "Build widget", "assignee": "factory"])["task"]!["id"]!
+        let claim = try factory.call("claim", ["lane": "factory"])
+        XCTAssertEqual(claim["task"]?["id"], task)
+        let stolen = claim["claim"]!["token"]!
+        let code = errorCode { try rogue.call("complete", ["task_id": task, "claim_token": stolen, "result": "mine now"]) }
+        XCTAssertNotNil(code)
+        XCTAssertTrue([.notClaimOwner, .forbidden].contains(code!), "\(code!)")
+        XCTAssertEqual(try admin.call("task.get", ["task_id": task])["task"]?["status"], "running")
+        // The rightful holder still finishes it.
+        _ = try factory.call("complete", ["task_id": task, "claim_token": stolen])
+        XCTAssertEqual(try admin.call("task.get", ["task_id": task])["task"]?["status"], "done")
+    }
+
+    func test_adminOps_areForbiddenForLaneKeys_whateverTheJSONClaims() throws {
+        let factory = try lane("factory")
+        factory.auth = live.adminToken  // ignored under CURVE: the key decides
+        XCTAssertEqual(errorCode { try factory.call("task.create", ["title": "x", "assignee": "factory"]) }, .forbidden)
+        XCTAssertEqual(errorCode { try factory.call("lane.register", ["name": "other"]) }, .forbidden)
+        XCTAssertEqual(errorCode { try factory.call("claim", ["lane": "other"]) }, .forbidden)
+        XCTAssertNotNil(try factory.call("task.list")["tasks"], "a lane may read the board")
+    }
+
+    func test_removingALanesKey_cutsOffItsOpenConnection() throws {
+        let factory = try lane("factory")
+        XCTAssertEqual(try factory.call("ping")["protocol"], 1)
+        _ = try admin.call("lane.update", ["name": "factory", "curve_public_key": ""])
+        XCTAssertEqual(errorCode { try factory.call("task.list") }, .unauthorized)
+    }
+
+    func test_eventSubscribers_needARegisteredKey() throws {
+        let stranger = try EventSubscriber(endpoint: live.eventEndpoint, curve: CurveCredentials(serverKey: server.publicKey, keys: try CurveKeyPair.generate()),
+                                           context: live.context)
+        let member = try EventSubscriber(endpoint: live.eventEndpoint, curve: CurveCredentials(serverKey: server.publicKey, keys: adminKeys),
+                                         context: live.context)
+        Thread.sleep(forTimeInterval: 0.3)  // both handshakes done (or refused)
+        _ = try admin.call("task.create", ["title": "announce me"])
+        XCTAssertEqual(try member.next(timeoutMs: 2000)?.event["type"], "created")
+        XCTAssertNil(try stranger.next(timeoutMs: 300), "an unregistered key reads nothing")
+    }
+
+    func test_keyShapes_areChecked() throws {
+        XCTAssertEqual(errorCode { try self.admin.call("lane.register", ["name": "bad", "curve_public_key": "not-a-key"]) }, .badRequest)
+        let keys = try CurveKeyPair.generate()
+        _ = try admin.call("lane.register", ["name": "one", "curve_public_key": .string(keys.publicKey)])
+        XCTAssertEqual(errorCode { try self.admin.call("lane.register", ["name": "two", "curve_public_key": .string(keys.publicKey)]) }, .conflict,
+                       "one key, one lane")
+    }
+}
