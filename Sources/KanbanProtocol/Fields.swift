@@ -134,7 +134,17 @@ struct Fields {
     /// Refuses the request if any field was not consumed by the op's decoder.
     func rejectUnknown(op: String) throws(WireError) {
         guard !object.isEmpty else { return }
-        let names = object.keys.sorted().prefix(5).map { "'\($0.prefix(64))'" }.joined(separator: ", ")
+        let names = object.keys.sorted().prefix(5).map(Self.quotedIfName).joined(separator: ", ")
         throw WireError(.badRequest, "unknown field(s) for '\(op)': \(names)")
+    }
+
+    /// Echoes what a client sent only when it looks like a name (`[a-z0-9._-]`, up to 32): anything
+    /// else could be a secret pasted in the wrong place, and replies and logs never carry secrets.
+    static func quotedIfName(_ s: String) -> String {
+        let bytes = Array(s.utf8)
+        let isName = !bytes.isEmpty && bytes.count <= 32 && bytes.allSatisfy { b in
+            (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 46 || b == 95 || b == 45
+        }
+        return isName ? "'\(s)'" : "(a \(bytes.count)-byte name not shown)"
     }
 }

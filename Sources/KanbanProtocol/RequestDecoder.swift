@@ -146,7 +146,7 @@ public struct RequestDecoder: Sendable {
                            limit: try f.optionalInt("limit", range: 1...10_000) ?? 1000,
                            lane: try f.optionalLaneOrNone("lane"))
         default:
-            throw WireError(.unknownOp, "unknown op '\(op.prefix(64))'")
+            throw WireError(.unknownOp, "unknown op \(Fields.quotedIfName(op))")
         }
     }
 

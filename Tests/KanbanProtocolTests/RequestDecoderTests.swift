@@ -7,6 +7,18 @@ final class RequestDecoderTests: XCTestCase {
 
     func decode(_ json: String) throws(WireError) -> DecodedRequest { try decoder.decode(Array(json.utf8)) }
 
+    func test_errorMessages_neverEchoWhatMightBeASecret() {
+        let secret = "lt_uB7M0AqrKFMYxFRW8PQ3Wy_B1xwUWBChVjknPJ_jmfw"
+        for json in ["{\"op\": \"\(secret)\"}", "{\"op\": \"ping\", \"\(secret)\": 1}"] {
+            do { _ = try decode(json); XCTFail("accepted \(json)") } catch {
+                XCTAssertFalse(error.message.contains(secret), error.message)
+                XCTAssertFalse(error.message.contains("uB7M0Aqr"), error.message)
+            }
+        }
+        do { _ = try decode("{\"op\": \"lane.regster\"}") } catch { XCTAssertTrue(error.message.contains("'lane.regster'"), "names are still shown") }
+        do { _ = try decode("{\"op\": \"ping\", \"sinse\": 1}") } catch { XCTAssertTrue(error.message.contains("'sinse'"), error.message) }
+    }
+
     func assertRefused(_ json: String, _ code: ErrorCode, file: StaticString = #filePath, line: UInt = #line) {
         assertRefused(Array(json.utf8), code, file: file, line: line)
     }

@@ -1,6 +1,7 @@
 """Fixtures for the interop tests: a real `kanban-bridge serve` on loopback, driven with pyzmq."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -99,6 +100,19 @@ class Bridge:
         return proc
 
 
+# Every secret the bridge hands out has one of these shapes: admin (at_), lane (lt_), claim (ct_)
+# and spawned-worker (wt_<lane>.) tokens, each with 43 base64url characters.
+TOKEN_SHAPE = re.compile(r"(?:at_|lt_|ct_|wt_[a-z0-9_-]{1,64}\.)[A-Za-z0-9_-]{43}")
+
+
+def assert_no_secrets(log_path, known=()):
+    """Fails if the coordinator's log holds anything shaped like a token, or any of the `known` secrets
+    (CURVE secret keys, the admin token)."""
+    text = Path(log_path).read_text(errors="replace")
+    leaked = TOKEN_SHAPE.findall(text) + [k for k in known if k and k in text]
+    assert not leaked, f"secrets in the coordinator's log {log_path}: {[l[:8] + '...' for l in leaked]}"
+
+
 def ok(reply):
     assert reply.get("ok") is True, f"expected success, got {reply}"
     return reply["result"]
@@ -126,8 +140,13 @@ def receive_until(sub, done, timeout_s=10):
     raise AssertionError(f"condition not met within {timeout_s}s; received {[e['type'] for _, e in got]}")
 
 
-def _start(tmp_path, extra=()):
-    """Starts `kanban-bridge serve` on a board in `tmp_path` (plus `extra` flags) and waits for a ping."""
+def _plain_ping(endpoint):
+    return request(endpoint, b'{"op":"ping"}', timeout_ms=500).get("ok")
+
+
+def _start(tmp_path, extra=(), ping=_plain_ping):
+    """Starts `kanban-bridge serve` on a board in `tmp_path` (plus `extra` flags) and waits until
+    `ping(command_endpoint)` succeeds (a CURVE coordinator needs a ping with keys)."""
     db = tmp_path / "kanban.db"
     log = tmp_path / "bridge.log"
     for _ in range(5):  # a port picked free may be taken again before the bridge binds it
@@ -138,7 +157,7 @@ def _start(tmp_path, extra=()):
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             try:
-                if request(cmd_ep, b'{"op":"ping"}', timeout_ms=500).get("ok"):
+                if ping(cmd_ep):
                     return proc, cmd_ep, evt_ep, db, log
             except TimeoutError:
                 pass
@@ -166,3 +185,5 @@ def bridge(tmp_path):
         _stop(proc)
         if proc.returncode not in (0, -signal.SIGTERM):
             print(f"kanban-bridge exited {proc.returncode}; log:\n{log.read_text()}")
+    # Every test that used a coordinator doubles as a check that its log holds no secret.
+    assert_no_secrets(log, known=[token])

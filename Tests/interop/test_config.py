@@ -3,7 +3,7 @@ workers, shows where the board has drifted from the file, and refuses a bad file
 import subprocess
 import time
 
-from conftest import BIN, Bridge, _start, _stop, clean_env
+from conftest import BIN, Bridge, _start, _stop, assert_no_secrets, clean_env
 
 CONFIG = """\
 # lanes for the interop test
@@ -73,3 +73,4 @@ def test_declared_pool_runs_its_tasks_and_the_board_is_diffed_against_the_file(t
         assert bridge.admin("lane.get", name="shellpool")["lane"]["max_concurrency"] == 2
     finally:
         _stop(proc)
+    assert_no_secrets(bridge.log_path, known=[bridge.admin_token])

@@ -13,7 +13,7 @@ import uuid
 
 import zmq
 
-from conftest import BIN, clean_env, free_port
+from conftest import BIN, assert_no_secrets, clean_env, free_port
 
 TASKS = 400
 CLIENTS = 4
@@ -164,3 +164,4 @@ def test_kill_dash_nine_under_load_loses_no_acknowledged_mutation(tmp_path):
     for seq, event in seen_live.items():
         assert seq in stored and stored[seq][1:] == (event["type"], event["task_id"]), f"seed {seed}: seq {seq} reused"
     print(f"seed {seed}: {len(acks)} acknowledged mutations, {len(seen_live)} events seen live, {kills_under_load}/{KILLS} kills under load")
+    assert_no_secrets(tmp_path / "bridge.log", known=[admin()])

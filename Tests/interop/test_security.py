@@ -1,0 +1,122 @@
+"""Security from the outside: CURVE keys made by the CLI, a coordinator that admits only registered keys
+(the CLI, a pyzmq worker and a spawned worker all get in with theirs; a stranger gets no reply), and a
+coordinator that refuses to listen beyond loopback without CURVE."""
+import json
+import os
+import stat
+import subprocess
+import time
+
+import zmq
+
+from conftest import BIN, _start, _stop, assert_no_secrets, clean_env, free_port
+
+
+def cli(*args, env=None, check=True):
+    proc = subprocess.run([BIN, *args], env=env or clean_env(), capture_output=True, text=True, timeout=60)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kanban-bridge {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def keypair(path):
+    """Makes `<path>.key`/`<path>.pub` with the CLI and returns (public, secret) from the .key file."""
+    cli("keys", "generate", str(path))
+    fields = dict(line.split(": ", 1) for line in path.with_suffix(".key").read_text().splitlines() if not line.startswith("#"))
+    return fields["public-key"], fields["secret-key"]
+
+
+def curve_request(endpoint, server_public, public, secret, message, timeout_ms=3000):
+    """One REQ round trip over CURVE; None when no reply comes (the handshake was refused)."""
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
+    sock.curve_serverkey = server_public.encode()
+    sock.curve_publickey = public.encode()
+    sock.curve_secretkey = secret.encode()
+    try:
+        sock.connect(endpoint)
+        sock.send_json(message)
+        try:
+            return sock.recv_json()
+        except zmq.Again:
+            return None
+    finally:
+        sock.close()
+
+
+def test_keys_generate_writes_a_private_keypair_and_a_public_file(tmp_path):
+    out = cli("keys", "generate", str(tmp_path / "server")).stdout
+    key, pub = tmp_path / "server.key", tmp_path / "server.pub"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert "secret-key" not in pub.read_text()
+    public = [l.split(": ")[1] for l in pub.read_text().splitlines() if l.startswith("public-key")][0]
+    assert len(public) == 40 and public in out
+    again = cli("keys", "generate", str(tmp_path / "server"), check=False)
+    assert again.returncode != 0 and "server.key" in again.stderr, "an existing key is never overwritten"
+
+
+def test_curve_admits_registered_keys_only_and_the_key_decides_who_you_are(tmp_path):
+    server_pub, _ = keypair(tmp_path / "server")
+    admin_pub, admin_sec = keypair(tmp_path / "admin")
+    lane_pub, lane_sec = keypair(tmp_path / "factory")
+
+    def ping(endpoint):
+        reply = curve_request(endpoint, server_pub, admin_pub, admin_sec, {"op": "ping"}, timeout_ms=500)
+        return reply is not None and reply.get("ok")
+
+    proc, cmd_ep, evt_ep, db, log = _start(tmp_path, ping=ping, extra=(
+        "--curve-secret-key", str(tmp_path / "server.key"), "--curve-admin-key", str(tmp_path / "admin.pub")))
+    admin_env = clean_env(KANBAN_BRIDGE_ENDPOINT=cmd_ep, KANBAN_CURVE_SERVER_KEY=str(tmp_path / "server.pub"),
+                          KANBAN_CURVE_KEY_FILE=str(tmp_path / "admin.key"))
+    try:
+        # The CLI as admin, with the keys from the environment.
+        cli("lanes", "register", "factory", "--curve-public-key", str(tmp_path / "factory.pub"), env=admin_env)
+        cli("lanes", "register", "shell", "--kind", "spawn", "--", "/bin/sh", "-c", 'exec "$KANBAN_BRIDGE_BIN" complete --result spawned-ok',
+            env=admin_env)
+        task = json.loads(cli("task", "create", "Build widget", "--assignee", "factory", "--json", env=admin_env).stdout)["task"]["id"]
+        spawned = json.loads(cli("task", "create", "Run me", "--assignee", "shell", "--json", env=admin_env).stdout)["task"]["id"]
+
+        # A pyzmq worker with the lane's keys claims and completes; no token anywhere.
+        claim = curve_request(cmd_ep, server_pub, lane_pub, lane_sec, {"op": "claim", "lane": "factory"})
+        assert claim["ok"] and claim["result"]["task"]["id"] == task
+        done = curve_request(cmd_ep, server_pub, lane_pub, lane_sec,
+                             {"op": "complete", "task_id": task, "claim_token": claim["result"]["claim"]["token"]})
+        assert done["ok"], done
+        # The lane key is a lane, whatever the JSON says.
+        admin_token = (tmp_path / "admin.token").read_text().strip()
+        refused = curve_request(cmd_ep, server_pub, lane_pub, lane_sec,
+                                {"op": "task.create", "auth": admin_token, "title": "sneaky", "assignee": "factory"})
+        assert refused["error"]["code"] == "forbidden"
+
+        # A stranger's key gets no reply at all, and changes nothing.
+        stranger_pub, stranger_sec = zmq.curve_keypair()
+        before = json.loads(cli("ping", "--json", env=admin_env).stdout)["last_seq"]
+        assert curve_request(cmd_ep, server_pub, stranger_pub.decode(), stranger_sec.decode(),
+                             {"op": "task.create", "auth": admin_token, "title": "intruder"}, timeout_ms=700) is None
+        assert json.loads(cli("ping", "--json", env=admin_env).stdout)["last_seq"] == before
+
+        # The dispatcher hands its spawned worker a keypair of its own for the lane.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            shown = json.loads(cli("task", "show", spawned, "--json", env=admin_env).stdout)["task"]
+            if shown["status"] == "done":
+                break
+            time.sleep(0.1)
+        assert shown["status"] == "done" and shown["result"] == "spawned-ok", shown
+    finally:
+        _stop(proc)
+    assert "refused a connection: its CURVE key is not registered" in log.read_text()
+    secrets = [admin_sec, lane_sec, stranger_sec.decode(), (tmp_path / "admin.token").read_text().strip(),
+               claim["result"]["claim"]["token"]]
+    secrets += [l.split(": ")[1] for l in (tmp_path / "server.key").read_text().splitlines() if l.startswith("secret-key")]
+    assert_no_secrets(log, known=secrets)
+
+
+def test_listening_beyond_loopback_without_curve_is_refused(tmp_path):
+    proc = subprocess.run([BIN, "serve", "--db", str(tmp_path / "kanban.db"),
+                           "--command-endpoint", f"tcp://0.0.0.0:{free_port()}"],
+                          env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "without CURVE" in proc.stderr and "--insecure-remote" in proc.stderr, proc.stderr
+    assert not (tmp_path / "kanban.db").exists(), "refused before anything was created"
