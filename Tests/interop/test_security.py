@@ -66,7 +66,8 @@ def test_curve_admits_registered_keys_only_and_the_key_decides_who_you_are(tmp_p
         return reply is not None and reply.get("ok")
 
     proc, cmd_ep, evt_ep, db, log = _start(tmp_path, ping=ping, extra=(
-        "--curve-secret-key", str(tmp_path / "server.key"), "--curve-admin-key", str(tmp_path / "admin.pub")))
+        "--curve-secret-key", str(tmp_path / "server.key"), "--curve-admin-key", str(tmp_path / "admin.pub"),
+        "--log-level", "trace"))  # every log line the coordinator can write is scanned for secrets below
     admin_env = clean_env(KANBAN_BRIDGE_ENDPOINT=cmd_ep, KANBAN_CURVE_SERVER_KEY=str(tmp_path / "server.pub"),
                           KANBAN_CURVE_KEY_FILE=str(tmp_path / "admin.key"))
     try:
