@@ -61,6 +61,7 @@ final class Dispatcher {
     private let logs: WorkerLogs
     private var workers: [Worker] = []
     private var round = 0
+    private var recovered = false
     /// The sockets workers report to, known once the coordinator has bound them.
     var endpoints: (command: String, events: String) = ("", "")
     /// The coordinator's CURVE public key, when it runs CURVE: workers then get a lane keypair.
@@ -76,9 +77,46 @@ final class Dispatcher {
 
     /// Reaps finished workers, enforces runtime limits, keeps leases of live workers, starts new ones.
     func tick() {
+        if !recovered {
+            recovered = true
+            recoverOrphans()
+        }
         reap()
         supervise(now: clock.nowMs())
         dispatch()
+    }
+
+    // MARK: After a crash
+
+    /// After a coordinator crash (kill -9, power loss), claims of spawned lanes can still be live
+    /// while their workers run on unsupervised, or are gone. Neither may go on: nobody keeps an
+    /// orphan's lease, so its task would time out and run twice. Each such worker is stopped and its
+    /// task taken back (`reclaimed`, ready again at once; no failure counted, the crash was ours).
+    private func recoverOrphans() {
+        guard let summaries = try? store.lanes() else { return }
+        for s in summaries where s.lane.kind.isSpawned {
+            for claim in s.claims where !workers.contains(where: { $0.runID == claim.runID }) {
+                // Only runs this dispatcher started (they have a `spawned` event): a claim a client
+                // made over the wire for a spawn lane is that client's business.
+                guard let pid = try? store.spawnedPID(runID: claim.runID) else { continue }
+                var what = "its worker was no longer running"
+                if ProcessControl.isWorker(pid, runID: claim.runID) {
+                    ProcessControl.stopGroup(pid, graceMs: settings.stopGraceMs)
+                    what = "its worker (pid \(pid)) was stopped"
+                }
+                let reason = "coordinator restarted after a crash; \(what)"
+                do {
+                    _ = try store.reclaimTask(id: claim.taskID, reason: reason, nowMs: clock.nowMs())
+                    log.notice("took back a spawned task left over from a crash", metadata: [
+                        "lane": "\(s.lane.name)", "task": "\(claim.taskID)", "run": "\(claim.runID)", "worker": "\(what)",
+                    ])
+                } catch {
+                    log.error("could not take back a spawned task left over from a crash", metadata: [
+                        "task": "\(claim.taskID)", "error": "\(error)",
+                    ])
+                }
+            }
+        }
     }
 
     // MARK: Starting workers

@@ -53,6 +53,23 @@ enum ProcessControl {
         return status & 0x7F == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
     }
 
+    /// True when `pid` is alive and is the worker of `runID`: its environment (readable in /proc for
+    /// our own processes) carries that run's `KANBAN_RUN_ID`. A pid alone could have been reused.
+    static func isWorker(_ pid: pid_t, runID: Int64) -> Bool {
+        guard pid > 0, let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        let wanted = Array("KANBAN_RUN_ID=\(runID)".utf8)
+        return environ.split(separator: 0).contains { Array($0) == wanted }
+    }
+
+    /// Stops a process group that is not our child (a worker of a coordinator that crashed): SIGTERM,
+    /// then SIGKILL if it is still there after `graceMs`.
+    static func stopGroup(_ pid: pid_t, graceMs: Int64) {
+        signalGroup(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(Double(graceMs) / 1000)
+        while kill(pid, 0) == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if kill(pid, 0) == 0 { signalGroup(pid, SIGKILL) }
+    }
+
     /// Sends `signal` to the worker's whole process group.
     static func signalGroup(_ pid: pid_t, _ signal: Int32) {
         _ = kill(-pid, signal)

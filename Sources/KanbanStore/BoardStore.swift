@@ -101,6 +101,8 @@ public protocol BoardStore: AnyObject {
     /// Records that the dispatcher started a worker for the run (Hermes' `spawned` event; the pid stays
     /// out of `worker_pid` so Hermes never signals our workers) and where it works.
     func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws
+    /// The process id the dispatcher recorded for a run's worker (its `spawned` event), if any.
+    func spawnedPID(runID: Int64) throws -> Int32?
     /// True while the run's claim is live (not ended, and the task still carries it).
     func isClaimLive(runID: Int64) throws -> Bool
     /// Makes tasks whose retry backoff is over claimable again (announcing them); returns how many.

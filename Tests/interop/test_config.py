@@ -1,5 +1,7 @@
 """serve --config: a YAML file declares lanes and pools. The coordinator registers them, spawns the pool's
 workers, shows where the board has drifted from the file, and refuses a bad file with its line."""
+import json
+import os
 import subprocess
 import time
 
@@ -74,3 +76,44 @@ def test_declared_pool_runs_its_tasks_and_the_board_is_diffed_against_the_file(t
     finally:
         _stop(proc)
     assert_no_secrets(bridge.log_path, known=[bridge.admin_token])
+
+
+def test_after_a_kill_dash_nine_orphaned_workers_are_stopped_and_their_tasks_run_again(tmp_path):
+    """A crashed coordinator leaves its spawned workers running unsupervised. The restarted one stops
+    them (it checks the process really is that run's worker) and takes their tasks back, so no task
+    runs twice at once; the task then runs again and completes."""
+    marker = tmp_path / "first-run-started"
+    config = tmp_path / "bridge.yaml"
+    # The first run writes its pid and hangs; any later run completes the task.
+    script = (f'if [ ! -e {marker} ]; then echo $$ > {marker}; exec sleep 60; fi; '
+              'exec "$KANBAN_BRIDGE_BIN" complete --result second-run')
+    config.write_text("workers:\n  slow:\n    mode: spawn\n    command: [\"/bin/sh\", \"-c\", " + json.dumps(script) + "]\n")
+    proc, bridge = serve_with(tmp_path, config)
+    task = bridge.admin("task.create", title="survive a crash", assignee="slow")["task"]["id"]
+    wait_for(lambda: marker.exists() and marker.read_text().strip())
+    orphan = int(marker.read_text())
+    proc.kill()  # SIGKILL: no shutdown, the worker is left behind
+    proc.wait()
+    assert process_alive(orphan), "the worker outlived its coordinator"
+
+    proc, bridge = serve_with(tmp_path, config)
+    try:
+        wait_for(lambda: not process_alive(orphan))
+        wait_for(lambda: bridge.admin("task.get", task_id=task)["task"]["status"] == "done")
+        shown = bridge.admin("task.get", task_id=task)["task"]
+        assert shown["result"] == "second-run"
+        outcomes = [r["outcome"] for r in shown["runs"]]
+        assert outcomes[0] == "reclaimed" and outcomes[-1] == "completed", outcomes
+        assert "took back a spawned task left over from a crash" in bridge.log_path.read_text()
+    finally:
+        _stop(proc)
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ")[-1].split()[0] != "Z"

@@ -1,0 +1,14 @@
+import GRDB
+import KanbanModel
+
+/// What the dispatcher recorded about the processes it started (the `spawned` events).
+extension SQLiteBoard {
+    public func spawnedPID(runID: Int64) throws -> Int32? {
+        try read { db in
+            let data = try String.fetchOne(db, sql: """
+                SELECT data FROM bridge_events WHERE type = 'spawned' AND run_id = ? ORDER BY seq DESC LIMIT 1
+                """, arguments: [runID])
+            return JSONText.decode(data)?["pid"]?.intValue.flatMap { Int32(exactly: $0) }
+        }
+    }
+}
