@@ -17,7 +17,10 @@ SWIFT_WORKER = REPO / ".build" / "debug" / "kanban-example-swift-worker"
 
 
 def run_worker(argv, env, timeout=120):
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{argv[0]} still running after {timeout} s\nstdout:\n{e.stdout}\nstderr:\n{e.stderr}") from None
     assert proc.returncode == 0, f"{argv[0]} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
 
@@ -135,3 +138,46 @@ def test_shell_worker_heartbeats_while_a_slow_command_runs(bridge):
     assert task["status"] == "done" and [r["outcome"] for r in task["runs"]] == ["completed"], task
     beats = [e for e in bridge.admin("events", since=0)["events"] if e["type"] == "heartbeat" and e["task_id"] == task_id]
     assert len(beats) >= 2, beats
+
+
+# C against libzmq
+
+@pytest.fixture(scope="module")
+def c_worker(tmp_path_factory):
+    cc = shutil.which("cc")
+    assert cc, "no C compiler: scripts/setup installs gcc"
+    binary = tmp_path_factory.mktemp("c-worker") / "worker"
+    subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(C_WORKER), "-lzmq", "-lpthread"],
+                   check=True, capture_output=True, text=True)
+    return binary
+
+
+def test_c_worker_completes_a_task_graph(bridge, c_worker):
+    token = bridge.register_lane("factory")
+    graph = create_graph(bridge, "factory")
+    out = run_worker([str(c_worker), "--tasks", "4", "--wait-ms", "3000", "--work-ms", "100"],
+                     worker_env(bridge, "factory", token)).stdout
+    assert out.count("completed t_") == 4, out
+    assert_graph_done(bridge, graph)
+
+
+def test_c_worker_reads_and_writes_escaped_strings_exactly(bridge, c_worker):
+    token = bridge.register_lane("factory")
+    title = 'quote " backslash \\ slash / tab \t newline \n ünïcødé 🦀 {"json":[1,2]}'
+    task_id = bridge.admin("task.create", title=title, assignee="factory")["task"]["id"]
+    run_worker([str(c_worker), "--tasks", "1", "--wait-ms", "3000", "--work-ms", "10"], worker_env(bridge, "factory", token))
+    assert bridge.admin("task.get", task_id=task_id)["task"]["result"] == "processed " + title
+
+
+def test_c_worker_heartbeats_while_it_works(bridge, c_worker):
+    token = bridge.register_lane("factory", lease_seconds=1)
+    task_id = bridge.admin("task.create", title="Slow widget", assignee="factory")["task"]["id"]
+    run_worker([str(c_worker), "--tasks", "1", "--wait-ms", "3000", "--work-ms", "2500"], worker_env(bridge, "factory", token))
+    task = bridge.admin("task.get", task_id=task_id)["task"]
+    assert task["status"] == "done" and [r["outcome"] for r in task["runs"]] == ["completed"], task
+
+
+def test_c_worker_exits_idle_when_no_work_comes(bridge, c_worker):
+    token = bridge.register_lane("factory")
+    out = run_worker([str(c_worker), "--idle-exit", "--wait-ms", "200"], worker_env(bridge, "factory", token)).stdout
+    assert "no task for lane factory" in out
