@@ -1,19 +1,19 @@
 """Each example worker (examples/) runs against a real coordinator and works a small task graph to the end."""
-import os
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Bridge, free_port
+from conftest import BIN, Bridge, free_port
 from examples_support import EXAMPLES, Coordinator, assert_graph_done, create_graph, worker_env
 
 PY_WORKER = EXAMPLES / "python-worker" / "worker.py"
 SHELL_WORKER = EXAMPLES / "shell-worker" / "lane-worker.sh"
 C_WORKER = EXAMPLES / "c-worker" / "worker.c"
-SWIFT_WORKER = REPO / ".build" / "debug" / "kanban-example-swift-worker"
+SWIFT_WORKER = Path(BIN).parent / "kanban-example-swift-worker"  # built beside kanban-bridge
 
 
 def run_worker(argv, env, timeout=120):
@@ -181,3 +181,30 @@ def test_c_worker_exits_idle_when_no_work_comes(bridge, c_worker):
     token = bridge.register_lane("factory")
     out = run_worker([str(c_worker), "--idle-exit", "--wait-ms", "200"], worker_env(bridge, "factory", token)).stdout
     assert "no task for lane factory" in out
+
+
+# Swift with KanbanClient's LaneWorker (the kanban-example-swift-worker product)
+
+@pytest.fixture(scope="module")
+def swift_worker():
+    assert SWIFT_WORKER.exists(), f"{SWIFT_WORKER} is missing: run `swift build` (scripts/setup does)"
+    return SWIFT_WORKER
+
+
+def test_swift_worker_completes_a_task_graph(bridge, swift_worker):
+    token = bridge.register_lane("factory")
+    graph = create_graph(bridge, "factory")
+    out = run_worker([str(swift_worker), "--tasks", "4", "--wait-ms", "3000", "--work-ms", "100"],
+                     worker_env(bridge, "factory", token)).stdout
+    assert out.count("finished t_") == 4, out
+    assert_graph_done(bridge, graph)
+    parent = bridge.admin("task.get", task_id=graph["parent"])["task"]
+    assert parent["result"] == "processed Design the widget"
+
+
+def test_swift_worker_blocks_a_task_its_handler_fails(bridge, swift_worker):
+    token = bridge.register_lane("factory")
+    task_id = bridge.admin("task.create", title="Please fail", assignee="factory")["task"]["id"]
+    run_worker([str(swift_worker), "--tasks", "1", "--wait-ms", "3000", "--work-ms", "10"], worker_env(bridge, "factory", token))
+    task = bridge.admin("task.get", task_id=task_id)["task"]
+    assert task["status"] == "blocked" and task["runs"][-1]["summary"] == "the task asked to fail", task
