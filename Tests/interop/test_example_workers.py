@@ -1,4 +1,5 @@
 """Each example worker (examples/) runs against a real coordinator and works a small task graph to the end."""
+import json
 import shutil
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Bridge, free_port
+from conftest import BIN, Bridge, clean_env, free_port
 from examples_support import EXAMPLES, Coordinator, assert_graph_done, create_graph, worker_env
 
 PY_WORKER = EXAMPLES / "python-worker" / "worker.py"
@@ -208,3 +209,24 @@ def test_swift_worker_blocks_a_task_its_handler_fails(bridge, swift_worker):
     run_worker([str(swift_worker), "--tasks", "1", "--wait-ms", "3000", "--work-ms", "10"], worker_env(bridge, "factory", token))
     task = bridge.admin("task.get", task_id=task_id)["task"]
     assert task["status"] == "blocked" and task["runs"][-1]["summary"] == "the task asked to fail", task
+
+
+# A Hermes board: Hermes makes it and plans the work, the bridge serves it, Hermes sees it done
+
+def test_hermes_board_example_runs_end_to_end(tmp_path):
+    hermes = Path(sys.executable).parent / "hermes"
+    home = tmp_path / "hermes-home"
+    home.mkdir()
+    env = clean_env(HERMES=str(hermes), KANBAN_BRIDGE=BIN, HERMES_HOME=str(home),
+                    BRIDGE_COMMAND_ENDPOINT=f"tcp://127.0.0.1:{free_port()}",
+                    BRIDGE_EVENT_ENDPOINT=f"tcp://127.0.0.1:{free_port()}")
+    proc = run_worker(["sh", str(EXAMPLES / "hermes-board" / "run.sh")], env)
+    assert "all four tasks done, as Hermes sees them" in proc.stdout, proc.stdout
+    # Ask Hermes again, independently of the script: four done tasks, each with one completed run.
+    listed = subprocess.run([str(hermes), "kanban", "list", "--json"], env=env, capture_output=True, text=True, check=True)
+    tasks = json.loads(listed.stdout)
+    assert sorted(t["status"] for t in tasks) == ["done"] * 4, tasks
+    for t in tasks:
+        runs = json.loads(subprocess.run([str(hermes), "kanban", "runs", t["id"], "--json"], env=env, capture_output=True,
+                                         text=True, check=True).stdout)
+        assert [(r["status"], r["outcome"], r["profile"]) for r in runs] == [("done", "completed", "builder")], runs
