@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "kanban-bridge", targets: ["kanban-bridge"]),
         .executable(name: "kanban-events", targets: ["kanban-events"]),
         .library(name: "KanbanClient", targets: ["KanbanClient"]),
+        .executable(name: "kanban-example-swift-worker", targets: ["kanban-example-swift-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -54,6 +55,9 @@ let package = Package(
             "KanbanClient", "KanbanProtocol", "KanbanModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // examples/swift-worker: a lane worker on LaneWorker, run by Tests/interop/test_example_workers.py.
+        .executableTarget(name: "kanban-example-swift-worker", dependencies: ["KanbanClient", "KanbanModel"],
+                          path: "examples/swift-worker", exclude: ["README.md"]),
         .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
         .testTarget(name: "KanbanConfigTests", dependencies: ["KanbanConfig", "KanbanModel"]),
         .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol", "KanbanClient"]),

@@ -47,7 +47,7 @@ public final class CommandClient {
     }
 
     /// Ops that only read: safe to resend without a request id.
-    static let readOps: Set<String> = ["ping", "lane.list", "lane.get", "task.get", "task.list", "events"]
+    static let readOps: Set<String> = ["ping", "lane.list", "lane.get", "task.get", "task.list", "events", "stats"]
 
     /// Sends `op` with `fields` and returns the reply's `result`; throws `WireError` on an error reply
     /// and `ClientError.timeout` once every attempt timed out. Mutations get a fresh `request_id`

@@ -48,7 +48,7 @@ public enum ConfigLoader {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw ConfigError(file: file, line: 0, column: 0, reason: "not valid YAML: \(error)")
+            throw YamlSyntaxError.refusal(error, file: file)
         }
         var config = BridgeConfig()
         guard let root else { return config }

@@ -7,7 +7,7 @@ import KanbanProtocol
 /// | --- | --- | --- | --- |
 /// | `ping` | yes | yes | yes |
 /// | `lane.register/update/remove/rotate-token`, `task.create/assign/link/reclaim/unblock`, `workspace.prune` | yes | forbidden | unauthorized |
-/// | `lane.list/get`, `task.get/list`, `events` | yes | yes (read the board) | unauthorized |
+/// | `lane.list/get`, `task.get/list`, `events`, `stats` | yes | yes (read the board) | unauthorized |
 /// | `claim` | yes, for any lane | only `lane` = itself | unauthorized |
 /// | `heartbeat/complete/block/release` | with the claim token | with its own claim's token | unauthorized |
 ///
@@ -19,7 +19,7 @@ public enum AccessPolicy {
         guard let principal else { return WireError(.unauthorized, "missing or unknown credential in 'auth'") }
         guard case .lane(let caller) = principal else { return nil }
         switch request {
-        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events,
+        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats,
              .heartbeat, .complete, .block, .release:
             return nil
         case .claim(let c):

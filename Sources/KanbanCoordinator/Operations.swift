@@ -131,6 +131,9 @@ public final class Operations {
             // With nothing to return, last_seq is the head of the stream: a cursor past it shows up.
             return .result(["events": .array(events.map(WireFormat.event)),
                             "last_seq": .int(try events.last?.seq ?? store.lastEventSeq())])
+        case .stats(let windowSeconds):
+            let stats = try store.stats(sinceMs: now - Int64(windowSeconds) * 1000, nowMs: now)
+            return .result(StatsReply.wire(stats, windowSeconds: windowSeconds))
         }
     }
 

@@ -26,11 +26,13 @@ public enum Request: Equatable, Sendable {
     case block(ClaimRef, reason: String?, kind: String?)
     case release(ClaimRef, reason: String?)
     case events(since: Int64, limit: Int, lane: String?)
+    /// Per-lane counts now, and throughput and claim latency over the last `windowSeconds`.
+    case stats(windowSeconds: Int)
 
     /// True for ops that change the board (and so honour `request_id`).
     public var isMutation: Bool {
         switch self {
-        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events: return false
+        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats: return false
         default: return true
         }
     }

@@ -145,6 +145,8 @@ public struct RequestDecoder: Sendable {
             return .events(since: Int64(try f.optionalInt("since", range: 0...Int.max) ?? 0),
                            limit: try f.optionalInt("limit", range: 1...10_000) ?? 1000,
                            lane: try f.optionalLaneOrNone("lane"))
+        case "stats":
+            return .stats(windowSeconds: try f.optionalInt("window_seconds", range: 1...7 * 86_400) ?? 3600)
         default:
             throw WireError(.unknownOp, "unknown op \(Fields.quotedIfName(op))")
         }

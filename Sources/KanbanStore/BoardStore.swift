@@ -129,4 +129,8 @@ public protocol BoardStore: AnyObject {
     // Events
     func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent]
     func lastEventSeq() throws -> Int64
+
+    // Observability
+    /// Per-lane counts now, and what happened since `sinceMs` (read-only; see StatsQueries.swift).
+    func stats(sinceMs: Int64, nowMs: Int64) throws -> BoardStats
 }

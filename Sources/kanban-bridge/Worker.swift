@@ -24,11 +24,19 @@ struct Claim: ParsableCommand {
         abstract: "Claim one task for a lane: the named one, or its best (highest priority, then oldest).",
         discussion: """
             Prints the task and the claim token; keep the token to heartbeat, complete, block or release. Exits 3 when there is nothing to claim. With --wait the coordinator holds the request until work arrives or the wait ends.
+
+            In a shell script, --format shell prints `export KANBAN_TASK='…'` lines (also KANBAN_CLAIM_TOKEN, KANBAN_RUN_ID, KANBAN_LEASE_SECONDS, KANBAN_TASK_TITLE, KANBAN_TASK_BODY, …), every value single-quoted, so `eval` is safe whatever the title holds. heartbeat, complete, block and release then find the task and token in the environment:
+
+              if out=$(kanban-bridge claim --lane factory --wait 30000 --format shell --retries 5); then
+                  eval "$out"
+                  kanban-bridge complete --result done --retries 5
+              fi
             """)
     @Option(help: "Lane to claim for.") var lane: String
     @Option(name: .customLong("task"), help: "Claim this task.") var taskID: String?
     @Option(help: "Lease length for this claim.") var leaseSeconds: Int?
     @Option(help: "Wait up to this many milliseconds for work.") var wait: Int = 0
+    @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
@@ -39,18 +47,41 @@ struct Claim: ParsableCommand {
             if wait > 0 { f["wait_ms"] = .int(Int64(wait)) }
             let client = try connection.client(preferLane: true)
             client.timeoutMs = max(client.timeoutMs, wait + 5000)
+            client.retries = output.retries
             let result = try client.call("claim", f)
-            if connection.json { printJSON(result) }
+            let format = output.resolved(json: connection.json)
+            if format == .json { printJSON(result) }
             guard let task = result["task"], !task.isNull else {
-                if !connection.json { printError("nothing to claim for lane \(lane)") }
+                if format == .text { printError("nothing to claim for lane \(lane)") }
                 throw ExitCode(3)
             }
-            if connection.json { return }
             let claim = result["claim"] ?? .null
-            print(taskLine(task))
-            print("run:         \(claim["run_id"]?.intValue ?? 0)")
-            print("claim token: \(claim["token"]?.stringValue ?? "")")
-            print("lease until: \(claim["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
+            switch format {
+            case .json: return
+            case .shell:
+                let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+                print(ShellAssignments.render(ShellAssignments.claim(task: task, claim: claim, nowMs: nowMs)))
+            case .text:
+                print(taskLine(task))
+                print("run:         \(claim["run_id"]?.intValue ?? 0)")
+                print("claim token: \(claim["token"]?.stringValue ?? "")")
+                print("lease until: \(claim["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
+            }
+        }
+    }
+}
+
+/// Calls a claim-scoped op as the lane and prints the result in the chosen format.
+func claimScopedCall(_ op: String, _ fields: [String: JSONValue], _ connection: ConnectionOptions, _ output: WorkerOutputOptions,
+                     shell: (JSONValue) -> [(String, String)], text: (JSONValue) -> Void) throws {
+    try perform {
+        let client = try connection.client(preferLane: true)
+        client.retries = output.retries
+        let result = try client.call(op, fields)
+        switch output.resolved(json: connection.json) {
+        case .json: printJSON(result)
+        case .shell: print(ShellAssignments.render(shell(result)))
+        case .text: text(result)
         }
     }
 }
@@ -59,11 +90,14 @@ struct Heartbeat: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Extend a claim's lease and record liveness.")
     @OptionGroup var claim: ClaimOptions
     @Option(help: "Progress note shown in the task's history.") var note: String?
+    @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
         var f = try claim.fields()
         if let note { f["note"] = .string(note) }
-        try connection.run("heartbeat", f, asLane: true) { print("lease until \($0["lease_expires_at"]?.intValue ?? 0) (unix seconds)") }
+        try claimScopedCall("heartbeat", f, connection, output,
+                            shell: { [("KANBAN_LEASE_EXPIRES_AT", String($0["lease_expires_at"]?.intValue ?? 0))] },
+                            text: { print("lease until \($0["lease_expires_at"]?.intValue ?? 0) (unix seconds)") })
     }
 }
 
@@ -71,13 +105,26 @@ struct Complete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Finish a claimed task: done, with a result.")
     @OptionGroup var claim: ClaimOptions
     @Option(help: "The result (stored on the task).") var result: String?
+    @Option(help: ArgumentHelp("Read the result from this file ('-' for stdin), e.g. an agent's output.", valueName: "path"))
+    var resultFile: String?
     @Option(help: "One-line summary for the run (default: the result).") var summary: String?
+    @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
+    func validate() throws {
+        if result != nil, resultFile != nil { throw ValidationError("give --result or --result-file, not both") }
+    }
     func run() throws {
         var f = try claim.fields()
         if let result { f["result"] = .string(result) }
+        if let resultFile {
+            let data = resultFile == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: resultFile)
+            guard let data else { throw ValidationError("cannot read --result-file \(resultFile)") }
+            // Agent output is not always valid UTF-8; keep what can be kept rather than refuse it.
+            f["result"] = .string(String(decoding: data, as: UTF8.self))
+        }
         if let summary { f["summary"] = .string(summary) }
-        try connection.run("complete", f, asLane: true) { print(taskLine($0["task"] ?? .null)) }
+        try claimScopedCall("complete", f, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+                            text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
 
@@ -86,12 +133,14 @@ struct Block: ParsableCommand {
     @OptionGroup var claim: ClaimOptions
     @Option(help: "Why it cannot go on.") var reason: String?
     @Option(help: "A short kind, e.g. needs_input.") var kind: String?
+    @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
         var f = try claim.fields()
         if let reason { f["reason"] = .string(reason) }
         if let kind { f["kind"] = .string(kind) }
-        try connection.run("block", f, asLane: true) { print(taskLine($0["task"] ?? .null)) }
+        try claimScopedCall("block", f, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+                            text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
 
@@ -99,11 +148,13 @@ struct Release: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Give a claimed task back: ready again at once, no failure counted.")
     @OptionGroup var claim: ClaimOptions
     @Option(help: "Why.") var reason: String?
+    @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
         var f = try claim.fields()
         if let reason { f["reason"] = .string(reason) }
-        try connection.run("release", f, asLane: true) { print(taskLine($0["task"] ?? .null)) }
+        try claimScopedCall("release", f, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+                            text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
 

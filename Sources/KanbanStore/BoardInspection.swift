@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// What `kanban-bridge doctor` learns about a board file without changing it.
+public struct BoardReport: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// No file there: `serve` would create a fresh Hermes board.
+        case missing
+        /// An SQLite file with no tables (or an empty file): `serve` would make it a board.
+        case empty
+        /// A Hermes board the bridge has never opened.
+        case hermesBoard
+        /// A Hermes board with the bridge's tables at this schema version.
+        case bridgeBoard(schemaVersion: Int)
+    }
+
+    public var path: String
+    public var kind: Kind
+    public var journalMode: String?
+    public var tasks: Int
+    public var lanes: Int
+}
+
+extension SQLiteBoard {
+    /// The bridge-table version this build writes.
+    public static var bridgeSchemaVersion: Int { Schema.bridgeVersion }
+
+    /// Runs the same compatibility check as opening the board, on a read-only connection, so the file
+    /// is left exactly as it was (no WAL switch, no tables created). Throws
+    /// `BoardError.incompatibleBoard` with the reason `serve` would give.
+    public static func inspect(path: String) throws -> BoardReport {
+        guard FileManager.default.fileExists(atPath: path) else {
+            return BoardReport(path: path, kind: .missing, journalMode: nil, tasks: 0, lanes: 0)
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let tables = try Schema.check(db, path: path)
+                let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode")
+                guard tables.contains("tasks") else {
+                    return BoardReport(path: path, kind: .empty, journalMode: journal, tasks: 0, lanes: 0)
+                }
+                let tasks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks") ?? 0
+                guard tables.contains("bridge_meta") else {
+                    return BoardReport(path: path, kind: .hermesBoard, journalMode: journal, tasks: tasks, lanes: 0)
+                }
+                let version = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'schema_version'") ?? 0
+                if version > Schema.bridgeVersion {
+                    throw BoardError.incompatibleBoard(
+                        "the board's bridge tables are version \(version), newer than this kanban-bridge (\(Schema.bridgeVersion)); upgrade kanban-bridge")
+                }
+                let lanes = tables.contains("bridge_lanes") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bridge_lanes") ?? 0 : 0
+                return BoardReport(path: path, kind: .bridgeBoard(schemaVersion: version), journalMode: journal, tasks: tasks, lanes: lanes)
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw BoardError.incompatibleBoard("\(path) is not an SQLite database")
+        } catch let error as DatabaseError {
+            throw BoardError.incompatibleBoard("\(path) cannot be read: \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    /// Copies the board, live, into a new file with SQLite's online backup: a consistent snapshot even
+    /// while the coordinator and Hermes write. The copy is a plain board `serve` can open.
+    public static func backup(from path: String, to destination: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw BoardError.notFound("no board at \(path)") }
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw BoardError.conflict("\(destination) already exists; choose a new file")
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        let source = try DatabaseQueue(path: path, configuration: config)
+        defer { try? source.close() }
+        let copy = try DatabaseQueue(path: destination)
+        defer { try? copy.close() }
+        try source.backup(to: copy)
+    }
+}

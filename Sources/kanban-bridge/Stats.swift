@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import KanbanModel
+
+/// `kanban-bridge stats`: per-lane counts, throughput and claim latency, from the `stats` op.
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-lane counts, throughput and claim latency over a recent window.",
+        discussion: """
+            One row per lane (and per assignee that is no lane; `_` is tasks with no assignee):
+
+              LANE      RUNNING  READY  BLOCKED  DONE  CLAIMED  COMPLETED  FAILED  PER MIN  LATENCY p50/p90/max
+              factory   1/2      3      0        41    12       11         1       0.183    40ms/1.2s/3.4s
+
+            RUNNING is live claims out of max_concurrency. READY, BLOCKED and DONE count tasks now. CLAIMED, COMPLETED and FAILED (timed_out, crashed, gave_up) count events in the window, and PER MIN is completions per minute over it. Claim latency runs from the moment a task last became claimable to its claim: queue wait plus hand-out.
+
+            Read-only; lanes may call it too. --json prints the `stats` op's reply (docs/PROTOCOL.md).
+            """)
+    @Option(help: "The window in seconds (1...604800).") var window: Int = 3600
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard (1...7 * 86_400).contains(window) else { throw ValidationError("--window must be 1...604800 seconds") }
+    }
+
+    func run() throws {
+        try connection.run("stats", ["window_seconds": .int(Int64(window))], asLane: true) { result in
+            print(StatsTable.render(result))
+        }
+    }
+}
+
+enum StatsTable {
+    static func render(_ r: JSONValue) -> String {
+        let header = ["LANE", "RUNNING", "READY", "BLOCKED", "DONE", "CLAIMED", "COMPLETED", "FAILED", "PER MIN", "LATENCY p50/p90/max"]
+        var rows = [header]
+        for lane in r["lanes"]?.arrayValue ?? [] {
+            let tasks = lane["tasks"] ?? [:], window = lane["window"] ?? [:]
+            func n(_ v: JSONValue?, _ key: String) -> Int64 { v?[key]?.intValue ?? 0 }
+            let max = lane["max_concurrency"]?.intValue.map { "/\($0)" } ?? ""
+            let failed = n(window, "timed_out") + n(window, "crashed") + n(window, "gave_up")
+            rows.append([
+                lane["lane"]?.stringValue ?? "?", "\(n(lane, "running"))\(max)", "\(n(tasks, "ready"))", "\(n(tasks, "blocked"))",
+                "\(n(tasks, "done"))", "\(n(window, "claimed"))", "\(n(window, "completed"))", "\(failed)",
+                rate(lane["throughput_per_min"]), latency(lane["claim_latency_ms"]),
+            ])
+        }
+        let totals = r["totals"] ?? [:]
+        rows.append(["all", "", "", "", "", "\(totals["claimed"]?.intValue ?? 0)", "\(totals["completed"]?.intValue ?? 0)", "",
+                     rate(totals["throughput_per_min"]), latency(totals["claim_latency_ms"])])
+        let widths = header.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
+        var lines = rows.map { row in row.enumerated().map { $1.padding(widths[$0]) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) }
+        lines.insert("last \(r["window_seconds"]?.intValue ?? 0) s", at: 0)
+        return lines.joined(separator: "\n")
+    }
+
+    static func rate(_ v: JSONValue?) -> String {
+        switch v {
+        case .double(let d)?: return String(format: "%.3f", d)
+        case .int(let i)?: return "\(i)"
+        default: return "-"
+        }
+    }
+
+    static func latency(_ v: JSONValue?) -> String {
+        guard let v, !v.isNull else { return "-" }
+        return ["p50", "p90", "max"].map { duration(v[$0]?.intValue ?? 0) }.joined(separator: "/")
+    }
+
+    static func duration(_ ms: Int64) -> String {
+        if ms < 1000 { return "\(ms)ms" }
+        if ms < 60_000 { return String(format: "%.1fs", Double(ms) / 1000) }
+        return String(format: "%.1fm", Double(ms) / 60_000)
+    }
+}
