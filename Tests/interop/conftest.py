@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("KANBAN_BRIDGE_BIN") or str(REPO / ".build" / "debug" / "kanban-bridge")
 # Variables that would change which credential or coordinator the bridge and its CLI use.
 SCRUBBED = ("KANBAN_BRIDGE_ADMIN_TOKEN", "KANBAN_LANE_TOKEN", "KANBAN_BRIDGE_ENDPOINT",
-            "KANBAN_TASK", "KANBAN_CLAIM_TOKEN")
+            "KANBAN_TASK", "KANBAN_CLAIM_TOKEN", "KANBAN_CURVE_SERVER_KEY", "KANBAN_CURVE_KEY_FILE",
+            "KANBAN_CURVE_SECRET_KEY")
 REPLY_TIMEOUT_MS = 5000
 SLOW_JOINER_PAUSE = 0.3  # seconds a fresh SUB needs before the PUB side sees its subscription
 

@@ -1,5 +1,6 @@
 """Operating the coordinator: `doctor`, `stats` and `backup` against real boards, configs and sockets."""
 import hashlib
+import re
 import sqlite3
 import subprocess
 import sys
@@ -187,6 +188,6 @@ def test_backup_copies_a_live_board_that_serve_can_open(bridge, tmp_path):
         assert conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone() == ("running",)
         assert conn.execute("SELECT COUNT(*) FROM bridge_claims WHERE ended_at_ms IS NULL").fetchone() == (1,)
     code, report = doctor("--no-sockets", db=copy)
-    assert "bridge tables v1: 1 tasks, 1 lanes" in report, report
+    assert re.search(r"bridge tables v\d+: 1 tasks, 1 lanes", report), report
     again = subprocess.run([BIN, "backup", "--db", str(bridge.db_path), str(copy)], env=clean_env(), capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr

@@ -5,11 +5,12 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import time
 
 import zmq
 
-from conftest import BIN, _start, _stop, assert_no_secrets, clean_env, free_port
+from conftest import BIN, REPO, _start, _stop, assert_no_secrets, clean_env, free_port
 
 
 def cli(*args, env=None, check=True):
@@ -89,6 +90,19 @@ def test_curve_admits_registered_keys_only_and_the_key_decides_who_you_are(tmp_p
         refused = curve_request(cmd_ep, server_pub, lane_pub, lane_sec,
                                 {"op": "task.create", "auth": admin_token, "title": "sneaky", "assignee": "factory"})
         assert refused["error"]["code"] == "forbidden"
+
+        # The Python example worker, with a lane key from the environment and no token.
+        keypair(tmp_path / "pyworker")
+        cli("lanes", "register", "pyworker", "--curve-public-key", str(tmp_path / "pyworker.pub"), env=admin_env)
+        py_task = json.loads(cli("task", "create", "From Python", "--assignee", "pyworker", "--json", env=admin_env).stdout)["task"]["id"]
+        worker = subprocess.run(
+            [sys.executable, str(REPO / "examples" / "python-worker" / "worker.py"), "--tasks", "1", "--wait-ms", "3000",
+             "--work-seconds", "0.1"],
+            env=clean_env(KANBAN_BRIDGE_ENDPOINT=cmd_ep, KANBAN_EVENT_ENDPOINT=evt_ep, KANBAN_LANE="pyworker",
+                          KANBAN_CURVE_SERVER_KEY=str(tmp_path / "server.pub"), KANBAN_CURVE_KEY_FILE=str(tmp_path / "pyworker.key")),
+            capture_output=True, text=True, timeout=60)
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+        assert json.loads(cli("task", "show", py_task, "--json", env=admin_env).stdout)["task"]["status"] == "done"
 
         # A stranger's key gets no reply at all, and changes nothing.
         stranger_pub, stranger_sec = zmq.curve_keypair()

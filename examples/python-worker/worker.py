@@ -15,6 +15,9 @@ Environment:
   KANBAN_EVENT_ENDPOINT   event socket, for --watch (default tcp://127.0.0.1:5556)
   KANBAN_LANE             lane name, e.g. factory
   KANBAN_LANE_TOKEN       the lane's token from `kanban-bridge lanes register`
+With a coordinator that runs CURVE (docs/SECURITY.md), the lane's keypair replaces the token:
+  KANBAN_CURVE_SERVER_KEY the coordinator's public key, or its .pub file
+  KANBAN_CURVE_KEY_FILE   the lane's .key file (or KANBAN_CURVE_SECRET_KEY: its secret key)
 """
 import argparse
 import json
@@ -34,6 +37,38 @@ class BridgeError(Exception):
         self.code = code
 
 
+def read_key_file(path):
+    """`name: value` lines of a kanban-bridge key file (a bare 40-character line is a public key)."""
+    fields = {}
+    for line in open(path):
+        line = line.strip()
+        if len(line) == 40:
+            fields["public-key"] = line
+        elif line and not line.startswith("#"):
+            name, _, value = line.partition(":")
+            fields[name.strip()] = value.strip()
+    return fields
+
+
+def curve_keys():
+    """(server public, own public, own secret) from the environment, or None without CURVE."""
+    server = os.environ.get("KANBAN_CURVE_SERVER_KEY")
+    if not server:
+        return None
+    if os.path.exists(server):
+        server = read_key_file(server)["public-key"]
+    secret = os.environ.get("KANBAN_CURVE_SECRET_KEY") or read_key_file(os.environ["KANBAN_CURVE_KEY_FILE"])["secret-key"]
+    return server, zmq.curve_public(secret.encode()).decode(), secret
+
+
+def secure(sock):
+    """Makes `sock` a CURVE client when the coordinator runs CURVE; call before connect."""
+    keys = curve_keys()
+    if keys:
+        sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = (k.encode() for k in keys)
+    return sock
+
+
 class Client:
     """A REQ client: one request at a time; after a lost reply, a fresh socket and the same request_id."""
 
@@ -46,7 +81,9 @@ class Client:
         self.sock = None
 
     def call(self, op, wait_ms=0, **fields):
-        request = {"op": op, "auth": self.token, **fields}
+        request = {"op": op, **fields}
+        if self.token:
+            request["auth"] = self.token  # without CURVE the token is the credential
         if op not in self.READS:
             request["request_id"] = uuid.uuid4().hex  # one id per logical request, reused by its retries
         if wait_ms:
@@ -66,7 +103,7 @@ class Client:
 
     def _round_trip(self, request, timeout_ms):
         if self.sock is None:
-            self.sock = self.ctx.socket(zmq.REQ)
+            self.sock = secure(self.ctx.socket(zmq.REQ))
             self.sock.setsockopt(zmq.LINGER, 0)
             self.sock.connect(self.endpoint)
         self.sock.send_json(request)
@@ -128,8 +165,8 @@ class Lane:
     def __init__(self, args):
         self.name = os.environ.get("KANBAN_LANE")
         self.token = os.environ.get("KANBAN_LANE_TOKEN")
-        if not self.name or not self.token:
-            sys.exit("set KANBAN_LANE and KANBAN_LANE_TOKEN")
+        if not self.name or not (self.token or curve_keys()):
+            sys.exit("set KANBAN_LANE and KANBAN_LANE_TOKEN (or, with CURVE, KANBAN_CURVE_SERVER_KEY and KANBAN_CURVE_KEY_FILE)")
         self.endpoint = os.environ.get("KANBAN_BRIDGE_ENDPOINT", "tcp://127.0.0.1:5555")
         self.events = os.environ.get("KANBAN_EVENT_ENDPOINT", "tcp://127.0.0.1:5556")
         self.args = args
@@ -143,7 +180,7 @@ class Lane:
             got = self.client.call("claim", lane=self.name, wait_ms=self.args.wait_ms)
             return got["task"], got["claim"]
         if self.sub is None:
-            self.sub = zmq.Context.instance().socket(zmq.SUB)
+            self.sub = secure(zmq.Context.instance().socket(zmq.SUB))
             self.sub.setsockopt(zmq.LINGER, 0)
             self.sub.setsockopt(zmq.SUBSCRIBE, f"{self.name}.available".encode())
             self.sub.connect(self.events)
