@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "kanban-bridge", targets: ["kanban-bridge"]),
         .executable(name: "kanban-events", targets: ["kanban-events"]),
         .library(name: "KanbanClient", targets: ["KanbanClient"]),
+        .executable(name: "kanban-bench", targets: ["kanban-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -54,12 +55,20 @@ let package = Package(
             "KanbanClient", "KanbanProtocol", "KanbanModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The benchmark (docs/PERFORMANCE.md): the coordinator against ZeroMQ echo and beanstalkd.
+        .target(name: "KanbanBench", dependencies: [
+            "ZeroMQ", "KanbanModel", "KanbanStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/KanbanBench"),
+        .executableTarget(name: "kanban-bench", dependencies: ["KanbanBench"], path: "Benchmarks/kanban-bench"),
         .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
         .testTarget(name: "KanbanConfigTests", dependencies: ["KanbanConfig", "KanbanModel"]),
         .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol", "KanbanClient"]),
         .testTarget(name: "KanbanStoreTests", dependencies: [
             "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -7,7 +7,8 @@ import KanbanProtocol
 enum StoredReply {
     static let placeholder = "derived:"
 
-    /// The reply as stored: `result.token` and `result.claim.token` replaced by placeholders.
+    /// The reply as stored: `result.token`, `result.claim.token` and `result.next.claim.token`
+    /// (`complete` with `claim_next`) replaced by placeholders.
     static func redacted(_ reply: [UInt8]) -> [UInt8] {
         guard case .success(var result) = Reply.parse(reply) else { return reply }
         result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3))) }
@@ -30,6 +31,7 @@ enum StoredReply {
             claim["token"] = f(token)
             top["claim"] = .object(claim)
         }
+        if case .object? = top["next"], let next = top["next"] { top["next"] = mapTokens(next, f) }
         return .object(top)
     }
 }

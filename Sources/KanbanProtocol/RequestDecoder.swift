@@ -133,7 +133,8 @@ public struct RequestDecoder: Sendable {
         case "complete":
             return .complete(try f.claimRef(), result: try f.optionalString("result", maxLength: 256 * 1024),
                              summary: try f.optionalString("summary", maxLength: 64 * 1024),
-                             metadata: try f.optionalObject("metadata"))
+                             metadata: try f.optionalObject("metadata"),
+                             claimNext: try f.optionalBool("claim_next") ?? false)
         case "block":
             return .block(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
                           kind: try f.optionalString("kind", maxLength: 64))

@@ -114,6 +114,7 @@ public protocol BoardStore: AnyObject {
 
     // Safe retries
     /// Runs several store calls in one transaction: all of them commit together, or none does.
+    /// Called inside another `atomically`, it is a savepoint: if `body` throws, only its writes are undone.
     func atomically<T>(_ body: () throws -> T) throws -> T
     /// The reply first given to `requestID` from `principal`, if it was given after `sinceMs`.
     func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> [UInt8]?

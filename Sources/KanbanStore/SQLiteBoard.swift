@@ -74,7 +74,16 @@ public final class SQLiteBoard: BoardStore {
     }
 
     public func atomically<T>(_ body: () throws -> T) throws -> T {
-        if openTransaction != nil { return try body() }
+        // Nested: a savepoint, so a body that throws undoes only its own writes and the outer
+        // transaction (a group commit of several requests) stays usable for the others.
+        if let db = openTransaction {
+            var result: T?
+            try db.inSavepoint {
+                result = try body()
+                return .commit
+            }
+            return result!
+        }
         return try queue.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
