@@ -143,7 +143,7 @@ public final class Operations {
     /// Tries to claim for the request now; nil when the lane has nothing claimable.
     /// Also used to serve parked claims when work shows up.
     public func claim(_ c: ClaimRequest, tokenSeed: String? = nil) throws -> ClaimGrant? {
-        guard let lane = try store.lane(named: c.lane)?.lane else {
+        guard let lane = try store.laneDefinition(named: c.lane) else {
             throw BoardError.notFound("no lane named '\(c.lane)'; register it with lane.register")
         }
         if !lane.claimMode.mayPull, c.taskID == nil {

@@ -6,10 +6,14 @@ import KanbanProtocol
 /// prefix, and a replay mints the same token again. A copy of the board file reveals no token.
 enum StoredReply {
     static let placeholder = "derived:"
+    private static let tokenKey = Array(#""token":""#.utf8)
 
     /// The reply as stored: `result.token`, `result.claim.token` and `result.next.claim.token`
     /// (`complete` with `claim_next`) replaced by placeholders.
     static func redacted(_ reply: [UInt8]) -> [UInt8] {
+        // Most replies hold no token; do not parse those. (Quotes inside JSON strings are escaped,
+        // so this byte pattern can only be a key.)
+        guard reply.firstRange(of: tokenKey) != nil else { return reply }
         guard case .success(var result) = Reply.parse(reply) else { return reply }
         result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3))) }
         return Reply.ok(result)

@@ -20,8 +20,8 @@ public final class SQLiteBoard: BoardStore {
         // Hermes holds the write lock only briefly; wait for it rather than fail.
         config.busyMode = .timeout(busyTimeoutSeconds)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 100")
+            try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute()
+            try db.cachedStatement(sql: "PRAGMA wal_autocheckpoint = 100").execute()
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
@@ -33,7 +33,7 @@ public final class SQLiteBoard: BoardStore {
             let tables = try queue.read { db in try Schema.check(db, path: path) }
             try queue.writeWithoutTransaction { db in
                 // Hermes uses WAL; keep an on-disk WAL as it is, switch a fresh file to it.
-                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                _ = try String.fetchOne(db.cachedStatement(sql: "PRAGMA journal_mode = WAL"))
                 try db.inTransaction(.immediate) {
                     try Schema.create(db, tables: tables)
                     return .commit
@@ -104,22 +104,22 @@ public final class SQLiteBoard: BoardStore {
             if let lane {
                 let laneSQL = lane == "_" ? "lane IS NULL" : "lane = ?"
                 let args: StatementArguments = lane == "_" ? [seq, limit] : [lane, seq, limit]
-                rows = try Row.fetchAll(db, sql: """
+                rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT seq, type, task_id, lane, run_id, at_ms, data FROM bridge_events
                     WHERE \(laneSQL) AND seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: args)
+                    """), arguments: args)
             } else {
-                rows = try Row.fetchAll(db, sql: """
+                rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT seq, type, task_id, lane, run_id, at_ms, data FROM bridge_events
                     WHERE seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: [seq, limit])
+                    """), arguments: [seq, limit])
             }
             return rows.map(Self.event(from:))
         }
     }
 
     public func lastEventSeq() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM bridge_events") ?? 0 }
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM bridge_events")) ?? 0 }
     }
 
     static func event(from row: Row) -> BoardEvent {
@@ -137,7 +137,7 @@ struct EventWriter {
     /// A Hermes-visible event, mirrored into the published stream.
     func task(_ kind: String, taskID: String, lane: String?, runID: Int64? = nil,
               hermesPayload: JSONValue? = nil, data: JSONValue = [:]) throws {
-        try db.execute(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)").execute(
                        arguments: [taskID, runID, kind, hermesPayload.flatMap(JSONText.encode), nowMs / 1000])
         try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, source: db.lastInsertedRowID)
     }
@@ -146,9 +146,9 @@ struct EventWriter {
     /// `source` names the Hermes `task_events` row it mirrors, if any.
     func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:],
                    source: Int64? = nil) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
+            """).execute(arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
     }
 }
 
@@ -156,6 +156,7 @@ struct EventWriter {
 enum JSONText {
     static func encode(_ value: JSONValue) -> String? {
         if case .null = value { return nil }
+        if let fast = CompactJSON.encode(value) { return String(decoding: fast, as: UTF8.self) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
