@@ -33,7 +33,7 @@ public struct RequestDecoder: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(frame))
+            value = try CompactJSONParser.parse(frame) ?? JSONDecoder().decode(JSONValue.self, from: Data(frame))
         } catch {
             throw WireError(.badRequest, "request is not valid JSON")
         }

@@ -16,7 +16,7 @@ extension SQLiteBoard {
     /// Changes whenever another connection commits to the file; cheap enough to poll often.
     /// (SQLite's `data_version` ignores this connection's own commits, which is exactly what we want.)
     public func externalChangeMarker() throws -> Int64 {
-        try queue.read { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
     }
 
     /// Publishes every `task_events` row written by someone else since the last call; returns how many.

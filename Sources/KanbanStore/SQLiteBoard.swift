@@ -70,7 +70,18 @@ public final class SQLiteBoard: BoardStore {
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         if let db = openTransaction { return try body(db) }
-        return try queue.read(body)
+        // Not `queue.read`: GRDB brackets it with `PRAGMA query_only`, and SQLite expires every prepared
+        // statement of a connection when a flag pragma changes, so each read would throw the statement
+        // cache away (profiled: a third of the coordinator's CPU went to re-preparing). One connection,
+        // used from the owner thread only: a deferred transaction is just as consistent.
+        return try queue.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
     }
 
     public func atomically<T>(_ body: () throws -> T) throws -> T {
@@ -164,6 +175,7 @@ enum JSONText {
 
     static func decode(_ text: String?) -> JSONValue? {
         guard let text else { return nil }
+        if let fast = CompactJSONParser.parse(Array(text.utf8)) { return fast }
         return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 }
