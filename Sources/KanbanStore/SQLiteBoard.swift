@@ -20,8 +20,12 @@ public final class SQLiteBoard: BoardStore {
         // Hermes holds the write lock only briefly; wait for it rather than fail.
         config.busyMode = .timeout(busyTimeoutSeconds)
         config.prepareDatabase { db in
-            try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute()
-            try db.cachedStatement(sql: "PRAGMA wal_autocheckpoint = 100").execute()
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 100")
+            // Savepoints (one per request of a group commit) keep the pages they change in a
+            // statement journal; in memory, not in a temp file that is created, written and unlinked
+            // for every transaction. Only rollbacks inside a transaction read it; durability is the WAL's.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
@@ -33,7 +37,7 @@ public final class SQLiteBoard: BoardStore {
             let tables = try queue.read { db in try Schema.check(db, path: path) }
             try queue.writeWithoutTransaction { db in
                 // Hermes uses WAL; keep an on-disk WAL as it is, switch a fresh file to it.
-                _ = try String.fetchOne(db.cachedStatement(sql: "PRAGMA journal_mode = WAL"))
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 try db.inTransaction(.immediate) {
                     try Schema.create(db, tables: tables)
                     return .commit
