@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "kanban-events", targets: ["kanban-events"]),
         .library(name: "KanbanClient", targets: ["KanbanClient"]),
         .executable(name: "kanban-example-swift-worker", targets: ["kanban-example-swift-worker"]),
+        .executable(name: "kanban-bench", targets: ["kanban-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -58,12 +59,20 @@ let package = Package(
         // examples/swift-worker: a lane worker on LaneWorker, run by Tests/interop/test_example_workers.py.
         .executableTarget(name: "kanban-example-swift-worker", dependencies: ["KanbanClient", "KanbanModel"],
                           path: "examples/swift-worker", exclude: ["README.md"]),
+        // The benchmark (docs/PERFORMANCE.md): the coordinator against ZeroMQ echo and beanstalkd.
+        .target(name: "KanbanBench", dependencies: [
+            "ZeroMQ", "KanbanModel", "KanbanStore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/KanbanBench"),
+        .executableTarget(name: "kanban-bench", dependencies: ["KanbanBench"], path: "Benchmarks/kanban-bench"),
         .testTarget(name: "KanbanModelTests", dependencies: ["KanbanModel"]),
         .testTarget(name: "KanbanConfigTests", dependencies: ["KanbanConfig", "KanbanModel"]),
         .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol", "KanbanClient"]),
         .testTarget(name: "KanbanStoreTests", dependencies: [
             "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol",
             .product(name: "GRDB", package: "GRDB.swift"),

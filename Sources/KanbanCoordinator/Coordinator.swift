@@ -67,6 +67,8 @@ public final class Coordinator: @unchecked Sendable {
     private var externalMarker: Int64?
     private var lastReplyPruneMs: Int64 = 0
     private var timersHeldUntilMs: Int64 = 0
+    /// Replies held back until the batch they belong to has committed (nil outside a batch).
+    private var outbox: Outbox?
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -199,9 +201,12 @@ public final class Coordinator: @unchecked Sendable {
             }
             if readable {
                 // Drain what has arrived, bounded so timers still run under a flood.
-                for _ in 0..<256 {
-                    guard let message = try? router.receiveMessage(dontWait: true) else { break }
-                    handle(message.frames, curveKey: message.userID)
+                var handled = 0
+                while handled < 256 {
+                    let batch = Outbox.drain(router, max: Outbox.maxBatch)
+                    if batch.isEmpty { break }
+                    handled += batch.count
+                    handleTogether(batch)
                     publishNewEvents()
                 }
             }
@@ -272,6 +277,30 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// Group commit: the requests that were already waiting run in one transaction and their replies
+    /// go out after its single COMMIT (one fsync for all of them), so no `ok` leaves before its change
+    /// is durable. Nothing waits for company: a lone request is a batch of one. Each request's writes
+    /// are savepoints (`atomically` nests), so a refused request undoes only its own.
+    private func handleTogether(_ batch: [Outbox.Request]) {
+        outbox = Outbox()
+        defer { outbox = nil }
+        do {
+            try store.atomically { for request in batch { handle(request.frames, curveKey: request.curveKey) } }
+        } catch {
+            // The COMMIT failed: nothing of the batch is on disk, so nobody may hear `ok`. (A claim
+            // parked by the batch stays parked: parking wrote nothing.)
+            log.error("a batch of requests could not be committed", metadata: ["requests": "\(batch.count)", "error": "\(error)"])
+            for pending in outbox?.replies ?? [] {
+                send(pending.envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")),
+                     now: true)
+            }
+            return
+        }
+        for pending in outbox?.replies ?? [] where !send(pending.envelope, pending.reply, now: true) {
+            if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
+        }
+    }
+
     private func handle(_ frames: [[UInt8]], curveKey: String?) {
         // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
         guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
@@ -323,6 +352,8 @@ public final class Coordinator: @unchecked Sendable {
             send(envelope, Reply.error(error))
         case .claimed(let grant):
             deliver(grant, to: envelope, retryable: decoded.requestID != nil)
+        case .chained(let result, let grant):
+            deliver(grant, to: envelope, retryable: decoded.requestID != nil, reply: Reply.ok(result))
         case .park(let request):
             parked.park(.init(envelope: envelope, request: request, deadlineMs: clock.nowMs() + Int64(request.waitMs)))
         }
@@ -348,6 +379,7 @@ public final class Coordinator: @unchecked Sendable {
                 switch outcome {
                 case .result(let r): reply = Reply.ok(r)
                 case .claimed(let g): reply = Reply.ok(WireFormat.claim(g))
+                case .chained(let r, _): reply = Reply.ok(r)
                 // Not remembered: an internal failure changed nothing and is worth retrying; a parked
                 // claim is answered later (a retry parks again; an undeliverable grant is released).
                 case .failure(let e) where e.code == .internal: return .fresh(outcome)
@@ -365,9 +397,18 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Sends a granted claim. If the client has gone and could not get it by retrying (no
     /// request_id), releases the claim at once so the task is not held by nobody until its lease ends.
-    private func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]], retryable: Bool = false) {
+    private func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]], retryable: Bool = false, reply: [UInt8]? = nil) {
         log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
-        if send(envelope, Reply.ok(WireFormat.claim(grant))) || retryable { return }
+        let reply = reply ?? Reply.ok(WireFormat.claim(grant))
+        if outbox != nil {
+            outbox?.hold(envelope, reply, undeliverableClaim: retryable ? nil : grant)
+            return
+        }
+        if send(envelope, reply) || retryable { return }
+        releaseUndelivered(grant)
+    }
+
+    private func releaseUndelivered(_ grant: ClaimGrant) {
         let proof = ClaimProof(principal: .admin, taskID: grant.task.id, tokenHash: Secrets.hash(grant.token))
         do {
             _ = try store.endClaim(proof, .release(reason: "client went away before the claim reached it"), nowMs: clock.nowMs())
@@ -377,8 +418,13 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// Sends a reply, or holds it in the outbox while a batch is open (`now` sends regardless).
     @discardableResult
-    private func send(_ envelope: [[UInt8]], _ reply: [UInt8]) -> Bool {
+    private func send(_ envelope: [[UInt8]], _ reply: [UInt8], now: Bool = false) -> Bool {
+        if !now, outbox != nil {
+            outbox?.hold(envelope, reply, undeliverableClaim: nil)
+            return true
+        }
         do {
             try router?.send(envelope + [reply], dontWait: true)
             return true

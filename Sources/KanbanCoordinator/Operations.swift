@@ -11,6 +11,10 @@ public enum Outcome {
     case claimed(ClaimGrant)
     /// A claim with `wait_ms` that found nothing yet: keep the envelope and answer later.
     case park(ClaimRequest)
+    /// A `complete` with `claim_next` that also claimed the lane's next task: `result` is the whole
+    /// reply's result (it carries the grant's token); the grant is there so an undeliverable reply's
+    /// claim can be released, as for `claimed`.
+    case chained(result: JSONValue, grant: ClaimGrant)
 }
 
 /// The op handlers: typed request in, result out. No sockets here, and no SQL (that is the store's).
@@ -119,8 +123,10 @@ public final class Operations {
         case .heartbeat(let ref, let note, let metadata):
             let expires = try store.heartbeat(proof(ref, principal), note: note, metadata: metadata, nowMs: now)
             return .result(["lease_expires_at": .int(Lease.hermesSeconds(fromMs: expires)), "lease_expires_at_ms": .int(expires)])
-        case .complete(let ref, let result, let summary, let metadata):
-            let task = try store.endClaim(proof(ref, principal), .complete(result: result, summary: summary, metadata: metadata), nowMs: now)
+        case .complete(let ref, let result, let summary, let metadata, let claimNext):
+            let ending = ClaimEnding.complete(result: result, summary: summary, metadata: metadata)
+            if claimNext { return try completeAndClaimNext(proof(ref, principal), ending, tokenSeed: seed) }
+            let task = try store.endClaim(proof(ref, principal), ending, nowMs: now)
             return .result(["task": WireFormat.task(task)])
         case .block(let ref, let reason, let kind):
             return .result(["task": WireFormat.task(try store.endClaim(proof(ref, principal), .block(reason: reason, kind: kind), nowMs: now))])
@@ -140,7 +146,7 @@ public final class Operations {
     /// Tries to claim for the request now; nil when the lane has nothing claimable.
     /// Also used to serve parked claims when work shows up.
     public func claim(_ c: ClaimRequest, tokenSeed: String? = nil) throws -> ClaimGrant? {
-        guard let lane = try store.lane(named: c.lane)?.lane else {
+        guard let lane = try store.laneDefinition(named: c.lane) else {
             throw BoardError.notFound("no lane named '\(c.lane)'; register it with lane.register")
         }
         if !lane.claimMode.mayPull, c.taskID == nil {

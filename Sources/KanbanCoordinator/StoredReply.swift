@@ -6,12 +6,40 @@ import KanbanProtocol
 /// prefix, and a replay mints the same token again. A copy of the board file reveals no token.
 enum StoredReply {
     static let placeholder = "derived:"
+    private static let tokenKey = Array(#""token":""#.utf8)
 
-    /// The reply as stored: `result.token` and `result.claim.token` replaced by placeholders.
+    /// The reply as stored: `result.token`, `result.claim.token` and `result.next.claim.token`
+    /// (`complete` with `claim_next`) replaced by placeholders.
     static func redacted(_ reply: [UInt8]) -> [UInt8] {
+        // Most replies hold no token; do not parse those. (Quotes inside JSON strings are escaped,
+        // so this byte pattern can only be a key.)
+        guard reply.firstRange(of: tokenKey) != nil else { return reply }
+        if let fast = redactedInPlace(reply) { return fast }
         guard case .success(var result) = Reply.parse(reply) else { return reply }
         result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3))) }
         return Reply.ok(result)
+    }
+
+    /// The same redaction on the bytes, without a parse: each `"token":"<prefix>…"` value becomes
+    /// `"derived:<prefix>"`. Tokens are `lt_`/`ct_` plus base64url, so they hold no quote or escape;
+    /// replies are compact with sorted keys, so this equals re-encoding the redacted value. Nil (parse
+    /// instead) for anything that is not such a token.
+    static func redactedInPlace(_ reply: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(reply.count)
+        var rest = reply[...]
+        while let found = rest.firstRange(of: tokenKey) {
+            out += rest[..<found.upperBound]
+            let value = rest[found.upperBound...]
+            guard let end = value.firstIndex(of: 0x22), value.distance(from: value.startIndex, to: end) > 3 else { return nil }
+            let prefix = Array(value.prefix(3))
+            guard prefix == Array("ct_".utf8) || prefix == Array("lt_".utf8),
+                  value[..<end].allSatisfy({ $0 != 0x5C }) else { return nil }
+            out += Array(placeholder.utf8) + prefix
+            rest = value[end...]
+        }
+        out += rest
+        return out
     }
 
     /// The stored reply with its tokens minted again for `seed`.
@@ -30,6 +58,7 @@ enum StoredReply {
             claim["token"] = f(token)
             top["claim"] = .object(claim)
         }
+        if case .object? = top["next"], let next = top["next"] { top["next"] = mapTokens(next, f) }
         return .object(top)
     }
 }

@@ -18,6 +18,7 @@ public enum Reply {
 
     /// Compact JSON with sorted keys, so equal values encode to equal bytes.
     public static func encode(_ value: JSONValue) -> [UInt8] {
+        if let fast = CompactJSON.encode(value) { return fast }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // JSONValue holds only finite numbers from decoding; a failure here is a programming error

@@ -22,7 +22,8 @@ public enum Request: Equatable, Sendable {
     case workspacePrune(lane: String?)
     case claim(ClaimRequest)
     case heartbeat(ClaimRef, note: String?, metadata: JSONValue?)
-    case complete(ClaimRef, result: String?, summary: String?, metadata: JSONValue?)
+    /// `claimNext`: in the same transaction, claim the lane's next best task and return it too.
+    case complete(ClaimRef, result: String?, summary: String?, metadata: JSONValue?, claimNext: Bool)
     case block(ClaimRef, reason: String?, kind: String?)
     case release(ClaimRef, reason: String?)
     case events(since: Int64, limit: Int, lane: String?)

@@ -33,7 +33,7 @@ public struct RequestDecoder: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(frame))
+            value = try CompactJSONParser.parse(frame) ?? JSONDecoder().decode(JSONValue.self, from: Data(frame))
         } catch {
             throw WireError(.badRequest, "request is not valid JSON")
         }
@@ -135,7 +135,8 @@ public struct RequestDecoder: Sendable {
         case "complete":
             return .complete(try f.claimRef(), result: try f.optionalString("result", maxLength: 256 * 1024),
                              summary: try f.optionalString("summary", maxLength: 64 * 1024),
-                             metadata: try f.optionalObject("metadata"))
+                             metadata: try f.optionalObject("metadata"),
+                             claimNext: try f.optionalBool("claim_next") ?? false)
         case "block":
             return .block(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
                           kind: try f.optionalString("kind", maxLength: 64))

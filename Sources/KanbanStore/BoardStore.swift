@@ -64,6 +64,9 @@ public protocol BoardStore: AnyObject {
     /// Assignees with ready tasks that are not registered lanes: (name, ready count, oldest created_at).
     func unregisteredAssignees() throws -> [(assignee: String, queued: Int, oldestQueuedAt: Int64)]
     func lane(named name: String) throws -> LaneSummary?
+    /// The lane's settings alone, without the counts of `lane(named:)` (which cost a scan of its
+    /// queue): what every claim reads.
+    func laneDefinition(named name: String) throws -> Lane?
     func lanes() throws -> [LaneSummary]
     func removeLane(name: String, nowMs: Int64) throws
     func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws
@@ -118,6 +121,7 @@ public protocol BoardStore: AnyObject {
 
     // Safe retries
     /// Runs several store calls in one transaction: all of them commit together, or none does.
+    /// Called inside another `atomically`, it is a savepoint: if `body` throws, only its writes are undone.
     func atomically<T>(_ body: () throws -> T) throws -> T
     /// The reply first given to `requestID` from `principal`, if it was given after `sinceMs`.
     func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> [UInt8]?

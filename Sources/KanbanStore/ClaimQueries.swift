@@ -37,13 +37,13 @@ extension SQLiteBoard {
             let lock = ClaimLock.make(lane: claim.lane, runID: claim.runID)
             let now = nowMs / 1000
             // Keep Hermes' own liveness fields fresh so its dispatcher never reclaims a live bridge claim.
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE tasks SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ? AND status = 'running' AND claim_lock = ?
-                """, arguments: [Lease.hermesSeconds(fromMs: expiresMs), now, proof.taskID, lock])
+                """).execute(arguments: [Lease.hermesSeconds(fromMs: expiresMs), now, proof.taskID, lock])
             guard db.changesCount == 1 else { throw BoardError.denied(.staleClaim("the task changed under this claim")) }
-            try db.execute(sql: "UPDATE task_runs SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ?",
+            try db.cachedStatement(sql: "UPDATE task_runs SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ?").execute(
                            arguments: [Lease.hermesSeconds(fromMs: expiresMs), now, claim.runID])
-            try db.execute(sql: "UPDATE bridge_claims SET lease_expires_ms = ? WHERE run_id = ?", arguments: [expiresMs, claim.runID])
+            try db.cachedStatement(sql: "UPDATE bridge_claims SET lease_expires_ms = ? WHERE run_id = ?").execute(arguments: [expiresMs, claim.runID])
             var data: [String: JSONValue] = ["lease_expires_at_ms": .int(expiresMs), "note": .of(note)]
             if let metadata { data["metadata"] = metadata }
             try EventWriter(db: db, nowMs: nowMs).task(EventType.heartbeat, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
@@ -74,7 +74,7 @@ extension SQLiteBoard {
                                 hermesPayload: payload, data: payload)
                 try Self.promoteChildren(db, of: proof.taskID, events: events)
             case .block(let reason, let kind):
-                let prev = try Row.fetchOne(db, sql: "SELECT block_kind, block_recurrences FROM tasks WHERE id = ?", arguments: [proof.taskID])
+                let prev = try Row.fetchOne(db.cachedStatement(sql: "SELECT block_kind, block_recurrences FROM tasks WHERE id = ?"), arguments: [proof.taskID])
                 let prevKind: String? = prev?["block_kind"]
                 let recurrences = (prevKind != nil && prevKind == kind) ? ((prev?["block_recurrences"] as Int?) ?? 0) + 1 : 1
                 try Self.casTask(db, proof.taskID, lock: lock, sql: """
@@ -105,10 +105,10 @@ extension SQLiteBoard {
 
     public func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int {
         try write { db in
-            let expired = try Row.fetchAll(db, sql: """
+            let expired = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT run_id, task_id, lane FROM bridge_claims WHERE ended_at_ms IS NULL AND lease_expires_ms <= ?
                 ORDER BY lease_expires_ms
-                """, arguments: [nowMs])
+                """), arguments: [nowMs])
             let events = EventWriter(db: db, nowMs: nowMs)
             for row in expired {
                 _ = try Self.failLiveClaim(db, runID: row["run_id"], outcome: EventType.timedOut, error: "lease expired",
@@ -128,7 +128,7 @@ extension SQLiteBoard {
     public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws {
         try write { db in
             if let workspace {
-                try db.execute(sql: "UPDATE tasks SET workspace_path = ? WHERE id = ?", arguments: [workspace, taskID])
+                try db.cachedStatement(sql: "UPDATE tasks SET workspace_path = ? WHERE id = ?").execute(arguments: [workspace, taskID])
             }
             let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
             try EventWriter(db: db, nowMs: nowMs).task("spawned", taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
@@ -137,10 +137,10 @@ extension SQLiteBoard {
 
     public func isClaimLive(runID: Int64) throws -> Bool {
         try read { db in
-            try Bool.fetchOne(db, sql: """
+            try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT 1 FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
                 WHERE c.run_id = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
-                """, arguments: [runID]) == true
+                """), arguments: [runID]) == true
         }
     }
 
@@ -149,15 +149,15 @@ extension SQLiteBoard {
     /// False when the claim had already ended (or Hermes took the task back: then only our record goes).
     static func failLiveClaim(_ db: Database, runID: Int64, outcome: String, error: String, payload: JSONValue,
                               retry: RetryPolicy, events: EventWriter) throws -> Bool {
-        guard let row = try Row.fetchOne(db, sql: "SELECT task_id, lane FROM bridge_claims WHERE run_id = ? AND ended_at_ms IS NULL",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT task_id, lane FROM bridge_claims WHERE run_id = ? AND ended_at_ms IS NULL"),
                                          arguments: [runID]) else { return false }
         let taskID: String = row["task_id"], lane: String = row["lane"]
         let lock = ClaimLock.make(lane: lane, runID: runID)
-        let stillOurs = try Bool.fetchOne(db, sql: """
+        let stillOurs = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT 1 FROM tasks WHERE id = ? AND status = 'running' AND claim_lock = ? AND current_run_id = ?
-            """, arguments: [taskID, lock, runID]) == true
+            """), arguments: [taskID, lock, runID]) == true
         guard stillOurs else {
-            try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?",
+            try db.cachedStatement(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?").execute(
                            arguments: [events.nowMs, runID])
             return false
         }
@@ -172,9 +172,9 @@ extension SQLiteBoard {
 
     public func endBackoffs(nowMs: Int64) throws -> Int {
         try write { db in
-            let due = try String.fetchAll(db, sql: "SELECT task_id FROM bridge_backoff WHERE not_before_ms <= ? ORDER BY not_before_ms",
+            let due = try String.fetchAll(db.cachedStatement(sql: "SELECT task_id FROM bridge_backoff WHERE not_before_ms <= ? ORDER BY not_before_ms"),
                                           arguments: [nowMs])
-            try db.execute(sql: "DELETE FROM bridge_backoff WHERE not_before_ms <= ?", arguments: [nowMs])
+            try db.cachedStatement(sql: "DELETE FROM bridge_backoff WHERE not_before_ms <= ?").execute(arguments: [nowMs])
             let events = EventWriter(db: db, nowMs: nowMs)
             for task in due { try Self.announceIfClaimable(db, task, events: events) }
             return due.count
@@ -183,11 +183,11 @@ extension SQLiteBoard {
 
     public func nextTimerDue() throws -> Int64? {
         try read { db in
-            try Int64.fetchOne(db, sql: """
+            try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT MIN(due) FROM (
                   SELECT MIN(lease_expires_ms) AS due FROM bridge_claims WHERE ended_at_ms IS NULL
                   UNION ALL SELECT MIN(not_before_ms) FROM bridge_backoff)
-                """)
+                """))
         }
     }
 
@@ -195,7 +195,7 @@ extension SQLiteBoard {
     /// back to `ready` (maybe after a backoff), or `blocked` with a `gave_up` event.
     static func recordFailure(_ db: Database, taskID: String, lock: String, error: String, outcome: String,
                               retry: RetryPolicy, events: EventWriter) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT consecutive_failures, max_retries, assignee FROM tasks WHERE id = ?",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT consecutive_failures, max_retries, assignee FROM tasks WHERE id = ?"),
                                          arguments: [taskID]) else { return }
         let failures = (row["consecutive_failures"] as Int? ?? 0) + 1
         let lane: String? = row["assignee"]
@@ -206,7 +206,7 @@ extension SQLiteBoard {
                   current_run_id = NULL, consecutive_failures = ?, last_failure_error = ?
                 """, [failures, error])
             if notBefore > events.nowMs {
-                try db.execute(sql: "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)",
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)").execute(
                                arguments: [taskID, notBefore])
             } else {
                 try announceIfClaimable(db, taskID, events: events)
@@ -234,10 +234,10 @@ extension SQLiteBoard {
 
     /// Claim-scoped authority, evaluated inside the write transaction (see `ClaimAuthority`).
     static func authorize(_ db: Database, _ proof: ClaimProof, nowMs: Int64) throws -> LiveClaim {
-        let claim = try Row.fetchOne(db, sql: """
+        let claim = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT run_id, task_id, lane, lease_ms, lease_expires_ms, ended_at_ms FROM bridge_claims WHERE token_hash = ?
-            """, arguments: [proof.tokenHash])
-        let task = try Row.fetchOne(db, sql: "SELECT status, current_run_id, claim_lock FROM tasks WHERE id = ?",
+            """), arguments: [proof.tokenHash])
+        let task = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, current_run_id, claim_lock FROM tasks WHERE id = ?"),
                                     arguments: [proof.taskID])
         let facts = ClaimFacts(
             claimTaskID: claim?["task_id"], claimLane: claim?["lane"], claimRunID: claim?["run_id"],
@@ -253,18 +253,18 @@ extension SQLiteBoard {
 
     /// Compare-and-set on status and lock; zero rows changed means the claim was lost mid-flight.
     static func casTask(_ db: Database, _ id: String, lock: String, sql: String, _ args: StatementArguments) throws {
-        try db.execute(sql: sql + " WHERE id = ? AND status = 'running' AND claim_lock = ?", arguments: args + [id, lock])
+        try db.cachedStatement(sql: sql + " WHERE id = ? AND status = 'running' AND claim_lock = ?").execute(arguments: args + [id, lock])
         guard db.changesCount == 1 else { throw BoardError.denied(.staleClaim("the task changed under this claim")) }
     }
 
     static func closeRun(_ db: Database, _ runID: Int64, status: String, outcome: String, summary: String?,
                          metadata: JSONValue?, nowMs: Int64, reason: String, error: String? = nil) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE task_runs SET status = ?, outcome = ?, summary = ?, error = ?, metadata = ?, ended_at = ?,
               claim_lock = NULL, claim_expires = NULL, worker_pid = NULL
             WHERE id = ? AND ended_at IS NULL
-            """, arguments: [status, outcome, summary, error, metadata.flatMap(JSONText.encode), nowMs / 1000, runID])
-        try db.execute(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = ? WHERE run_id = ?",
+            """).execute(arguments: [status, outcome, summary, error, metadata.flatMap(JSONText.encode), nowMs / 1000, runID])
+        try db.cachedStatement(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = ? WHERE run_id = ?").execute(
                        arguments: [nowMs, reason, runID])
     }
 
@@ -284,7 +284,7 @@ extension SQLiteBoard {
         }
         if try demoteIfWaiting(db, taskID, lane: task.assignee, events: events) { return false }
         if task.assignee == nil {
-            try db.execute(sql: "UPDATE tasks SET assignee = ? WHERE id = ?", arguments: [lane, taskID])
+            try db.cachedStatement(sql: "UPDATE tasks SET assignee = ? WHERE id = ?").execute(arguments: [lane, taskID])
             try events.task(EventType.assigned, taskID: taskID, lane: lane, hermesPayload: ["assignee": .string(lane)],
                             data: ["assignee": .string(lane), "previous": .null])
         }
@@ -296,11 +296,11 @@ extension SQLiteBoard {
     /// not finished (Hermes can leave them so) are put back to `todo` on the way, as Hermes' claim does.
     static func bestClaimable(_ db: Database, lane: String, events: EventWriter) throws -> String? {
         while true {
-            let candidates = try String.fetchAll(db, sql: """
+            let candidates = try String.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM tasks WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
                 ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT 16
-                """, arguments: [lane, events.nowMs])
+                """), arguments: [lane, events.nowMs])
             if candidates.isEmpty { return nil }
             for id in candidates where try !demoteIfWaiting(db, id, lane: lane, events: events) { return id }
         }
@@ -310,7 +310,7 @@ extension SQLiteBoard {
     static func demoteIfWaiting(_ db: Database, _ id: String, lane: String?, events: EventWriter) throws -> Bool {
         let parents = try parentStatuses(db, id)
         guard !parents.allSatisfy(\.releasesChildren) else { return false }
-        try db.execute(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'", arguments: [id])
+        try db.cachedStatement(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'").execute(arguments: [id])
         try events.task(EventType.claimRejected, taskID: id, lane: lane, hermesPayload: ["reason": "parents_not_done"],
                         data: ["reason": "parents_not_done"])
         return true
@@ -322,29 +322,29 @@ extension SQLiteBoard {
         let expiresMs = nowMs + intent.leaseMs
         let expires = Lease.hermesSeconds(fromMs: expiresMs)
         // Defensive, as Hermes: a ready task must not still point at an open run.
-        if let stale = try Int64.fetchOne(db, sql: "SELECT current_run_id FROM tasks WHERE id = ?", arguments: [taskID]) {
-            try db.execute(sql: """
+        if let stale = try Int64.fetchOne(db.cachedStatement(sql: "SELECT current_run_id FROM tasks WHERE id = ?"), arguments: [taskID]) {
+            try db.cachedStatement(sql: """
                 UPDATE task_runs SET status = 'reclaimed', outcome = 'reclaimed', ended_at = ?, claim_lock = NULL, claim_expires = NULL
                 WHERE id = ? AND ended_at IS NULL
-                """, arguments: [now, stale])
+                """).execute(arguments: [now, stale])
         }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
             SELECT id, assignee, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
-            """, arguments: [now, now, taskID])
+            """).execute(arguments: [now, now, taskID])
         let runID = db.lastInsertedRowID
         let lock = ClaimLock.make(lane: intent.lane.name, runID: runID)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE tasks SET status = 'running', claim_lock = ?, claim_expires = ?, started_at = COALESCE(started_at, ?),
               worker_pid = NULL, last_heartbeat_at = ?, current_run_id = ?
             WHERE id = ? AND status = 'ready' AND claim_lock IS NULL
-            """, arguments: [lock, expires, now, now, runID, taskID])
+            """).execute(arguments: [lock, expires, now, now, runID, taskID])
         guard db.changesCount == 1 else { throw BoardError.conflict("task \(taskID) was claimed by someone else") }
-        try db.execute(sql: "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?", arguments: [lock, expires, runID])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?").execute(arguments: [lock, expires, runID])
+        try db.cachedStatement(sql: """
             INSERT INTO bridge_claims (run_id, task_id, lane, token_hash, lease_ms, lease_expires_ms, claimed_at_ms)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [runID, taskID, intent.lane.name, intent.tokenHash, intent.leaseMs, expiresMs, nowMs])
+            """).execute(arguments: [runID, taskID, intent.lane.name, intent.tokenHash, intent.leaseMs, expiresMs, nowMs])
         try events.task(EventType.claimed, taskID: taskID, lane: intent.lane.name, runID: runID,
                         hermesPayload: ["lock": .string(lock), "expires": .int(expires), "run_id": .int(runID)],
                         data: ["lock": .string(lock), "lease_expires_at_ms": .int(expiresMs)])
@@ -354,13 +354,13 @@ extension SQLiteBoard {
     /// After a parent finishes: children whose parents are now all done/archived go `todo` → `ready`
     /// (Hermes' `promoted` event), and each becomes `available` to its lane.
     static func promoteChildren(_ db: Database, of parent: String, events: EventWriter) throws {
-        let children = try String.fetchAll(db, sql: """
+        let children = try String.fetchAll(db.cachedStatement(sql: """
             SELECT t.id FROM task_links l JOIN tasks t ON t.id = l.child_id WHERE l.parent_id = ? AND t.status = 'todo'
             ORDER BY t.id
-            """, arguments: [parent])
+            """), arguments: [parent])
         for child in children where try parentStatuses(db, child).allSatisfy(\.releasesChildren) {
-            try db.execute(sql: "UPDATE tasks SET status = 'ready' WHERE id = ? AND status = 'todo'", arguments: [child])
-            let assignee = try String.fetchOne(db, sql: "SELECT assignee FROM tasks WHERE id = ?", arguments: [child])
+            try db.cachedStatement(sql: "UPDATE tasks SET status = 'ready' WHERE id = ? AND status = 'todo'").execute(arguments: [child])
+            let assignee = try String.fetchOne(db.cachedStatement(sql: "SELECT assignee FROM tasks WHERE id = ?"), arguments: [child])
             try events.task(EventType.promoted, taskID: child, lane: assignee)
             try announceIfClaimable(db, child, events: events)
         }
@@ -368,19 +368,19 @@ extension SQLiteBoard {
 
     /// True while a failed task waits out its retry backoff.
     static func isBackingOff(_ db: Database, _ id: String, nowMs: Int64) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_backoff WHERE task_id = ? AND not_before_ms > ?", arguments: [id, nowMs]) == true
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM bridge_backoff WHERE task_id = ? AND not_before_ms > ?"), arguments: [id, nowMs]) == true
     }
 
     /// Publishes `<lane>.available` when the task is claimable by its assignee now, unless the lane
     /// is a `pull` lane (those ask; only watch and pull-or-watch lanes are told). Tasks of names that
     /// are not registered lanes are announced too, so dashboards can see work nobody is taking.
     static func announceIfClaimable(_ db: Database, _ id: String, events: EventWriter) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT assignee, status, claim_lock, priority FROM tasks WHERE id = ?", arguments: [id]),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT assignee, status, claim_lock, priority FROM tasks WHERE id = ?"), arguments: [id]),
               let lane: String = row["assignee"],
               Readiness.isClaimable(status: TaskStatus(rawValue: row["status"]) ?? .triage, claimLock: row["claim_lock"],
                                     parentStatuses: try parentStatuses(db, id)),
               try !isBackingOff(db, id, nowMs: events.nowMs) else { return }
-        let mode = try String.fetchOne(db, sql: "SELECT claim_mode FROM bridge_lanes WHERE name = ?", arguments: [lane])
+        let mode = try String.fetchOne(db.cachedStatement(sql: "SELECT claim_mode FROM bridge_lanes WHERE name = ?"), arguments: [lane])
         if mode.flatMap(ClaimMode.init(rawValue:))?.announcesWork == false { return }
         try events.published(EventType.available, taskID: id, lane: lane, data: ["priority": .int(row["priority"] ?? 0)])
     }

@@ -16,19 +16,19 @@ extension SQLiteBoard {
     /// Changes whenever another connection commits to the file; cheap enough to poll often.
     /// (SQLite's `data_version` ignores this connection's own commits, which is exactly what we want.)
     public func externalChangeMarker() throws -> Int64 {
-        try queue.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
     }
 
     /// Publishes every `task_events` row written by someone else since the last call; returns how many.
     public func importExternalEvents(nowMs: Int64) throws -> Int {
         try write { db in
-            let cursor = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'hermes_event_cursor'") ?? 0
-            let rows = try Row.fetchAll(db, sql: """
+            let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'hermes_event_cursor'")) ?? 0
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT e.id, e.task_id, e.run_id, e.kind, e.payload, t.assignee FROM task_events e
                 LEFT JOIN tasks t ON t.id = e.task_id
                 WHERE e.id > ? AND NOT EXISTS (SELECT 1 FROM bridge_events b WHERE b.source_event_id = e.id)
                 ORDER BY e.id LIMIT 1000
-                """, arguments: [cursor])
+                """), arguments: [cursor])
             let events = EventWriter(db: db, nowMs: nowMs)
             var changed: [String] = [], mayBeFree: Set<String> = []
             for row in rows {
@@ -45,9 +45,9 @@ extension SQLiteBoard {
                 if mayBeFree.contains(taskID) { try Self.announceIfClaimable(db, taskID, events: events) }
             }
             // Advance past our own rows too, so the NOT EXISTS scan stays short.
-            let newest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM task_events") ?? cursor
+            let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM task_events")) ?? cursor
             let through = rows.count == 1000 ? (rows.last?["id"] as Int64? ?? cursor) : newest
-            try db.execute(sql: "UPDATE bridge_meta SET value = ? WHERE key = 'hermes_event_cursor'", arguments: [String(through)])
+            try db.cachedStatement(sql: "UPDATE bridge_meta SET value = ? WHERE key = 'hermes_event_cursor'").execute(arguments: [String(through)])
             return rows.count
         }
     }
@@ -55,11 +55,11 @@ extension SQLiteBoard {
     /// Bridge claims on `taskID` whose run Hermes ended (reclaim, hand-completion, block): retire them
     /// so their lease timer stops. Their holders already get `stale_claim` (see `ClaimAuthority`).
     static func retireLostClaims(_ db: Database, taskID: String, nowMs: Int64) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost'
             WHERE task_id = ? AND ended_at_ms IS NULL AND NOT EXISTS (
               SELECT 1 FROM tasks t WHERE t.id = bridge_claims.task_id AND t.status = 'running'
                 AND t.current_run_id = bridge_claims.run_id AND t.claim_lock = 'lane:' || bridge_claims.lane || ':' || bridge_claims.run_id)
-            """, arguments: [nowMs, taskID])
+            """).execute(arguments: [nowMs, taskID])
     }
 }

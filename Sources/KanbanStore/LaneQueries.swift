@@ -8,7 +8,7 @@ extension SQLiteBoard {
     }
 
     static func insertLane(_ db: Database, _ lane: Lane, tokenHash: String, nowMs: Int64) throws -> Lane {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM bridge_lanes WHERE name = ?", arguments: [lane.name]) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM bridge_lanes WHERE name = ?"), arguments: [lane.name]) == true {
             throw BoardError.conflict("lane '\(lane.name)' is already registered; use lane.update or lane.rotate-token")
         }
         try refuseTakenCurveKey(db, lane)
@@ -16,12 +16,12 @@ extension SQLiteBoard {
         var l = lane
         l.createdAt = now
         l.updatedAt = now
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
               command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, curve_public_key,
               token_hash, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: Self.laneArguments(l) + [tokenHash, now, now])
+            """).execute(arguments: Self.laneArguments(l) + [tokenHash, now, now])
         try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
                                                         data: ["kind": .string(l.kind.rawValue)])
         return l
@@ -40,12 +40,12 @@ extension SQLiteBoard {
     /// Every setting of `l` (found by its name), with a `lane_updated` event.
     static func rewriteLane(_ db: Database, _ l: Lane, nowMs: Int64) throws {
         try refuseTakenCurveKey(db, l)
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
               allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
               max_runtime_seconds = ?, keep_workspaces = ?, curve_public_key = ?, updated_at = ?
             WHERE name = ?
-            """, arguments: Self.laneArguments(l) + [l.updatedAt, l.name])
+            """).execute(arguments: Self.laneArguments(l) + [l.updatedAt, l.name])
         try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: l.name)
     }
 
@@ -78,11 +78,11 @@ extension SQLiteBoard {
 
     public func unregisteredAssignees() throws -> [(assignee: String, queued: Int, oldestQueuedAt: Int64)] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT assignee, COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks
                 WHERE status = 'ready' AND assignee IS NOT NULL AND assignee NOT IN (SELECT name FROM bridge_lanes)
                 GROUP BY assignee ORDER BY assignee
-                """).map { ($0["assignee"], $0["n"], $0["oldest"]) }
+                """)).map { ($0["assignee"], $0["n"], $0["oldest"]) }
         }
     }
 
@@ -90,9 +90,13 @@ extension SQLiteBoard {
         try read { db in try Self.fetchLane(db, name).map { try Self.summary(db, $0) } }
     }
 
+    public func laneDefinition(named name: String) throws -> Lane? {
+        try read { db in try Self.fetchLane(db, name) }
+    }
+
     public func lanes() throws -> [LaneSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM bridge_lanes ORDER BY name").map { try Self.summary(db, Self.lane(from: $0)) }
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM bridge_lanes ORDER BY name")).map { try Self.summary(db, Self.lane(from: $0)) }
         }
     }
 
@@ -104,51 +108,51 @@ extension SQLiteBoard {
             if live > 0 {
                 throw BoardError.conflict("lane '\(name)' holds \(live) live claim(s); let them finish or release them first")
             }
-            try db.execute(sql: "DELETE FROM bridge_lanes WHERE name = ?", arguments: [name])
+            try db.cachedStatement(sql: "DELETE FROM bridge_lanes WHERE name = ?").execute(arguments: [name])
             try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRemoved, taskID: nil, lane: name)
         }
     }
 
     public func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws {
         try write { db in
-            try db.execute(sql: "UPDATE bridge_lanes SET token_hash = ?, updated_at = ? WHERE name = ?",
+            try db.cachedStatement(sql: "UPDATE bridge_lanes SET token_hash = ?, updated_at = ? WHERE name = ?").execute(
                            arguments: [tokenHash, nowMs / 1000, name])
             guard db.changesCount == 1 else { throw BoardError.notFound("no lane named '\(name)'") }
         }
     }
 
     public func laneName(forTokenHash tokenHash: String) throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT name FROM bridge_lanes WHERE token_hash = ?", arguments: [tokenHash]) }
+        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM bridge_lanes WHERE token_hash = ?"), arguments: [tokenHash]) }
     }
 
     public func tokenHash(ofLane name: String) throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT token_hash FROM bridge_lanes WHERE name = ?", arguments: [name]) }
+        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT token_hash FROM bridge_lanes WHERE name = ?"), arguments: [name]) }
     }
 
     // MARK: Row mapping
 
     static func fetchLane(_ db: Database, _ name: String) throws -> Lane? {
-        try Row.fetchOne(db, sql: "SELECT * FROM bridge_lanes WHERE name = ?", arguments: [name]).map(lane(from:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM bridge_lanes WHERE name = ?"), arguments: [name]).map(lane(from:))
     }
 
     /// Claims the lane holds that are still live on the board. Joined with `tasks` so a claim that
     /// Hermes took back (reclaim, complete, block by hand) stops counting against the lane at once.
     static func liveClaims(_ db: Database, lane: String) throws -> Int {
-        try Int.fetchOne(db, sql: """
+        try Int.fetchOne(db.cachedStatement(sql: """
             SELECT COUNT(*) FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
             WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
-            """, arguments: [lane]) ?? 0
+            """), arguments: [lane]) ?? 0
     }
 
     static func summary(_ db: Database, _ lane: Lane) throws -> LaneSummary {
-        let queue = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks WHERE assignee = ? AND status = 'ready'",
+        let queue = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks WHERE assignee = ? AND status = 'ready'"),
                                      arguments: [lane.name])
-        let claims = try Row.fetchAll(db, sql: """
+        let claims = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT c.task_id, c.run_id, c.claimed_at_ms, c.lease_ms, c.lease_expires_ms, t.last_heartbeat_at
             FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
             WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
             ORDER BY c.run_id
-            """, arguments: [lane.name]).map { row in
+            """), arguments: [lane.name]).map { row in
             LiveClaimInfo(taskID: row["task_id"], runID: row["run_id"], claimedAtMs: row["claimed_at_ms"], leaseMs: row["lease_ms"],
                           leaseExpiresAtMs: row["lease_expires_ms"], lastHeartbeatAt: row["last_heartbeat_at"])
         }

@@ -22,6 +22,10 @@ public final class SQLiteBoard: BoardStore {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 100")
+            // Savepoints (one per request of a group commit) keep the pages they change in a
+            // statement journal; in memory, not in a temp file that is created, written and unlinked
+            // for every transaction. Only rollbacks inside a transaction read it; durability is the WAL's.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
@@ -70,11 +74,31 @@ public final class SQLiteBoard: BoardStore {
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         if let db = openTransaction { return try body(db) }
-        return try queue.read(body)
+        // Not `queue.read`: GRDB brackets it with `PRAGMA query_only`, and SQLite expires every prepared
+        // statement of a connection when a flag pragma changes, so each read would throw the statement
+        // cache away (profiled: a third of the coordinator's CPU went to re-preparing). One connection,
+        // used from the owner thread only: a deferred transaction is just as consistent.
+        return try queue.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
     }
 
     public func atomically<T>(_ body: () throws -> T) throws -> T {
-        if openTransaction != nil { return try body() }
+        // Nested: a savepoint, so a body that throws undoes only its own writes and the outer
+        // transaction (a group commit of several requests) stays usable for the others.
+        if let db = openTransaction {
+            var result: T?
+            try db.inSavepoint {
+                result = try body()
+                return .commit
+            }
+            return result!
+        }
         return try queue.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
@@ -95,22 +119,22 @@ public final class SQLiteBoard: BoardStore {
             if let lane {
                 let laneSQL = lane == "_" ? "lane IS NULL" : "lane = ?"
                 let args: StatementArguments = lane == "_" ? [seq, limit] : [lane, seq, limit]
-                rows = try Row.fetchAll(db, sql: """
+                rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT seq, type, task_id, lane, run_id, at_ms, data FROM bridge_events
                     WHERE \(laneSQL) AND seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: args)
+                    """), arguments: args)
             } else {
-                rows = try Row.fetchAll(db, sql: """
+                rows = try Row.fetchAll(db.cachedStatement(sql: """
                     SELECT seq, type, task_id, lane, run_id, at_ms, data FROM bridge_events
                     WHERE seq > ? ORDER BY seq LIMIT ?
-                    """, arguments: [seq, limit])
+                    """), arguments: [seq, limit])
             }
             return rows.map(Self.event(from:))
         }
     }
 
     public func lastEventSeq() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM bridge_events") ?? 0 }
+        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM bridge_events")) ?? 0 }
     }
 
     static func event(from row: Row) -> BoardEvent {
@@ -128,7 +152,7 @@ struct EventWriter {
     /// A Hermes-visible event, mirrored into the published stream.
     func task(_ kind: String, taskID: String, lane: String?, runID: Int64? = nil,
               hermesPayload: JSONValue? = nil, data: JSONValue = [:]) throws {
-        try db.execute(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)").execute(
                        arguments: [taskID, runID, kind, hermesPayload.flatMap(JSONText.encode), nowMs / 1000])
         try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, source: db.lastInsertedRowID)
     }
@@ -137,9 +161,9 @@ struct EventWriter {
     /// `source` names the Hermes `task_events` row it mirrors, if any.
     func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:],
                    source: Int64? = nil) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
+            """).execute(arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
     }
 }
 
@@ -147,6 +171,7 @@ struct EventWriter {
 enum JSONText {
     static func encode(_ value: JSONValue) -> String? {
         if case .null = value { return nil }
+        if let fast = CompactJSON.encode(value) { return String(decoding: fast, as: UTF8.self) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
@@ -154,6 +179,7 @@ enum JSONText {
 
     static func decode(_ text: String?) -> JSONValue? {
         guard let text else { return nil }
+        if let fast = CompactJSONParser.parse(Array(text.utf8)) { return fast }
         return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 }

@@ -7,9 +7,9 @@ extension SQLiteBoard {
         try write { db in
             // Hermes' idempotency: the newest non-archived task with the key is the answer. Checked
             // inside the write transaction here, so two racing creates cannot both insert.
-            if let key = spec.idempotencyKey, let existing = try String.fetchOne(db, sql: """
+            if let key = spec.idempotencyKey, let existing = try String.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM tasks WHERE idempotency_key = ? AND status != 'archived' ORDER BY created_at DESC LIMIT 1
-                """, arguments: [key]) {
+                """), arguments: [key]) {
                 return try Self.fetchTask(db, existing)!
             }
             let parents = Array(Set(spec.parents)).sorted()
@@ -21,13 +21,13 @@ extension SQLiteBoard {
             let status = Readiness.initialStatus(parentStatuses: parentStatuses)
             let id = try Self.newTaskID(db)
             let now = nowMs / 1000
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO tasks (id, title, body, assignee, status, priority, created_by, created_at, tenant, idempotency_key)
                 VALUES (?, ?, ?, ?, ?, ?, 'kanban-bridge', ?, ?, ?)
-                """, arguments: [id, spec.title.trimmingCharacters(in: .whitespacesAndNewlines), spec.body, spec.assignee,
+                """).execute(arguments: [id, spec.title.trimmingCharacters(in: .whitespacesAndNewlines), spec.body, spec.assignee,
                                  status.rawValue, spec.priority, now, spec.tenant, spec.idempotencyKey])
             for parent in parents {
-                try db.execute(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)", arguments: [parent, id])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)").execute(arguments: [parent, id])
             }
             let events = EventWriter(db: db, nowMs: nowMs)
             let payload: JSONValue = [
@@ -44,10 +44,10 @@ extension SQLiteBoard {
     public func task(id: String) throws -> TaskDetail? {
         try read { db in
             guard let task = try Self.fetchTask(db, id) else { return nil }
-            let runs = try Row.fetchAll(db, sql: """
+            let runs = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, task_id, profile, status, outcome, summary, error, claim_lock, started_at, ended_at
                 FROM task_runs WHERE task_id = ? ORDER BY id
-                """, arguments: [id]).map { row in
+                """), arguments: [id]).map { row in
                 RunRecord(id: row["id"], taskID: row["task_id"], profile: row["profile"], status: row["status"],
                           outcome: row["outcome"], summary: row["summary"], error: row["error"],
                           claimLock: row["claim_lock"], startedAt: row["started_at"] ?? 0, endedAt: row["ended_at"])
@@ -64,7 +64,7 @@ extension SQLiteBoard {
             if let assignee { conditions.append("assignee = ?"); args += [assignee] }
             let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             args += [limit]
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?",
+            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?"),
                                           arguments: args)
             return try ids.compactMap { try Self.fetchTask(db, $0) }
         }
@@ -78,7 +78,7 @@ extension SQLiteBoard {
             }
             if task.assignee != assignee {
                 // A human reassigning is a recovery action: the new lane does not inherit the failure streak.
-                try db.execute(sql: "UPDATE tasks SET assignee = ?, consecutive_failures = 0, last_failure_error = NULL WHERE id = ?",
+                try db.cachedStatement(sql: "UPDATE tasks SET assignee = ?, consecutive_failures = 0, last_failure_error = NULL WHERE id = ?").execute(
                                arguments: [assignee, id])
             }
             let events = EventWriter(db: db, nowMs: nowMs)
@@ -95,13 +95,13 @@ extension SQLiteBoard {
             guard let child0 = try Self.fetchTask(db, child) else { throw BoardError.notFound("no task '\(child)'") }
             if parent == child { throw BoardError.invalid("a task cannot depend on itself") }
             let cycles = try Readiness.wouldCycle(parent: parent, child: child) { node in
-                try String.fetchAll(db, sql: "SELECT child_id FROM task_links WHERE parent_id = ?", arguments: [node])
+                try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ?"), arguments: [node])
             }
             if cycles { throw BoardError.conflict("linking \(parent) -> \(child) would create a cycle") }
-            try db.execute(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)", arguments: [parent, child])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)").execute(arguments: [parent, child])
             if !parentStatus.releasesChildren {
                 // A ready child now waits for its new parent, as in Hermes.
-                try db.execute(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'", arguments: [child])
+                try db.cachedStatement(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'").execute(arguments: [child])
             }
             try EventWriter(db: db, nowMs: nowMs).task(EventType.linked, taskID: child, lane: child0.assignee,
                                                        hermesPayload: ["parent": .string(parent), "child": .string(child)],
@@ -117,30 +117,30 @@ extension SQLiteBoard {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<16 {
             let id = "t_" + String(format: "%08x", UInt32.random(in: .min ... .max, using: &rng))
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM tasks WHERE id = ?", arguments: [id]) != true { return id }
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM tasks WHERE id = ?"), arguments: [id]) != true { return id }
         }
         throw BoardError.conflict("could not allocate a fresh task id")
     }
 
     static func status(_ db: Database, _ id: String) throws -> TaskStatus? {
-        try String.fetchOne(db, sql: "SELECT status FROM tasks WHERE id = ?", arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
+        try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM tasks WHERE id = ?"), arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
     }
 
     static func parentStatuses(_ db: Database, _ id: String) throws -> [TaskStatus] {
         // A link to a parent that no longer exists does not hold the child back (Hermes deletes tasks).
-        try String.fetchAll(db, sql: """
+        try String.fetchAll(db.cachedStatement(sql: """
             SELECT t.status FROM task_links l JOIN tasks t ON t.id = l.parent_id WHERE l.child_id = ?
-            """, arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
+            """), arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
     }
 
     static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, title, body, assignee, status, priority, tenant, idempotency_key, created_at, started_at,
                    completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at, max_runtime_seconds
             FROM tasks WHERE id = ?
-            """, arguments: [id]) else { return nil }
-        let parents = try String.fetchAll(db, sql: "SELECT parent_id FROM task_links WHERE child_id = ? ORDER BY parent_id", arguments: [id])
-        let children = try String.fetchAll(db, sql: "SELECT child_id FROM task_links WHERE parent_id = ? ORDER BY child_id", arguments: [id])
+            """), arguments: [id]) else { return nil }
+        let parents = try String.fetchAll(db.cachedStatement(sql: "SELECT parent_id FROM task_links WHERE child_id = ? ORDER BY parent_id"), arguments: [id])
+        let children = try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ? ORDER BY child_id"), arguments: [id])
         return TaskRecord(
             id: row["id"], title: row["title"], body: row["body"], assignee: row["assignee"],
             // Statuses written by a newer Hermes that we do not know are shown as triage (never claimable).

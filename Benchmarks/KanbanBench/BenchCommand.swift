@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+
+/// `kanban-bench`: measures the coordinator against its transport's ceiling and against beanstalkd.
+public struct BenchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kanban-bench",
+        abstract: "Benchmark kanban-bridge: lifecycle throughput, latencies, events, scaling, memory; ZeroMQ echo and beanstalkd baselines.",
+        discussion: """
+            Starts `kanban-bridge serve` as a child process on a fresh board for every measurement (boards live in a temporary \
+            directory), and beanstalkd with a binlog on a free loopback port. Build in release mode first: \
+            swift build -c release && .build/release/kanban-bench --quick
+            """)
+
+    @Flag(help: "Small sizes: about two minutes on two cores.")
+    var quick = false
+
+    @Option(help: "Worker counts, comma-separated (default 1,8,32).")
+    var workers: String?
+
+    @Option(help: "Tasks preloaded per lifecycle run and jobs per beanstalkd run (quick 3000, full 20000).")
+    var tasks: Int?
+
+    @Option(help: "Ready tasks for the scaling runs, comma-separated; k and m suffixes (default 1k,100k,1m).")
+    var scaling: String?
+
+    @Option(help: "Seconds a lifecycle run may take at most (quick 6, full 30).")
+    var maxSeconds: Double?
+
+    @Option(help: "beanstalkd -f values to compare with, comma-separated (default 0,50; 0 = fsync every write).")
+    var beanstalkdFsync: String?
+
+    @Option(help: ArgumentHelp("The kanban-bridge binary (default: next to this one).", valueName: "path"))
+    var bridge: String?
+
+    @Option(help: ArgumentHelp("The beanstalkd binary (default: found on PATH).", valueName: "path"))
+    var beanstalkd: String?
+
+    @Option(help: ArgumentHelp("Also write the Markdown report to this file.", valueName: "path"))
+    var output: String?
+
+    @Flag(help: "Keep the boards and logs in the temporary directory.")
+    var keep = false
+
+    public init() {}
+
+    /// The plan these options describe.
+    func makePlan() throws -> BenchPlan {
+        var plan = quick ? BenchPlan.quick : BenchPlan.full
+        if let workers { plan.workers = try BenchPlan.parseSizes(workers) }
+        if let tasks { plan.tasks = tasks }
+        if let scaling { plan.scalingSizes = try BenchPlan.parseSizes(scaling) }
+        if let maxSeconds { plan.maxSeconds = maxSeconds }
+        if let beanstalkdFsync { plan.beanstalkFsyncMs = try BenchPlan.parseSizes(beanstalkdFsync) }
+        guard plan.workers.allSatisfy({ (1...1024).contains($0) }) else { throw ValidationError("--workers: each 1...1024") }
+        guard plan.tasks >= 1 else { throw ValidationError("--tasks must be at least 1") }
+        return plan
+    }
+
+    public func validate() throws { _ = try makePlan() }
+
+    public func run() throws {
+        let plan = try makePlan()
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let bridgeBinary = bridge ?? here.appendingPathComponent("kanban-bridge").path
+        guard FileManager.default.isExecutableFile(atPath: bridgeBinary) else {
+            throw ValidationError("no kanban-bridge at \(bridgeBinary): build it (swift build -c release) or pass --bridge")
+        }
+        let beanstalkBinary = BeanstalkServer.find(beanstalkd)
+        if beanstalkBinary == nil {
+            FileHandle.standardError.write(Data("kanban-bench: beanstalkd not found; install it with `apt-get install beanstalkd` (or scripts/setup --bench). Continuing without it.\n".utf8))
+        }
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("kanban-bench-\(UUID().uuidString.prefix(8))").path
+        defer { if !keep { try? FileManager.default.removeItem(atPath: workDir) } }
+        let machine = MachineInfo.current()
+        let started = nowNs()
+        var suite = Suite(plan: plan, bridgeBinary: bridgeBinary, beanstalkBinary: beanstalkBinary, workDir: workDir) { line in
+            FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
+        }
+        let results = try suite.run()
+        let report = Report(results: results, machine: machine, loadAfter: MachineInfo.current().loadAverage,
+                            command: (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")).render()
+        print(report)
+        print(String(format: "(took %.0f s%@)", Double(nowNs() - started) / 1e9, keep ? "; boards kept in \(workDir)" : ""))
+        if let output { try report.write(toFile: output, atomically: true, encoding: .utf8) }
+    }
+}

@@ -1,0 +1,3 @@
+import KanbanBench
+
+BenchCommand.main()

@@ -1,0 +1,29 @@
+import KanbanModel
+import KanbanProtocol
+import KanbanStore
+
+/// `complete` with `claim_next: true`: a worker that loops claim → work → complete saves one round
+/// trip per task by asking for its next task in the `complete` itself.
+extension Operations {
+    /// Completes the claim and, in the same transaction, claims the lane's best task. The completion
+    /// stands even when no next task can be had: a refusal of the next claim (nothing ready, the lane
+    /// full or gone, a watch lane) leaves `next` empty and rolls back only the next claim's savepoint.
+    func completeAndClaimNext(_ proof: ClaimProof, _ ending: ClaimEnding, tokenSeed: String?) throws -> Outcome {
+        try store.atomically {
+            let task = try store.endClaim(proof, ending, nowMs: clock.nowMs())
+            var grant: ClaimGrant?
+            // The claim's lane: a running task's assignee cannot change, so it is the lane that held it.
+            if let lane = task.assignee {
+                do {
+                    grant = try store.atomically { try claim(ClaimRequest(lane: lane), tokenSeed: tokenSeed) }
+                } catch is BoardError {
+                    grant = nil
+                }
+            }
+            let next = grant.map(WireFormat.claim) ?? Self.noTask
+            let result: JSONValue = ["task": WireFormat.task(task), "next": next]
+            guard let grant else { return .result(result) }
+            return .chained(result: result, grant: grant)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import KanbanClient
+@testable import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import XCTest
+
+/// `complete` with `claim_next: true`: the next task of the lane comes back in the same round trip.
+final class ClaimNextTests: XCTestCase {
+    func test_completeWithClaimNext_completesAndClaimsTheLanesBestTask() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let first = try live.createTask("first")
+        let second = try live.createTask("second")
+        let worker = live.client(token)
+        let claim = try worker.call("claim", ["lane": "factory"])
+        XCTAssertEqual(claim["task"]?["id"]?.stringValue, first)
+
+        let reply = try worker.call("complete", ["task_id": .string(first), "claim_token": claim["claim"]!["token"]!,
+                                                 "result": "ok", "claim_next": true])
+        XCTAssertEqual(reply["task"]?["status"]?.stringValue, "done")
+        XCTAssertEqual(reply["next"]?["task"]?["id"]?.stringValue, second)
+        XCTAssertEqual(reply["next"]?["task"]?["status"]?.stringValue, "running")
+        let nextToken = try XCTUnwrap(reply["next"]?["claim"]?["token"]?.stringValue)
+        XCTAssertTrue(nextToken.hasPrefix("ct_"))
+        // The lane holds one slot (max_concurrency 1): the completion freed it for the next claim.
+        _ = try worker.call("heartbeat", ["task_id": .string(second), "claim_token": .string(nextToken)])
+
+        let last = try worker.call("complete", ["task_id": .string(second), "claim_token": .string(nextToken), "claim_next": true])
+        XCTAssertEqual(last["task"]?["status"]?.stringValue, "done")
+        XCTAssertEqual(last["next"], Operations_noTask)
+        XCTAssertEqual(try live.status(second), "done")
+    }
+
+    func test_completeWithoutClaimNext_keepsItsReplyShape() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let task = try live.createTask("only")
+        _ = try live.createTask("another")
+        let worker = live.client(token)
+        let claim = try worker.call("claim", ["lane": "factory"])
+        let reply = try worker.call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!, "claim_next": false])
+        XCTAssertNil(reply["next"])
+        XCTAssertEqual(reply.objectValue?.keys.sorted(), ["task"])
+    }
+
+    func test_claimNext_retriedWithTheSameRequestID_getsTheSameClaimOnce() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let first = try live.createTask("first")
+        let second = try live.createTask("second")
+        let worker = live.client(token)
+        let claim = try worker.call("claim", ["lane": "factory"])
+        let fields: [String: JSONValue] = ["task_id": .string(first), "claim_token": claim["claim"]!["token"]!, "claim_next": true]
+        let a = try worker.call("complete", fields, requestID: "retry-1")
+        let b = try worker.call("complete", fields, requestID: "retry-1")
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a["next"]?["task"]?["id"]?.stringValue, second)
+        let runs = try live.admin.call("task.get", ["task_id": .string(second)])["task"]?["runs"]?.arrayValue
+        XCTAssertEqual(runs?.count, 1, "a retry must not claim again")
+        // The replayed token is the live one.
+        _ = try worker.call("heartbeat", ["task_id": .string(second), "claim_token": a["next"]!["claim"]!["token"]!])
+    }
+
+    func test_claimNext_onAWatchLane_completesAndClaimsNothing() throws {
+        let live = try LiveCoordinator()
+        let token = try live.admin.call("lane.register", ["name": "docs", "claim_mode": "watch"])["token"]!.stringValue!
+        let task = try live.createTask("watched", assignee: "docs")
+        _ = try live.createTask("also watched", assignee: "docs")
+        let worker = live.client(token)
+        let claim = try worker.call("claim", ["lane": "docs", "task_id": .string(task)])
+        let reply = try worker.call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!, "claim_next": true])
+        XCTAssertEqual(reply["task"]?["status"]?.stringValue, "done")
+        XCTAssertEqual(reply["next"], Operations_noTask)
+    }
+
+    func test_claimNext_mustBeABoolean() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        XCTAssertEqual(errorCode { try live.client(token).call("complete", ["task_id": "t_00000001", "claim_token": "ct_x", "claim_next": "yes"]) },
+                       .badRequest)
+    }
+}
+
+/// `{"task":null,"claim":null}`, the `next` of a `claim_next` that found nothing.
+let Operations_noTask: JSONValue = ["task": .null, "claim": .null]
+
+/// Stored replies keep no token, whether redacted on the bytes or through a parse.
+final class StoredReplyTests: XCTestCase {
+    func test_redactedInPlace_equalsTheParsedRedaction() throws {
+        let reply = Reply.ok(["next": ["claim": ["run_id": 2, "token": "ct_T6MZGNsGIjTo1pdMCPImAk7OXFUvKp3bUvR3EfZVHkg"], "task": ["id": "t_1"]],
+                              "task": ["id": "t_0", "result": "a \"token\":\"ct_fake\" in a string"]])
+        let fast = try XCTUnwrap(StoredReply.redactedInPlace(reply))
+        XCTAssertFalse(String(decoding: fast, as: UTF8.self).contains("ct_T6MZ"))
+        XCTAssertEqual(try Reply.parse(fast).get()["next"]?["claim"]?["token"], "derived:ct_")
+        XCTAssertEqual(try Reply.parse(fast).get()["task"]?["result"], "a \"token\":\"ct_fake\" in a string")
+        XCTAssertEqual(StoredReply.redacted(reply), fast)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import KanbanClient
+import KanbanModel
+import KanbanProtocol
+import XCTest
+import ZeroMQ
+
+/// Requests that arrive together are committed together. Holding the board's write lock from
+/// another connection stalls the coordinator in BEGIN IMMEDIATE while the requests queue up, so
+/// they are handled as one batch once the lock goes.
+final class GroupCommitTests: XCTestCase {
+    func test_batch_refusedRequestUndoesOnlyItself_retryInTheSameBatchIsReplayed_repliesAfterCommit() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let first = try live.createTask("first")
+        let second = try live.createTask("second")
+        let claim = try live.client(token).call("claim", ["lane": "factory"])
+        let claimToken = claim["claim"]!["token"]!.stringValue!
+
+        // Another connection holds the write lock until `release` is signalled.
+        let blocker = try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path)
+        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), unlocked = DispatchSemaphore(value: 0)
+        Thread {
+            try? blocker.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    locked.signal()
+                    release.wait()
+                    return .commit
+                }
+            }
+            unlocked.signal()
+        }.start()
+        locked.wait()
+        let dealer = try ZMQSocket(live.context, .dealer)
+        try dealer.connect(live.commandEndpoint)
+        func send(_ tag: String, _ json: String) throws { try dealer.send([Array(tag.utf8), [], Array(json.utf8)]) }
+        let complete = #"{"op":"complete","auth":"\#(token)","task_id":"\#(first)","claim_token":"\#(claimToken)","claim_next":true,"request_id":"r1"}"#
+        try send("A", #"{"op":"ping"}"#)  // stalls in BEGIN IMMEDIATE behind the blocker
+        Thread.sleep(forTimeInterval: 0.2)
+        try send("B", complete)
+        try send("C", #"{"op":"complete","auth":"\#(token)","task_id":"\#(first)","claim_token":"ct_not-a-real-token"}"#)
+        try send("D", #"{"op":"task.create","auth":"\#(live.adminToken)","title":"made in a batch","request_id":"r2"}"#)
+        try send("E", complete)
+        Thread.sleep(forTimeInterval: 0.2)
+        XCTAssertFalse(try dealer.waitReadable(timeoutMs: 0), "nothing may be answered before its commit")
+        release.signal()
+        unlocked.wait()
+
+        var replies: [String: [UInt8]] = [:]
+        while replies.count < 5 {
+            XCTAssertTrue(try dealer.waitReadable(timeoutMs: 15_000))
+            let frames = try dealer.receive()
+            replies[String(decoding: frames[0], as: UTF8.self)] = frames.last
+        }
+        func result(_ tag: String) throws -> JSONValue { try Reply.parse(replies[tag]!).get() }
+        XCTAssertEqual(try result("B")["next"]?["task"]?["id"]?.stringValue, second)
+        guard case .failure(let refused) = Reply.parse(replies["C"]!) else { return XCTFail("a bogus claim token must be refused") }
+        XCTAssertEqual(refused.code, .notClaimOwner)
+        let made = try XCTUnwrap(try result("D")["task"]?["id"]?.stringValue)
+        XCTAssertEqual(replies["E"], replies["B"], "a retry in the same batch gets the first reply, byte for byte")
+
+        XCTAssertEqual(try live.status(first), "done")
+        XCTAssertEqual(try live.status(second), "running")
+        XCTAssertEqual(try live.status(made), "ready")
+        let runs = try live.admin.call("task.get", ["task_id": .string(second)])["task"]?["runs"]?.arrayValue
+        XCTAssertEqual(runs?.count, 1)
+    }
+}
