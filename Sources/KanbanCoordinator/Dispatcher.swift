@@ -121,7 +121,15 @@ final class Dispatcher {
 
     // MARK: Starting workers
 
+    /// Looking for work reads every lane's slots and queue: at most this often, not on every turn of a
+    /// loop that may turn thousands of times a second under load. A task waits at most this long.
+    static let scanIntervalMs: Int64 = 25
+    private var lastScanMs: Int64 = 0
+
     private func dispatch() {
+        let now = clock.nowMs()
+        guard now - lastScanMs >= Self.scanIntervalMs || now < lastScanMs else { return }
+        lastScanMs = now
         guard let summaries = try? store.lanes() else { return }
         var open: [String: (lane: Lane, free: Int)] = [:]
         for s in summaries where s.lane.kind.isSpawned && !(s.lane.command ?? []).isEmpty && s.queued > 0 {
