@@ -130,11 +130,11 @@ final class Dispatcher {
         let now = clock.nowMs()
         guard now - lastScanMs >= Self.scanIntervalMs || now < lastScanMs else { return }
         lastScanMs = now
-        guard let summaries = try? store.lanes() else { return }
+        guard let candidates = try? store.spawnableLanes() else { return }
         var open: [String: (lane: Lane, free: Int)] = [:]
-        for s in summaries where s.lane.kind.isSpawned && !(s.lane.command ?? []).isEmpty && s.queued > 0 {
-            let free = s.lane.maxConcurrency - max(s.running, workers.filter { $0.lane.name == s.lane.name }.count)
-            if free > 0 { open[s.lane.name] = (s.lane, free) }
+        for (lane, running) in candidates where !(lane.command ?? []).isEmpty {
+            let free = lane.maxConcurrency - max(running, workers.filter { $0.lane.name == lane.name }.count)
+            if free > 0 { open[lane.name] = (lane, free) }
         }
         guard !open.isEmpty else { return }
         round += 1

@@ -68,6 +68,8 @@ public protocol BoardStore: AnyObject {
     /// queue): what every claim reads.
     func laneDefinition(named name: String) throws -> Lane?
     func lanes() throws -> [LaneSummary]
+    /// Spawn and pool lanes that have at least one ready task, with their live claims counted.
+    func spawnableLanes() throws -> [(lane: Lane, running: Int)]
     func removeLane(name: String, nowMs: Int64) throws
     func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws
     /// The lane whose token hashes to `tokenHash`, if any.

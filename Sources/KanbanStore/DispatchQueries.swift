@@ -1,0 +1,23 @@
+import GRDB
+import KanbanModel
+
+/// What the dispatcher asks many times a second. Each answer is a few index lookups, never a count
+/// over a lane's queue: at a million ready tasks a count takes longer than the claims it would serve.
+extension SQLiteBoard {
+    public func spawnableLanes() throws -> [(lane: Lane, running: Int)] {
+        try read { db in
+            let lanes = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM bridge_lanes WHERE kind IN ('spawn', 'pool') ORDER BY name"))
+                .map(Self.lane(from:))
+            return try lanes.compactMap { lane in
+                let hasWork = try Bool.fetchOne(db.cachedStatement(sql: """
+                    SELECT EXISTS (SELECT 1 FROM tasks WHERE assignee = ? AND status = 'ready')
+                    """), arguments: [lane.name]) ?? false
+                guard hasWork else { return nil }
+                let running = try Int.fetchOne(db.cachedStatement(sql: """
+                    SELECT COUNT(*) FROM bridge_claims WHERE lane = ? AND ended_at_ms IS NULL
+                    """), arguments: [lane.name]) ?? 0
+                return (lane, running)
+            }
+        }
+    }
+}
