@@ -28,6 +28,8 @@ public struct CoordinatorConfig: Sendable {
     public var retryWindowMs: Int64
     /// CURVE on both sockets, with a ZAP handler that admits only registered keys; nil: tokens.
     public var curve: CurveServerSettings?
+    /// Where to serve `GET /metrics` (Prometheus text) over plain HTTP, e.g. `tcp://127.0.0.1:9464`.
+    public var metricsEndpoint: String?
     public var version: String
 
     public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
@@ -62,6 +64,9 @@ public final class Coordinator: @unchecked Sendable {
     private var router: ZMQSocket?
     private var publisher: ZMQSocket?
     private var zap: ZapHandler?
+    private var metrics: MetricsEndpoint?
+    /// Events published since start, by lane and type: the counters `/metrics` reports.
+    private var eventsPublished: [PrometheusText.EventKey: Int] = [:]
     private var parked = ParkedClaims()
     private var lastPublishedSeq: Int64 = 0
     private var externalMarker: Int64?
@@ -154,6 +159,7 @@ public final class Coordinator: @unchecked Sendable {
             try publisher.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.eventsDomain)
         }
         let events = try publisher.bind(config.eventEndpoint)
+        if let endpoint = config.metricsEndpoint { metrics = try MetricsEndpoint(context: context, endpoint: endpoint, log: log) }
         self.router = router
         self.publisher = publisher
         lastPublishedSeq = try store.lastEventSeq()
@@ -192,9 +198,11 @@ public final class Coordinator: @unchecked Sendable {
             let timeout = nextTimeoutMs()
             let readable: Bool
             do {
-                let ready = try Poller.poll([router] + (zap.map { [$0.socket] } ?? []), timeoutMs: timeout)
+                let extra = [zap?.socket, metrics?.socket]
+                let ready = try Poller.poll([router] + extra.compactMap { $0 }, timeoutMs: timeout)
                 readable = ready[0]
-                if ready.count > 1, ready[1] { answerZap() }
+                if zap != nil, ready[1] { answerZap() }
+                if metrics != nil, ready[zap == nil ? 1 : 2] { metrics?.serve { renderMetrics() } }
             } catch {
                 log.error("poll failed", metadata: ["error": "\(error)"])
                 break
@@ -266,6 +274,13 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     // MARK: Requests
+
+    /// The `/metrics` page: the board now, claim latencies over the last five minutes, event counters.
+    private func renderMetrics() -> String {
+        let now = clock.nowMs()
+        guard let stats = try? store.stats(sinceMs: now - 300_000, nowMs: now) else { return "# the board could not be read\n" }
+        return PrometheusText.render(stats, windowSeconds: 300, eventsPublished: eventsPublished, lastSeq: lastPublishedSeq)
+    }
 
     /// CURVE handshakes: commands need a key that is the admin's or a lane's; events too, unless
     /// the coordinator lets any key subscribe.
@@ -446,6 +461,7 @@ public final class Coordinator: @unchecked Sendable {
                     let body = Reply.encode(WireFormat.event(event))
                     try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
                     lastPublishedSeq = event.seq
+                    eventsPublished[PrometheusText.EventKey(lane: event.lane ?? "_", type: event.type), default: 0] += 1
                     if let lane = event.lane { touched.insert(lane) }
                 }
             }
@@ -484,6 +500,8 @@ public final class Coordinator: @unchecked Sendable {
         publisher?.close()
         zap?.socket.close()
         zap = nil
+        metrics?.socket.close()
+        metrics = nil
         router = nil
         publisher = nil
         log.info("stopped", metadata: ["answered_parked_claims": "\(waiting.count)", "last_seq": "\(lastPublishedSeq)"])

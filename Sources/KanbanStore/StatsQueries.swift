@@ -16,6 +16,10 @@ public struct LaneStats: Sendable, Equatable {
     /// Claim latencies in the window, in ms: from the moment a task last became claimable (created
     /// ready, promoted, released, expired, unblocked, backoff over) to its claim. Sorted.
     public var claimLatenciesMs: [Int64] = []
+
+    public init(lane: String, registered: Bool, maxConcurrency: Int?) {
+        self.lane = lane; self.registered = registered; self.maxConcurrency = maxConcurrency
+    }
 }
 
 /// The whole board's numbers for `stats`.
@@ -25,6 +29,10 @@ public struct BoardStats: Sendable, Equatable {
     /// Events read for the window (capped at `eventCap`; the window then starts later).
     public var eventsScanned: Int
     public var lanes: [LaneStats]
+
+    public init(sinceMs: Int64, nowMs: Int64, eventsScanned: Int, lanes: [LaneStats]) {
+        self.sinceMs = sinceMs; self.nowMs = nowMs; self.eventsScanned = eventsScanned; self.lanes = lanes
+    }
 }
 
 extension SQLiteBoard {

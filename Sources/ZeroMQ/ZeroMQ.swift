@@ -46,7 +46,7 @@ public final class ZMQContext: @unchecked Sendable {
 
 /// The socket types KanbanBridge uses.
 public enum SocketType: Int32, Sendable {
-    case req = 3, rep = 4, dealer = 5, router = 6, pub = 1, sub = 2
+    case req = 3, rep = 4, dealer = 5, router = 6, pub = 1, sub = 2, stream = 11
 
     var raw: Int32 { rawValue }
 }

@@ -71,6 +71,10 @@ struct Serve: ParsableCommand {
     @Flag(help: "Allow binding to a non-loopback address without CURVE (tokens then cross the network in clear text).")
     var insecureRemote = false
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at GET /metrics, e.g. tcp://127.0.0.1:9464 (plain HTTP, no credential: loopback unless --insecure-remote).",
+                               valueName: "endpoint"))
+    var metricsEndpoint: String?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         if let leaseSeconds, !(1...Lease.maxSeconds).contains(leaseSeconds) {
@@ -120,6 +124,8 @@ struct Serve: ParsableCommand {
         let eventsAt = eventEndpoint ?? c.eventEndpoint ?? Endpoints.events
         let curve = try curveSettings()
         try checkExposure(commandAt, eventsAt, curve: curve != nil, log: log)
+        // CURVE does not cover the metrics page: it is plain HTTP whatever the sockets run.
+        if let metricsEndpoint { try checkExposure(metricsEndpoint, curve: false, log: log) }
         let board: SQLiteBoard
         do {
             board = try SQLiteBoard(path: db)
@@ -140,6 +146,7 @@ struct Serve: ParsableCommand {
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         var withProfiles = config
         withProfiles.curve = curve
+        withProfiles.metricsEndpoint = metricsEndpoint
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
         let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
         withProfiles.dispatch = DispatchSettings(logDir: logDir ?? boardDir + "/bridge-logs",
@@ -192,9 +199,10 @@ struct Serve: ParsableCommand {
         let exposed = endpoints.filter { !Endpoints.isLocal($0) }
         guard !curve, !exposed.isEmpty else { return }
         guard insecureRemote else {
-            printError("refusing to listen on \(exposed.joined(separator: " and ")) without CURVE: anyone on the network could "
-                       + "read tokens and act as a lane. Use --curve-secret-key (see `kanban-bridge keys --help`), bind to "
-                       + "127.0.0.1, or pass --insecure-remote if the network is trusted.")
+            printError("refusing to listen on \(exposed.joined(separator: " and ")) unprotected: anyone on the network could "
+                       + "read what crosses it (tokens, or the metrics page) or act as a lane. Use --curve-secret-key for the "
+                       + "command and event sockets (see `kanban-bridge keys --help`), bind to 127.0.0.1, or pass "
+                       + "--insecure-remote if the network is trusted.")
             throw ExitCode(2)
         }
         log.warning("listening beyond this machine without CURVE (--insecure-remote): tokens cross the network in clear text",

@@ -133,5 +133,5 @@ def test_listening_beyond_loopback_without_curve_is_refused(tmp_path):
                            "--command-endpoint", f"tcp://0.0.0.0:{free_port()}"],
                           env=clean_env(), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
-    assert "without CURVE" in proc.stderr and "--insecure-remote" in proc.stderr, proc.stderr
+    assert "unprotected" in proc.stderr and "--insecure-remote" in proc.stderr, proc.stderr
     assert not (tmp_path / "kanban.db").exists(), "refused before anything was created"
