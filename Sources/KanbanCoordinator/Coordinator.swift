@@ -48,32 +48,32 @@ public struct CoordinatorConfig: Sendable {
 /// lease expiry and parked claims. ZeroMQ sockets are not thread-safe, and one writer keeps claim
 /// ordering obvious, so nothing here takes a lock except the stop flag.
 public final class Coordinator: @unchecked Sendable {
-    private let config: CoordinatorConfig
-    private let store: BoardStore
-    private let clock: Clock
-    private let log: Logger
-    private let operations: Operations
-    private let authenticator: Authenticator
-    private let decoder: RequestDecoder
-    private let dispatcher: Dispatcher?
-    private let stopping = Atomic<Bool>(false)
-    private let bound = Mutex<(command: String, events: String)?>(nil)
-    private let finished = DispatchSemaphore(value: 0)
+    let config: CoordinatorConfig
+    let store: BoardStore
+    let clock: Clock
+    let log: Logger
+    let operations: Operations
+    let authenticator: Authenticator
+    let decoder: RequestDecoder
+    let dispatcher: Dispatcher?
+    let stopping = Atomic<Bool>(false)
+    let bound = Mutex<(command: String, events: String)?>(nil)
+    let finished = DispatchSemaphore(value: 0)
 
     // Owned by the loop thread.
-    private var router: ZMQSocket?
-    private var publisher: ZMQSocket?
-    private var zap: ZapHandler?
-    private var metrics: MetricsEndpoint?
+    var router: ZMQSocket?
+    var publisher: ZMQSocket?
+    var zap: ZapHandler?
+    var metrics: MetricsEndpoint?
     /// Events published since start, by lane and type: the counters `/metrics` reports.
-    private var eventsPublished: [PrometheusText.EventKey: Int] = [:]
-    private var parked = ParkedClaims()
-    private var lastPublishedSeq: Int64 = 0
-    private var externalMarker: Int64?
-    private var lastReplyPruneMs: Int64 = 0
-    private var timersHeldUntilMs: Int64 = 0
+    var eventsPublished: [PrometheusText.EventKey: Int] = [:]
+    var parked = ParkedClaims()
+    var lastPublishedSeq: Int64 = 0
+    var externalMarker: Int64?
+    var lastReplyPruneMs: Int64 = 0
+    var timersHeldUntilMs: Int64 = 0
     /// Replies held back until the batch they belong to has committed (nil outside a batch).
-    private var outbox: Outbox?
+    var outbox: Outbox?
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -139,7 +139,7 @@ public final class Coordinator: @unchecked Sendable {
         finished.signal()  // leave it signalled, so a second call returns at once
     }
 
-    private func bindSockets() throws {
+    func bindSockets() throws {
         let context = ZMQContext()
         if config.curve != nil { zap = try ZapHandler(context: context, log: log) }
         let router = try ZMQSocket(context, .router)
@@ -175,7 +175,7 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Says what happens to every live claim: at start they resume (leases are wall-clock, so ones
     /// that ran out while we were down expire on the first tick); at stop they stay in force.
-    private func logClaims(when: String) {
+    func logClaims(when: String) {
         guard let lanes = try? store.lanes() else { return }
         let now = clock.nowMs()
         let claims = lanes.flatMap { summary in summary.claims.map { (summary.lane.name, $0) } }
@@ -191,7 +191,7 @@ public final class Coordinator: @unchecked Sendable {
 
     // MARK: The loop
 
-    private func loop() {
+    func loop() {
         defer { shutdown() }
         guard let router else { return }
         while !stopping.load(ordering: .sequentiallyConsistent) {
@@ -226,7 +226,7 @@ public final class Coordinator: @unchecked Sendable {
     static let idleWakeMs: Int64 = 100
 
     /// Sleep until the nearest deadline (parked claim or lease), but no longer than `idleWakeMs`.
-    private func nextTimeoutMs() -> Int {
+    func nextTimeoutMs() -> Int {
         let now = clock.nowMs()
         var deadline = now + Self.idleWakeMs
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
@@ -236,7 +236,7 @@ public final class Coordinator: @unchecked Sendable {
 
     /// The change watcher: when another program (Hermes' CLI or dispatcher) has committed to the
     /// board, mirror its new `task_events` into our stream. Publishing them wakes parked claims.
-    private func watchExternalChanges() {
+    func watchExternalChanges() {
         guard let marker = try? store.externalChangeMarker(), marker != externalMarker else { return }
         externalMarker = marker
         do {
@@ -247,7 +247,7 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    private func runTimers() {
+    func runTimers() {
         watchExternalChanges()
         dispatcher?.tick()
         let now = clock.nowMs()
@@ -273,224 +273,7 @@ public final class Coordinator: @unchecked Sendable {
         publishNewEvents()
     }
 
-    // MARK: Requests
-
-    /// The `/metrics` page: the board now, claim latencies over the last five minutes, event counters.
-    private func renderMetrics() -> String {
-        let now = clock.nowMs()
-        guard let stats = try? store.stats(sinceMs: now - 300_000, nowMs: now) else { return "# the board could not be read\n" }
-        return PrometheusText.render(stats, windowSeconds: 300, eventsPublished: eventsPublished, lastSeq: lastPublishedSeq)
-    }
-
-    /// CURVE handshakes: commands need a key that is the admin's or a lane's; events too, unless
-    /// the coordinator lets any key subscribe.
-    private func answerZap() {
-        let restrictEvents = config.curve?.restrictEvents ?? true
-        zap?.answerPending { domain, key in
-            if domain == ZapHandler.eventsDomain && !restrictEvents { return true }
-            return authenticator.principal(forCurveKey: key) != nil
-        }
-    }
-
-    /// Group commit: the requests that were already waiting run in one transaction and their replies
-    /// go out after its single COMMIT (one fsync for all of them), so no `ok` leaves before its change
-    /// is durable. Nothing waits for company: a lone request is a batch of one. Each request's writes
-    /// are savepoints (`atomically` nests), so a refused request undoes only its own.
-    private func handleTogether(_ batch: [Outbox.Request]) {
-        outbox = Outbox()
-        defer { outbox = nil }
-        do {
-            try store.atomically { for request in batch { handle(request.frames, curveKey: request.curveKey) } }
-        } catch {
-            // The COMMIT failed: nothing of the batch is on disk, so nobody may hear `ok`. (A claim
-            // parked by the batch stays parked: parking wrote nothing.)
-            log.error("a batch of requests could not be committed", metadata: ["requests": "\(batch.count)", "error": "\(error)"])
-            for pending in outbox?.replies ?? [] {
-                send(pending.envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")),
-                     now: true)
-            }
-            return
-        }
-        for pending in outbox?.replies ?? [] where !send(pending.envelope, pending.reply, now: true) {
-            if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
-        }
-    }
-
-    private func handle(_ frames: [[UInt8]], curveKey: String?) {
-        // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
-        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
-            log.warning("dropped a message without an envelope delimiter (not a REQ or DEALER+delimiter peer)")
-            return
-        }
-        let envelope = Array(frames[...delimiter])
-        let body = frames[(delimiter + 1)...]
-        guard body.count == 1, let frame = body.first else {
-            send(envelope, Reply.error(WireError(.badRequest, "a request is exactly one frame of JSON; got \(body.count)")))
-            return
-        }
-        let decoded: DecodedRequest
-        do { decoded = try decoder.decode(frame) } catch {
-            log.debug("bad request", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
-            send(envelope, Reply.error(error))
-            return
-        }
-        // With CURVE the connection's key says who the caller is; whatever `auth` holds is ignored.
-        let principal = config.curve == nil ? authenticator.principal(for: decoded.auth) : authenticator.principal(forCurveKey: curveKey)
-        if let refusal = AccessPolicy.check(principal, decoded.request) {
-            log.info("refused", metadata: ["op": "\(decoded.op)", "code": "\(refusal.code.rawValue)", "principal": "\(principal?.key ?? "none")"])
-            send(envelope, Reply.error(refusal))
-            return
-        }
-        let caller = principal ?? .admin  // only `ping` reaches here without a principal
-        let outcome: Outcome
-        if let requestID = decoded.requestID, decoded.request.isMutation {
-            guard let remembered = handleOnce(decoded.request, as: caller, requestID: requestID) else {
-                send(envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")))
-                return
-            }
-            if case .replayed(let reply) = remembered {
-                log.info("repeat of an answered request; sent the first reply again", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"])
-                send(envelope, reply)
-                return
-            }
-            guard case .fresh(let o) = remembered else { return }
-            outcome = o
-        } else {
-            outcome = operations.handle(decoded.request, as: caller)
-        }
-        switch outcome {
-        case .result(let result):
-            if decoded.request.isMutation { log.info("ok", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"]) }
-            send(envelope, Reply.ok(result))
-        case .failure(let error):
-            log.info("failed", metadata: ["op": "\(decoded.op)", "code": "\(error.code.rawValue)", "principal": "\(caller.key)"])
-            send(envelope, Reply.error(error))
-        case .claimed(let grant):
-            deliver(grant, to: envelope, retryable: decoded.requestID != nil)
-        case .chained(let result, let grant):
-            deliver(grant, to: envelope, retryable: decoded.requestID != nil, reply: Reply.ok(result))
-        case .park(let request):
-            parked.park(.init(envelope: envelope, request: request, deadlineMs: clock.nowMs() + Int64(request.waitMs)))
-        }
-    }
-
-    private enum Remembered {
-        case fresh(Outcome)
-        case replayed([UInt8])
-    }
-
-    /// Safe retries: runs a mutation and records its reply under (principal, request_id) in one
-    /// transaction, or returns the reply recorded the first time. Nil if the board could not be written.
-    private func handleOnce(_ request: Request, as caller: Principal, requestID: String) -> Remembered? {
-        let now = clock.nowMs()
-        do {
-            return try store.atomically { () throws -> Remembered in
-                let seed = "\(caller.key)|\(requestID)"
-                if let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
-                    return .replayed(StoredReply.restored(saved) { prefix in operations.mintToken(prefix: prefix, seed: seed) })
-                }
-                let outcome = operations.handle(request, as: caller, tokenSeed: seed)
-                let reply: [UInt8]
-                switch outcome {
-                case .result(let r): reply = Reply.ok(r)
-                case .claimed(let g): reply = Reply.ok(WireFormat.claim(g))
-                case .chained(let r, _): reply = Reply.ok(r)
-                // Not remembered: an internal failure changed nothing and is worth retrying; a parked
-                // claim is answered later (a retry parks again; an undeliverable grant is released).
-                case .failure(let e) where e.code == .internal: return .fresh(outcome)
-                case .park: return .fresh(outcome)
-                case .failure(let e): reply = Reply.error(e)
-                }
-                try store.saveReply(principal: caller.key, requestID: requestID, reply: StoredReply.redacted(reply), nowMs: now)
-                return .fresh(outcome)
-            }
-        } catch {
-            log.error("could not record a request", metadata: ["error": "\(error)"])
-            return nil
-        }
-    }
-
-    /// Sends a granted claim. If the client has gone and could not get it by retrying (no
-    /// request_id), releases the claim at once so the task is not held by nobody until its lease ends.
-    private func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]], retryable: Bool = false, reply: [UInt8]? = nil) {
-        log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
-        let reply = reply ?? Reply.ok(WireFormat.claim(grant))
-        if outbox != nil {
-            outbox?.hold(envelope, reply, undeliverableClaim: retryable ? nil : grant)
-            return
-        }
-        if send(envelope, reply) || retryable { return }
-        releaseUndelivered(grant)
-    }
-
-    private func releaseUndelivered(_ grant: ClaimGrant) {
-        let proof = ClaimProof(principal: .admin, taskID: grant.task.id, tokenHash: Secrets.hash(grant.token))
-        do {
-            _ = try store.endClaim(proof, .release(reason: "client went away before the claim reached it"), nowMs: clock.nowMs())
-            log.notice("released an undeliverable claim", metadata: ["task": "\(grant.task.id)", "run": "\(grant.runID)"])
-        } catch {
-            log.error("could not release an undeliverable claim", metadata: ["task": "\(grant.task.id)", "error": "\(error)"])
-        }
-    }
-
-    /// Sends a reply, or holds it in the outbox while a batch is open (`now` sends regardless).
-    @discardableResult
-    private func send(_ envelope: [[UInt8]], _ reply: [UInt8], now: Bool = false) -> Bool {
-        if !now, outbox != nil {
-            outbox?.hold(envelope, reply, undeliverableClaim: nil)
-            return true
-        }
-        do {
-            try router?.send(envelope + [reply], dontWait: true)
-            return true
-        } catch {
-            log.debug("reply not delivered (client gone)", metadata: ["error": "\(error)"])
-            return false
-        }
-    }
-
-    // MARK: Events
-
-    /// Publishes every committed event not yet sent, in `seq` order; then offers work to parked
-    /// claims of the lanes those events touched (which may commit and publish more).
-    private func publishNewEvents() {
-        var touched: Set<String> = []
-        while true {
-            while let batch = try? store.events(since: lastPublishedSeq, limit: 1000, lane: nil), !batch.isEmpty {
-                for event in batch {
-                    let body = Reply.encode(WireFormat.event(event))
-                    try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
-                    lastPublishedSeq = event.seq
-                    eventsPublished[PrometheusText.EventKey(lane: event.lane ?? "_", type: event.type), default: 0] += 1
-                    if let lane = event.lane { touched.insert(lane) }
-                }
-            }
-            if parked.isEmpty || touched.isEmpty { return }
-            let lanes = touched
-            touched = []
-            serveParked(lanes: lanes)
-        }
-    }
-
-    private func serveParked(lanes: Set<String>) {
-        parked.serve(lanes: lanes) { entry in
-            do {
-                guard let grant = try operations.claim(entry.request) else { return false }
-                deliver(grant, to: entry.envelope)
-                return true
-            } catch BoardError.laneFull {
-                return false  // keep waiting: a slot may free before the deadline
-            } catch let error as BoardError {
-                send(entry.envelope, Reply.error(Operations.wireError(error)))
-                return true
-            } catch {
-                send(entry.envelope, Reply.error(WireError(.internal, "claim failed: \(type(of: error))")))
-                return true
-            }
-        }
-    }
-
-    private func shutdown() {
+    func shutdown() {
         let waiting = parked.takeExpired(nowMs: .max)
         for entry in waiting { send(entry.envelope, Reply.ok(Operations.noTask)) }
         dispatcher?.shutdown()

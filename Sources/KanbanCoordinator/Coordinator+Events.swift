@@ -1,0 +1,48 @@
+import Foundation
+import KanbanModel
+import KanbanProtocol
+import KanbanStore
+import Logging
+import ZeroMQ
+
+/// Publishing what was committed, and offering new work to parked claims.
+extension Coordinator {
+    /// Publishes every committed event not yet sent, in `seq` order; then offers work to parked
+    /// claims of the lanes those events touched (which may commit and publish more).
+    func publishNewEvents() {
+        var touched: Set<String> = []
+        while true {
+            while let batch = try? store.events(since: lastPublishedSeq, limit: 1000, lane: nil), !batch.isEmpty {
+                for event in batch {
+                    let body = Reply.encode(WireFormat.event(event))
+                    try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
+                    lastPublishedSeq = event.seq
+                    eventsPublished[PrometheusText.EventKey(lane: event.lane ?? "_", type: event.type), default: 0] += 1
+                    if let lane = event.lane { touched.insert(lane) }
+                }
+            }
+            if parked.isEmpty || touched.isEmpty { return }
+            let lanes = touched
+            touched = []
+            serveParked(lanes: lanes)
+        }
+    }
+
+    func serveParked(lanes: Set<String>) {
+        parked.serve(lanes: lanes) { entry in
+            do {
+                guard let grant = try operations.claim(entry.request) else { return false }
+                deliver(grant, to: entry.envelope)
+                return true
+            } catch BoardError.laneFull {
+                return false  // keep waiting: a slot may free before the deadline
+            } catch let error as BoardError {
+                send(entry.envelope, Reply.error(Operations.wireError(error)))
+                return true
+            } catch {
+                send(entry.envelope, Reply.error(WireError(.internal, "claim failed: \(type(of: error))")))
+                return true
+            }
+        }
+    }
+}
