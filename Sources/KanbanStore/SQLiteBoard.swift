@@ -140,9 +140,11 @@ public final class SQLiteBoard: BoardStore {
         try read { db in try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM bridge_events")) ?? 0 }
     }
 
+    /// A row of `SELECT seq, type, task_id, lane, run_id, at_ms, data` (by position: this runs for
+    /// every published event, and GRDB looks names up case-insensitively, lowercasing each time).
     static func event(from row: Row) -> BoardEvent {
-        BoardEvent(seq: row["seq"], type: row["type"], taskID: row["task_id"], lane: row["lane"],
-                   runID: row["run_id"], atMs: row["at_ms"], data: JSONText.decode(row["data"]) ?? [:])
+        BoardEvent(seq: row[0], type: row[1], taskID: row[2], lane: row[3],
+                   runID: row[4], atMs: row[5], data: JSONText.decode(row[6]) ?? [:])
     }
 }
 
