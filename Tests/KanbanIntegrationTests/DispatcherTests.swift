@@ -110,8 +110,15 @@ final class DispatcherTests: XCTestCase {
             XCTAssertTrue(worktrees.contains("branch refs/heads/kanban/\(id)"), worktrees)
             XCTAssertEqual(try String(contentsOfFile: path + "/note.txt", encoding: .utf8), id + "\n", "kept for review")
         }
-        let pruned = try live.admin.call("workspace.prune", ["lane": "coders"])["removed"]?.arrayValue?.compactMap(\.stringValue)
-        XCTAssertEqual(Set(pruned ?? []), Set(ids.map { "coders/\($0)" }))
+        // A task is done as soon as its worker's `complete` commits, but the worker process may not
+        // have exited yet, and a workspace a live worker uses is never pruned: prune until both went.
+        var pruned: Set<String> = []
+        try waitUntil {
+            let removed = try live.admin.call("workspace.prune", ["lane": "coders"])["removed"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            pruned.formUnion(removed)
+            return pruned.count >= ids.count
+        }
+        XCTAssertEqual(pruned, Set(ids.map { "coders/\($0)" }))
         let after = try git(["-C", repo, "worktree", "list", "--porcelain"]).output
         for id in ids {
             XCTAssertFalse(after.contains("workspaces/coders/\(id)"), after)
