@@ -119,9 +119,13 @@ extension Coordinator {
             return try store.atomically { () throws -> Remembered in
                 let seed = "\(caller.key)|\(requestID)"
                 if let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
-                    return .replayed(StoredReply.restored(saved) { prefix in operations.mintToken(prefix: prefix, seed: seed) })
+                    return .replayed(StoredReply.restored(saved) { prefix, nonce in
+                        operations.rederiveToken(prefix: prefix, seed: seed, nonce: nonce)
+                    })
                 }
+                _ = operations.takeMintedNonces()
                 let outcome = operations.handle(request, as: caller, tokenSeed: seed)
+                let nonces = operations.takeMintedNonces()
                 let reply: [UInt8]
                 switch outcome {
                 case .result(let r): reply = Reply.ok(r)
@@ -133,7 +137,7 @@ extension Coordinator {
                 case .park: return .fresh(outcome)
                 case .failure(let e): reply = Reply.error(e)
                 }
-                try store.saveReply(principal: caller.key, requestID: requestID, reply: StoredReply.redacted(reply), nowMs: now)
+                try store.saveReply(principal: caller.key, requestID: requestID, reply: StoredReply.redacted(reply, nonces: nonces), nowMs: now)
                 return .fresh(outcome)
             }
         } catch {

@@ -27,6 +27,8 @@ public final class Operations {
     let tokenKey: [UInt8]
     /// Directories where Hermes keeps its profiles: a lane may not take a profile's name.
     let hermesProfileDirs: [String]
+    /// Nonces of seeded tokens minted by the request being handled (owner thread only).
+    private var mintedNonces: [String: String] = [:]
     /// Removes finished tasks' workspaces (set when a dispatcher runs); returns "lane/task" of each.
     var pruneWorkspaces: ((String?) throws -> [String])?
 
@@ -55,10 +57,27 @@ public final class Operations {
         }
     }
 
-    /// A fresh token: derived from the seed when there is one, else random.
+    /// A fresh token: random without a seed. With one (a request that may be retried), derived from
+    /// the seed and a random nonce: the nonce goes into the stored reply (`mintedNonces`), so a retry
+    /// derives the same token again, while a request id reused after its window gets a new one.
     func mintToken(prefix: String, seed: String?) -> String {
         guard let seed else { return Secrets.newToken(prefix: prefix) }
-        return Secrets.derivedToken(prefix: prefix, key: tokenKey, seed: seed)
+        var rng = SystemRandomNumberGenerator()
+        let nonce = String(rng.next() as UInt64, radix: 16)
+        let token = rederiveToken(prefix: prefix, seed: seed, nonce: nonce)
+        mintedNonces[token] = nonce
+        return token
+    }
+
+    /// The token `mintToken` made for `seed` with `nonce` (a reply stored before nonces: none).
+    func rederiveToken(prefix: String, seed: String, nonce: String) -> String {
+        Secrets.derivedToken(prefix: prefix, key: tokenKey, seed: nonce.isEmpty ? seed : seed + "#" + nonce)
+    }
+
+    /// Nonces of the tokens minted since the last call, by token; the caller stores them with the reply.
+    func takeMintedNonces() -> [String: String] {
+        defer { mintedNonces = [:] }
+        return mintedNonces
     }
 
     private func dispatch(_ request: Request, _ principal: Principal, _ seed: String?) throws -> Outcome {

@@ -2,21 +2,22 @@ import KanbanModel
 import KanbanProtocol
 
 /// Replies are kept for retries without the tokens in them. Tokens minted under a `request_id` are
-/// derived (`Secrets.derivedToken`), so the stored copy holds a placeholder naming the token's
-/// prefix, and a replay mints the same token again. A copy of the board file reveals no token.
+/// derived (`Secrets.derivedToken`) from the request and a random nonce, so the stored copy holds a
+/// placeholder naming the token's prefix and nonce (`derived:ct_<nonce>`), and a replay derives the
+/// same token again. A copy of the board file reveals no token: deriving needs the admin token.
 enum StoredReply {
     static let placeholder = "derived:"
     private static let tokenKey = Array(#""token":""#.utf8)
 
     /// The reply as stored: `result.token`, `result.claim.token` and `result.next.claim.token`
     /// (`complete` with `claim_next`) replaced by placeholders.
-    static func redacted(_ reply: [UInt8]) -> [UInt8] {
+    static func redacted(_ reply: [UInt8], nonces: [String: String] = [:]) -> [UInt8] {
         // Most replies hold no token; do not parse those. (Quotes inside JSON strings are escaped,
         // so this byte pattern can only be a key.)
         guard find(tokenKey, in: reply[...]) != nil else { return reply }
-        if let fast = redactedInPlace(reply) { return fast }
+        if let fast = redactedInPlace(reply, nonces: nonces) { return fast }
         guard case .success(var result) = Reply.parse(reply) else { return reply }
-        result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3))) }
+        result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3)) + (nonces[token] ?? "")) }
         return Reply.ok(result)
     }
 
@@ -24,7 +25,7 @@ enum StoredReply {
     /// `"derived:<prefix>"`. Tokens are `lt_`/`ct_` plus base64url, so they hold no quote or escape;
     /// replies are compact with sorted keys, so this equals re-encoding the redacted value. Nil (parse
     /// instead) for anything that is not such a token.
-    static func redactedInPlace(_ reply: [UInt8]) -> [UInt8]? {
+    static func redactedInPlace(_ reply: [UInt8], nonces: [String: String] = [:]) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(reply.count)
         var rest = reply[...]
@@ -35,7 +36,8 @@ enum StoredReply {
             let prefix = Array(value.prefix(3))
             guard prefix == Array("ct_".utf8) || prefix == Array("lt_".utf8),
                   value[..<end].allSatisfy({ $0 != 0x5C }) else { return nil }
-            out += Array(placeholder.utf8) + prefix
+            let nonce = nonces[String(decoding: value[..<end], as: UTF8.self)] ?? ""
+            out += Array(placeholder.utf8) + prefix + Array(nonce.utf8)
             rest = value[end...]
         }
         out += rest
@@ -60,10 +62,12 @@ enum StoredReply {
     }
 
     /// The stored reply with its tokens minted again for `seed`.
-    static func restored(_ stored: [UInt8], mint: (String) -> String) -> [UInt8] {
+    static func restored(_ stored: [UInt8], mint: (_ prefix: String, _ nonce: String) -> String) -> [UInt8] {
         guard case .success(var result) = Reply.parse(stored) else { return stored }
         result = mapTokens(result) { value in
-            value.hasPrefix(placeholder) ? .string(mint(String(value.dropFirst(placeholder.count)))) : .string(value)
+            guard value.hasPrefix(placeholder) else { return .string(value) }
+            let rest = value.dropFirst(placeholder.count)
+            return .string(mint(String(rest.prefix(3)), String(rest.dropFirst(3))))
         }
         return Reply.ok(result)
     }

@@ -23,7 +23,7 @@ final class LiveCoordinator: @unchecked Sendable {
 
     init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock(),
          dir existing: URL? = nil, adminToken: String? = nil, dispatch: Bool = false, retry: RetryPolicy = RetryPolicy(),
-         curve: CurveServerSettings? = nil, logger: Logger? = nil) throws {
+         curve: CurveServerSettings? = nil, logger: Logger? = nil, retryWindowMs: Int64 = 3_600_000) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
         if let adminToken { self.adminToken = adminToken }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -37,6 +37,7 @@ final class LiveCoordinator: @unchecked Sendable {
                                        adminToken: self.adminToken, limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
                                        maxFrameBytes: maxFrameBytes, retry: retry)
         config.curve = curve
+        config.retryWindowMs = retryWindowMs
         if dispatch {
             var env = ProcessInfo.processInfo.environment
             env["KANBAN_BRIDGE_BIN"] = Self.bridgeBinary

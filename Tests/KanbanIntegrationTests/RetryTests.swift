@@ -33,6 +33,25 @@ final class DuplicateDeliveryTests: XCTestCase {
         XCTAssertEqual(e.code, .staleClaim)
     }
 
+    func test_requestIDReusedAfterItsWindow_isANewRequest_withAFreshToken() throws {
+        let live = try LiveCoordinator(retryWindowMs: 300)
+        let token = try live.registerLane("factory")
+        let lane = live.client(token)
+        _ = try live.createTask("first")
+        let first = try lane.call("claim", ["lane": "factory"], requestID: "reused")
+        XCTAssertEqual(try lane.call("claim", ["lane": "factory"], requestID: "reused"), first, "a retry within the window")
+        _ = try lane.call("complete", ["task_id": first["task"]!["id"]!, "claim_token": first["claim"]!["token"]!])
+        Thread.sleep(forTimeInterval: 0.5)  // the window is over; the old reply may still be stored
+
+        let secondTask = try live.createTask("second")
+        let second = try lane.call("claim", ["lane": "factory"], requestID: "reused")
+        XCTAssertEqual(second["task"]?["id"]?.stringValue, secondTask, "a new claim, not the old reply")
+        XCTAssertNotEqual(second["claim"]?["token"], first["claim"]?["token"], "and a new token")
+        XCTAssertEqual(try lane.call("claim", ["lane": "factory"], requestID: "reused"), second, "whose retry gets it again")
+        _ = try lane.call("complete", ["task_id": .string(secondTask), "claim_token": second["claim"]!["token"]!])
+        XCTAssertEqual(try live.status(secondTask), "done")
+    }
+
     func test_requestIDs_areScopedToTheCaller() throws {
         let live = try LiveCoordinator()
         _ = try live.registerLane("factory")
