@@ -19,19 +19,27 @@ final class GroupCommitTests: XCTestCase {
         let claimToken = claim["claim"]!["token"]!.stringValue!
 
         // Another connection holds the write lock until `release` is signalled.
-        let blocker = try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path)
+        // It waits for the lock like any writer would: the coordinator may be mid-write just now.
+        var blockerConfig = Configuration()
+        blockerConfig.busyMode = .timeout(10)
+        let blocker = try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path, configuration: blockerConfig)
         let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), unlocked = DispatchSemaphore(value: 0)
         Thread {
-            try? blocker.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    locked.signal()
-                    release.wait()
-                    return .commit
+            do {
+                try blocker.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        locked.signal()
+                        _ = release.wait(timeout: .now() + 30)
+                        return .commit
+                    }
                 }
+            } catch {
+                print("blocker could not take the write lock: \(error)")
             }
             unlocked.signal()
         }.start()
-        locked.wait()
+        // Never wait forever: a blocker that failed must fail the test, not hang the suite.
+        guard locked.wait(timeout: .now() + 15) == .success else { return XCTFail("the blocker never got the write lock") }
         let dealer = try ZMQSocket(live.context, .dealer)
         try dealer.connect(live.commandEndpoint)
         func send(_ tag: String, _ json: String) throws { try dealer.send([Array(tag.utf8), [], Array(json.utf8)]) }
@@ -45,7 +53,7 @@ final class GroupCommitTests: XCTestCase {
         Thread.sleep(forTimeInterval: 0.2)
         XCTAssertFalse(try dealer.waitReadable(timeoutMs: 0), "nothing may be answered before its commit")
         release.signal()
-        unlocked.wait()
+        XCTAssertEqual(unlocked.wait(timeout: .now() + 15), .success)
 
         var replies: [String: [UInt8]] = [:]
         while replies.count < 5 {
