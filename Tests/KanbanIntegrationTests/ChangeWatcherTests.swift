@@ -9,8 +9,12 @@ import XCTest
 /// Writes made by another program on the same board file, done here with a second SQLite connection
 /// writing exactly what Hermes' CLI writes (the Hermes CLI itself is driven in tests/interop).
 final class ChangeWatcherTests: XCTestCase {
+    /// A second writer, as Hermes is: it waits for the write lock (Hermes waits up to 120 s) instead
+    /// of failing when the coordinator happens to be committing.
     func hermes(_ live: LiveCoordinator) throws -> DatabaseQueue {
-        try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path)
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        return try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path, configuration: config)
     }
 
     func test_taskCreatedByAnotherProgram_wakesParkedClaim_andIsPublishedAvailable() throws {
