@@ -11,6 +11,9 @@ import ZeroMQ
 /// Immutable after init; the ZeroMQ context is thread-safe, and each thread makes its own client.
 final class LiveCoordinator: @unchecked Sendable {
     let dir: URL
+    /// A second connection to the board, for the test's own reads. The coordinator's store belongs to
+    /// its owner thread (it may be inside a transaction at any moment); reading through it from the
+    /// test's thread would race with that.
     let board: SQLiteBoard
     let coordinator: Coordinator
     private(set) var adminToken = Secrets.newToken(prefix: "at_")
@@ -27,7 +30,7 @@ final class LiveCoordinator: @unchecked Sendable {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
         if let adminToken { self.adminToken = adminToken }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
+        let store = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
         let logger = logger ?? {
             var l = Logger(label: "test-coordinator")
             l.logLevel = .warning
@@ -46,8 +49,9 @@ final class LiveCoordinator: @unchecked Sendable {
                                                boardPath: dir.appendingPathComponent("kanban.db").path,
                                                environment: env, stopGraceMs: 500)
         }
-        coordinator = Coordinator(config: config, store: board, clock: clock, logger: logger)
+        coordinator = Coordinator(config: config, store: store, clock: clock, logger: logger)
         (commandEndpoint, eventEndpoint) = try coordinator.start()
+        board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
     }
 
     deinit {
