@@ -57,10 +57,9 @@ final class MetricsEndpoint {
         "HTTP/1.1 \(code) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
     }
 
+    /// Where the headers end: the index of the blank line's CR LF CR LF.
     private static func headerEnd(_ b: [UInt8]) -> Int? {
-        guard b.count >= 4 else { return nil }
-        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
-        return nil
+        Bytes.end(of: [13, 10, 13, 10], in: b[...]).map { $0 - 4 }
     }
 
     /// A STREAM socket closes a connection when sent an empty frame for it.

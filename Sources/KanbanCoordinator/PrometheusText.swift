@@ -35,8 +35,8 @@ enum PrometheusText {
         for lane in lanes where !lane.claimLatenciesMs.isEmpty {
             let sorted = lane.claimLatenciesMs
             for q in [0.5, 0.9, 0.99] {
-                let v = sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]
-                sample("kanban_claim_latency_seconds", [("lane", lane.lane), ("quantile", "\(q)")], seconds(v))
+                sample("kanban_claim_latency_seconds", [("lane", lane.lane), ("quantile", "\(q)")],
+                       seconds(StatsReply.nearestRank(sorted, q)))
             }
             sample("kanban_claim_latency_seconds_sum", [("lane", lane.lane)], seconds(sorted.reduce(0, +)))
             sample("kanban_claim_latency_seconds_count", [("lane", lane.lane)], "\(sorted.count)")

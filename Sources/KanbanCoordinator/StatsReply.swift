@@ -46,10 +46,15 @@ enum StatsReply {
         .double((Double(count) * 60 / Double(max(1, windowSeconds)) * 1000).rounded() / 1000)
     }
 
+    /// The `q` quantile (0...1) of non-empty sorted samples, by nearest rank: a value that occurred.
+    static func nearestRank(_ sorted: [Int64], _ q: Double) -> Int64 {
+        sorted[Swift.min(sorted.count - 1, Swift.max(0, Int((Double(sorted.count) * q).rounded(.up)) - 1))]
+    }
+
     /// count, mean, p50, p90, p99 and max of sorted samples; null when there are none.
     static func latency(_ sorted: [Int64]) -> JSONValue {
         guard let max = sorted.last else { return .null }
-        func pct(_ p: Double) -> JSONValue { .int(sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]) }
+        func pct(_ p: Double) -> JSONValue { .int(nearestRank(sorted, p)) }
         return ["count": .int(Int64(sorted.count)), "mean": .int(sorted.reduce(0, +) / Int64(sorted.count)),
                 "p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": .int(max)]
     }

@@ -14,7 +14,7 @@ enum StoredReply {
     static func redacted(_ reply: [UInt8], nonces: [String: String] = [:]) -> [UInt8] {
         // Most replies hold no token; do not parse those. (Quotes inside JSON strings are escaped,
         // so this byte pattern can only be a key.)
-        guard find(tokenKey, in: reply[...]) != nil else { return reply }
+        guard Bytes.end(of: tokenKey, in: reply[...]) != nil else { return reply }
         if let fast = redactedInPlace(reply, nonces: nonces) { return fast }
         guard case .success(var result) = Reply.parse(reply) else { return reply }
         result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3)) + (nonces[token] ?? "")) }
@@ -29,7 +29,7 @@ enum StoredReply {
         var out: [UInt8] = []
         out.reserveCapacity(reply.count)
         var rest = reply[...]
-        while let found = find(tokenKey, in: rest) {
+        while let found = Bytes.end(of: tokenKey, in: rest) {
             out += rest[..<found]
             let value = rest[found...]
             guard let end = value.firstIndex(of: 0x22), value.distance(from: value.startIndex, to: end) > 3 else { return nil }
@@ -42,23 +42,6 @@ enum StoredReply {
         }
         out += rest
         return out
-    }
-
-    /// Where `pattern` ends in `haystack`: the index just past its first occurrence. A plain byte scan:
-    /// Foundation's generic `firstRange(of:)` cost more than the rest of a reply's handling.
-    static func find(_ pattern: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
-        guard let first = pattern.first, haystack.count >= pattern.count else { return nil }
-        var i = haystack.startIndex
-        let last = haystack.endIndex - pattern.count
-        while i <= last {
-            if haystack[i] == first {
-                var j = 1
-                while j < pattern.count && haystack[i + j] == pattern[j] { j += 1 }
-                if j == pattern.count { return i + pattern.count }
-            }
-            i += 1
-        }
-        return nil
     }
 
     /// The stored reply with its tokens minted again for `seed`.

@@ -57,22 +57,8 @@ public final class SQLiteBoard: BoardStore {
     /// Runs `body` in one IMMEDIATE transaction; the change is committed when this returns. Inside
     /// `atomically` it runs in a savepoint instead, so a refused op leaves the outer transaction usable.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let db = openTransaction {
-            var result: T?
-            try db.inSavepoint {
-                result = try body(db)
-                return .commit
-            }
-            return result!
-        }
-        return try queue.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            return result!
-        }
+        if let db = openTransaction { return try savepoint(db) { try body(db) } }
+        return try transaction(.immediate, body)
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -81,9 +67,24 @@ public final class SQLiteBoard: BoardStore {
         // statement of a connection when a flag pragma changes, so each read would throw the statement
         // cache away (profiled: a third of the coordinator's CPU went to re-preparing). One connection,
         // used from the owner thread only: a deferred transaction is just as consistent.
-        return try queue.writeWithoutTransaction { db in
+        return try transaction(.deferred, body)
+    }
+
+    /// `body` in a savepoint of the open transaction: if it throws, only its own writes are undone.
+    private func savepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        var result: T?
+        try db.inSavepoint {
+            result = try body()
+            return .commit
+        }
+        return result!
+    }
+
+    /// `body` in a transaction of its own on the one connection, committed when this returns.
+    private func transaction<T>(_ kind: Database.TransactionKind, _ body: (Database) throws -> T) throws -> T {
+        try queue.writeWithoutTransaction { db in
             var result: T?
-            try db.inTransaction(.deferred) {
+            try db.inTransaction(kind) {
                 result = try body(db)
                 return .commit
             }
@@ -94,23 +95,11 @@ public final class SQLiteBoard: BoardStore {
     public func atomically<T>(_ body: () throws -> T) throws -> T {
         // Nested: a savepoint, so a body that throws undoes only its own writes and the outer
         // transaction (a group commit of several requests) stays usable for the others.
-        if let db = openTransaction {
-            var result: T?
-            try db.inSavepoint {
-                result = try body()
-                return .commit
-            }
-            return result!
-        }
-        return try queue.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                openTransaction = db
-                defer { openTransaction = nil }
-                result = try body()
-                return .commit
-            }
-            return result!
+        if let db = openTransaction { return try savepoint(db, body) }
+        return try transaction(.immediate) { db in
+            openTransaction = db
+            defer { openTransaction = nil }
+            return try body()
         }
     }
 
