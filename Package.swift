@@ -74,7 +74,7 @@ let package = Package(
         ]),
         .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol",
+            "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol", "KanbanBench",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]

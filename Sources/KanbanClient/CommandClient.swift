@@ -31,6 +31,10 @@ public final class CommandClient {
     public var timeoutMs: Int
     /// Extra attempts after a timeout (0: fail on the first timeout).
     public var retries: Int
+    /// Extra attempts after a `busy` reply (another program held the board's write lock for as long as
+    /// the request could wait). The coordinator is alive and nothing changed, so these are cheap and,
+    /// with the same `request_id`, safe; they are counted apart from `retries`.
+    public var busyRetries: Int = 5
     /// Set when the coordinator runs CURVE: the connection, not `auth`, then says who we are.
     public var curve: CurveCredentials?
     private let context: ZMQContext
@@ -56,24 +60,35 @@ public final class CommandClient {
         var request = fields
         request["op"] = .string(op)
         if let auth { request["auth"] = .string(auth) }
-        if let id = requestID ?? (Self.readOps.contains(op) ? nil : Self.newRequestID()) { request["request_id"] = .string(id) }
+        if !Self.readOps.contains(op) {
+            request["request_id"] = .string(requestID ?? Self.newRequestID())
+            // A write that cannot get the board's lock is answered `busy` before we stop listening.
+            if request["timeout_ms"] == nil { request["timeout_ms"] = .int(Int64(timeoutMs * 4 / 5)) }
+        } else if let requestID {
+            request["request_id"] = .string(requestID)
+        }
         let frame = Reply.encode(.object(request))
-        var attempt = 0
+        var attempt = 0, busyAttempt = 0
         while true {
             do {
                 let reply = try roundTrip(frame)
                 switch Reply.parse(reply) {
                 case .success(let result): return result
+                case .failure(let error) where error.code == .busy && busyAttempt < busyRetries:
+                    busyAttempt += 1
+                    Thread.sleep(forTimeInterval: Self.pause(busyAttempt))
                 case .failure(let error): throw error
                 }
             } catch let error as ClientError {
                 guard attempt < retries else { throw error }
                 attempt += 1
-                // Back off a little, growing, so a restarting coordinator is not hammered.
-                Thread.sleep(forTimeInterval: min(2.0, 0.05 * Double(1 << min(attempt, 6))))
+                Thread.sleep(forTimeInterval: Self.pause(attempt))
             }
         }
     }
+
+    /// Backs off a little, growing, so a restarting or locked coordinator is not hammered: 0.1 s, 0.2 s … 2 s.
+    static func pause(_ attempt: Int) -> TimeInterval { min(2.0, 0.05 * Double(1 << min(attempt, 6))) }
 
     /// A random request id: 128 bits, hex.
     public static func newRequestID() -> String {

@@ -29,13 +29,25 @@ extension Coordinator {
     }
 
     func serveParked(lanes: Set<String>) {
+        guard writes.mayWrite(nowMs: clock.nowMs()) else {
+            parkedRetry.formUnion(lanes)  // offered again once the board's write lock is free
+            return
+        }
         parked.serve(lanes: lanes) { entry in
+            guard writes.mayWrite(nowMs: clock.nowMs()) else {
+                parkedRetry.insert(entry.request.lane)
+                return false
+            }
             do {
                 guard let grant = try operations.claim(entry.request) else { return false }
                 deliver(grant, to: entry.envelope)
                 return true
             } catch BoardError.laneFull {
                 return false  // keep waiting: a slot may free before the deadline
+            } catch BoardError.busy {
+                noteLocked(nowMs: clock.nowMs(), waiting: writes.pending.count)
+                parkedRetry.insert(entry.request.lane)
+                return false
             } catch let error as BoardError {
                 send(entry.envelope, Reply.error(Operations.wireError(error)))
                 return true

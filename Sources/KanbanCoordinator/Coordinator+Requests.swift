@@ -24,56 +24,147 @@ extension Coordinator {
         }
     }
 
-    /// Group commit: the requests that were already waiting run in one transaction and their replies
-    /// go out after its single COMMIT (one fsync for all of them), so no `ok` leaves before its change
-    /// is durable. Nothing waits for company: a lone request is a batch of one. Each request's writes
-    /// are savepoints (`atomically` nests), so a refused request undoes only its own.
-    func handleTogether(_ batch: [Outbox.Request]) {
-        outbox = Outbox()
-        defer { outbox = nil }
-        do {
-            try store.atomically { for request in batch { handle(request.frames, curveKey: request.curveKey) } }
-        } catch {
-            // The COMMIT failed: nothing of the batch is on disk, so nobody may hear `ok`. (A claim
-            // parked by the batch stays parked: parking wrote nothing.)
-            log.error("a batch of requests could not be committed", metadata: ["requests": "\(batch.count)", "error": "\(error)"])
-            for pending in outbox?.replies ?? [] {
-                send(pending.envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")),
-                     now: true)
+    /// Requests that arrived together. Reads are answered at once, outside any write transaction:
+    /// WAL readers never wait for a writer, so `ping`, `task.get` or `events` are answered even while
+    /// another program holds the board's write lock. Writes join the write queue and go out in
+    /// group commits (`flushWrites`).
+    func handleArrivals(_ batch: [Outbox.Request]) {
+        let now = clock.nowMs()
+        for request in batch {
+            guard let admitted = admit(request.frames, curveKey: request.curveKey) else { continue }
+            guard admitted.decoded.request.isMutation else {
+                execute(admitted)
+                continue
             }
-            return
+            if writes.isFull {
+                send(admitted.envelope, Reply.error(WireError(.busy, "too many writes are waiting for the board's write lock; "
+                                                              + "nothing changed, retry the same request shortly")))
+                continue
+            }
+            let wait = Int64(admitted.decoded.timeoutMs ?? config.writeWaitMs)
+            writes.enqueue(.init(envelope: admitted.envelope, decoded: admitted.decoded, caller: admitted.caller,
+                                 deadlineMs: now + wait))
         }
-        for pending in outbox?.replies ?? [] where !send(pending.envelope, pending.reply, now: true) {
-            if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
+        flushWrites()
+    }
+
+    /// Group commit: the writes that are waiting run in one transaction and their replies go out
+    /// after its single COMMIT (one fsync for all of them), so no `ok` leaves before its change is
+    /// durable. Nothing waits for company: a lone request is a batch of one. Each request's writes are
+    /// savepoints (`atomically` nests), so a refused request undoes only its own. If another program
+    /// holds the write lock, the writes stay queued (the loop goes on serving reads) until their
+    /// clients' deadlines, and are then answered `busy`: every request gets exactly one reply.
+    func flushWrites() {
+        var now = clock.nowMs()
+        while !writes.isEmpty, writes.mayWrite(nowMs: now) {
+            let batch = writes.next(Outbox.maxBatch)
+            outbox = Outbox()
+            var ran = 0
+            do {
+                try store.atomically {
+                    for pending in batch {
+                        ran += 1
+                        execute(.init(envelope: pending.envelope, decoded: pending.decoded, caller: pending.caller))
+                    }
+                }
+                writes.dropFirst(batch.count)
+                noteWritten(nowMs: now)
+                for pending in outbox?.replies ?? [] where !send(pending.envelope, pending.reply, now: true) {
+                    if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
+                }
+            } catch BoardError.busy where ran == 0 {
+                noteLocked(nowMs: now, waiting: writes.pending.count)  // nothing ran: all of it stays queued
+            } catch {
+                // The COMMIT failed: nothing of the batch is on disk, so nobody may hear `ok`. (A claim
+                // parked by the batch stays parked: parking wrote nothing.)
+                let busy = (error as? BoardError) == .busy
+                log.error("a batch of requests could not be committed", metadata: ["requests": "\(batch.count)", "error": "\(error)"])
+                let reply = Reply.error(busy ? WireError(.busy, Operations.busyMessage)
+                                        : WireError(.internal, "the board could not be written; retry with the same request_id"))
+                let unanswered = ran == 0 ? batch.map(\.envelope) : (outbox?.replies ?? []).map(\.envelope)
+                for envelope in unanswered { send(envelope, reply, now: true) }
+                writes.dropFirst(batch.count)
+            }
+            outbox = nil
+            now = clock.nowMs()
+        }
+        let expired = writes.takeExpired(nowMs: now)
+        if !expired.isEmpty {
+            log.warning("answered busy: the board's write lock was not free within the clients' deadlines",
+                        metadata: ["requests": "\(expired.count)"])
+        }
+        for pending in expired { send(pending.envelope, Reply.error(WireError(.busy, Operations.busyMessage)), now: true) }
+    }
+
+    /// One write attempt outside the request path (timers, dispatcher reports): nil when another
+    /// program holds the lock (try again on a later turn) or when the write failed (logged).
+    func attemptWrite<T>(_ what: String, _ body: () throws -> T) -> T? {
+        let now = clock.nowMs()
+        guard writes.mayWrite(nowMs: now) else { return nil }
+        do {
+            let value = try store.atomically(body)
+            noteWritten(nowMs: now)
+            return value
+        } catch BoardError.busy {
+            noteLocked(nowMs: now, waiting: writes.pending.count)
+        } catch {
+            log.error("could not write to the board", metadata: ["what": "\(what)", "error": "\(error)"])
+        }
+        return nil
+    }
+
+    func noteLocked(nowMs: Int64, waiting: Int) {
+        if writes.noteLocked(nowMs: nowMs) {
+            log.warning("another program holds the board's write lock; writes wait, reads are still answered",
+                        metadata: ["waiting_writes": "\(waiting)"])
         }
     }
 
-    func handle(_ frames: [[UInt8]], curveKey: String?) {
+    func noteWritten(nowMs: Int64) {
+        if let lockedMs = writes.noteWritten(nowMs: nowMs) {
+            log.notice("the board's write lock is free again; waiting writes went through", metadata: ["locked_ms": "\(lockedMs)"])
+        }
+    }
+
+    /// A request that passed decoding and authorisation.
+    struct Admitted {
+        var envelope: [[UInt8]]
+        var decoded: DecodedRequest
+        var caller: Principal
+    }
+
+    /// Decodes and authorises a request; answers (and returns nil for) one that goes no further.
+    func admit(_ frames: [[UInt8]], curveKey: String?) -> Admitted? {
         // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
         guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
             log.warning("dropped a message without an envelope delimiter (not a REQ or DEALER+delimiter peer)")
-            return
+            return nil
         }
         let envelope = Array(frames[...delimiter])
         let body = frames[(delimiter + 1)...]
         guard body.count == 1, let frame = body.first else {
             send(envelope, Reply.error(WireError(.badRequest, "a request is exactly one frame of JSON; got \(body.count)")))
-            return
+            return nil
         }
         let decoded: DecodedRequest
         do { decoded = try decoder.decode(frame) } catch {
             log.debug("bad request", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             send(envelope, Reply.error(error))
-            return
+            return nil
         }
         // With CURVE the connection's key says who the caller is; whatever `auth` holds is ignored.
         let principal = config.curve == nil ? authenticator.principal(for: decoded.auth) : authenticator.principal(forCurveKey: curveKey)
         if let refusal = AccessPolicy.check(principal, decoded.request) {
             log.info("refused", metadata: ["op": "\(decoded.op)", "code": "\(refusal.code.rawValue)", "principal": "\(principal?.key ?? "none")"])
             send(envelope, Reply.error(refusal))
-            return
+            return nil
         }
-        let caller = principal ?? .admin  // only `ping` reaches here without a principal
+        return Admitted(envelope: envelope, decoded: decoded, caller: principal ?? .admin)  // only `ping` has no principal
+    }
+
+    /// Runs an admitted request and replies (into the outbox while a batch is open).
+    func execute(_ a: Admitted) {
+        let (envelope, decoded, caller) = (a.envelope, a.decoded, a.caller)
         let outcome: Outcome
         if let requestID = decoded.requestID, decoded.request.isMutation {
             guard let remembered = handleOnce(decoded.request, as: caller, requestID: requestID) else {

@@ -30,6 +30,11 @@ public struct CoordinatorConfig: Sendable {
     public var curve: CurveServerSettings?
     /// Where to serve `GET /metrics` (Prometheus text) over plain HTTP, e.g. `tcp://127.0.0.1:9464`.
     public var metricsEndpoint: String?
+    /// How long a write waits for another program's write lock when its request names no
+    /// `timeout_ms`; then it is answered `busy`. The loop goes on serving meanwhile.
+    public var writeWaitMs: Int = 4000
+    /// The longest one attempt to take the board's write lock may hold up the loop.
+    public var lockWaitMs: Int = 20
     public var version: String
 
     public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
@@ -74,6 +79,14 @@ public final class Coordinator: @unchecked Sendable {
     var timersHeldUntilMs: Int64 = 0
     /// Replies held back until the batch they belong to has committed (nil outside a batch).
     var outbox: Outbox?
+    /// Writes waiting for the board's write lock (another program may hold it).
+    var writes = WriteQueue()
+    /// Lanes whose parked claims could not be offered work because the board was locked.
+    var parkedRetry: Set<String> = []
+    /// Runs handed to the dispatcher, whose leases the core keeps while their workers live.
+    var spawnedRuns = SpawnedRuns()
+    var lastDispatchScanMs: Int64 = 0
+    var dispatchRound = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -89,13 +102,11 @@ public final class Coordinator: @unchecked Sendable {
         authenticator.adminCurveKeys = config.curve?.adminKeys ?? []
         self.authenticator = authenticator
         self.decoder = RequestDecoder(limits: config.limits)
-        if let settings = config.dispatch {
-            let d = Dispatcher(store: store, operations: operations, authenticator: authenticator, settings: settings,
-                               retry: config.retry, clock: clock, log: logger)
-            operations.pruneWorkspaces = { [unowned d] lane in try d.prune(lane: lane) }
-            dispatcher = d
-        } else {
-            dispatcher = nil
+        dispatcher = config.dispatch.map { Dispatcher(settings: $0, clock: clock, log: logger) }
+        // The loop never waits on another program's lock for longer than this (see WriteQueue).
+        store.limitLockWait(ms: config.lockWaitMs)
+        if dispatcher != nil {
+            operations.pruneWorkspaces = { [unowned self] lane in try self.queuePrune(lane: lane) }
         }
     }
 
@@ -165,12 +176,12 @@ public final class Coordinator: @unchecked Sendable {
         lastPublishedSeq = try store.lastEventSeq()
         // Catch up on what Hermes wrote while we were down (published once the loop starts).
         watchExternalChanges()
-        dispatcher?.endpoints = (command, events)
-        dispatcher?.curveServerKey = config.curve?.serverKeys.publicKey
         bound.withLock { $0 = (command, events) }
         log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)",
                                          "security": "\(config.curve == nil ? "tokens" : "CURVE")"])
         logClaims(when: "resuming")
+        dispatcher?.start()
+        recoverOrphans()
     }
 
     /// Says what happens to every live claim: at start they resume (leases are wall-clock, so ones
@@ -199,7 +210,8 @@ public final class Coordinator: @unchecked Sendable {
             let readable: Bool
             do {
                 let extra = [zap?.socket, metrics?.socket]
-                let ready = try Poller.poll([router] + extra.compactMap { $0 }, timeoutMs: timeout)
+                let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
+                let ready = try Poller.poll([router] + extra.compactMap { $0 }, fds: fds, timeoutMs: timeout)
                 readable = ready[0]
                 if zap != nil, ready[1] { answerZap() }
                 if metrics != nil, ready[zap == nil ? 1 : 2] { metrics?.serve { renderMetrics() } }
@@ -214,7 +226,7 @@ public final class Coordinator: @unchecked Sendable {
                     let batch = Outbox.drain(router, max: Outbox.maxBatch)
                     if batch.isEmpty { break }
                     handled += batch.count
-                    handleTogether(batch)
+                    handleArrivals(batch)
                     publishNewEvents()
                 }
             }
@@ -230,6 +242,8 @@ public final class Coordinator: @unchecked Sendable {
         let now = clock.nowMs()
         var deadline = now + Self.idleWakeMs
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
+        if let d = writes.nextWakeMs { deadline = min(deadline, d) }
+        if dispatcher != nil { deadline = min(deadline, spawnedRuns.nextBeatMs ?? deadline, lastDispatchScanMs + Self.dispatchScanMs) }
         if let d = try? store.nextTimerDue() { deadline = min(deadline, max(d, timersHeldUntilMs)) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
@@ -238,37 +252,48 @@ public final class Coordinator: @unchecked Sendable {
     /// board, mirror its new `task_events` into our stream. Publishing them wakes parked claims.
     func watchExternalChanges() {
         guard let marker = try? store.externalChangeMarker(), marker != externalMarker else { return }
+        // Importing writes (the published stream's rows): while the board is locked it waits, and the
+        // marker is only moved once it went through, so nothing is skipped.
+        guard let n = attemptWrite("import changes another program made", { try store.importExternalEvents(nowMs: clock.nowMs()) })
+        else { return }
         externalMarker = marker
-        do {
-            let n = try store.importExternalEvents(nowMs: clock.nowMs())
-            if n > 0 { log.info("picked up changes another program made to the board", metadata: ["events": "\(n)"]) }
-        } catch {
-            log.error("could not read changes made by another program", metadata: ["error": "\(error)"])
-        }
+        if n > 0 { log.info("picked up changes another program made to the board", metadata: ["events": "\(n)"]) }
     }
 
     func runTimers() {
+        flushWrites()
         watchExternalChanges()
-        dispatcher?.tick()
+        applyDispatchReports()
+        keepSpawnedLeases()
+        dispatchWork()
         let now = clock.nowMs()
-        if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs {
+        if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs, writes.mayWrite(nowMs: now) {
             do {
-                let expired = try store.expireLeases(nowMs: now, retry: config.retry)
+                let (expired, ready) = try store.atomically {
+                    (try store.expireLeases(nowMs: now, retry: config.retry), try store.endBackoffs(nowMs: now))
+                }
+                noteWritten(nowMs: now)
                 if expired > 0 { log.notice("leases expired; their tasks were retried or given up", metadata: ["count": "\(expired)"]) }
-                let ready = try store.endBackoffs(nowMs: now)
                 if ready > 0 { log.info("retry backoff over; tasks claimable again", metadata: ["count": "\(ready)"]) }
+            } catch BoardError.busy {
+                noteLocked(nowMs: now, waiting: writes.pending.count)
             } catch {
                 // Try again in a second rather than spin on a board that cannot be written right now.
                 timersHeldUntilMs = now + 1000
                 log.error("lease expiry failed; retrying in 1 s", metadata: ["error": "\(error)"])
             }
         }
-        if now - lastReplyPruneMs > 60_000 {
+        if now - lastReplyPruneMs > 60_000,
+           attemptWrite("forget old replies", { try store.forgetReplies(beforeMs: now - config.retryWindowMs) }) != nil {
             lastReplyPruneMs = now
-            _ = try? store.forgetReplies(beforeMs: now - config.retryWindowMs)
         }
         for entry in parked.takeExpired(nowMs: now) {
             send(entry.envelope, Reply.ok(Operations.noTask))
+        }
+        if !parkedRetry.isEmpty, writes.mayWrite(nowMs: now) {
+            let lanes = parkedRetry
+            parkedRetry = []
+            serveParked(lanes: lanes)
         }
         publishNewEvents()
     }
@@ -276,7 +301,10 @@ public final class Coordinator: @unchecked Sendable {
     func shutdown() {
         let waiting = parked.takeExpired(nowMs: .max)
         for entry in waiting { send(entry.envelope, Reply.ok(Operations.noTask)) }
-        dispatcher?.shutdown()
+        for pending in writes.takeExpired(nowMs: .max) {
+            send(pending.envelope, Reply.error(WireError(.busy, "the coordinator is stopping; nothing changed, retry the same request once it is back")))
+        }
+        stopWorkers()
         publishNewEvents()
         logClaims(when: "leaving in force (leases keep running)")
         router?.close()

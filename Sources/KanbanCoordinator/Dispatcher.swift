@@ -3,6 +3,7 @@ import KanbanModel
 import KanbanProtocol
 import KanbanStore
 import Logging
+import Synchronization
 
 /// Where the dispatcher puts things and what spawned workers are told.
 public struct DispatchSettings: Sendable {
@@ -29,304 +30,214 @@ public struct DispatchSettings: Sendable {
     }
 }
 
-/// Runs `spawn` and `pool` lanes: claims on the lane's behalf while it has free slots and claimable
-/// tasks, starts the lane's command per task, and supervises it. Persistent lanes are never touched.
+/// The slow half of running `spawn` and `pool` lanes: workspaces (git), starting workers, reaping
+/// them, runtime limits (TERM, then KILL), stopping orphans after a crash, removing workspaces.
 ///
-/// Driven by the coordinator's loop (`tick`), on its owner thread: no locks.
-final class Dispatcher {
+/// It runs on threads of its own and never touches the board or the sockets: the core claims on the
+/// lanes' behalf, keeps the leases and records outcomes, and talks to it by messages (`DispatchOrder`
+/// in, `DispatchReport` out through `reports`). So a `git worktree add` of a large repository, a
+/// worker that ignores SIGTERM or a slow disk delays only the workers concerned, never a request.
+///
+/// Two threads: the workshop (a serial queue) prepares workspaces, starts workers and removes
+/// workspaces in the order the core asked; the supervisor polls every `tickMs` for exits, limits and
+/// orphans. The live workers are shared between them under a lock.
+final class Dispatcher: @unchecked Sendable {
     private struct Worker {
         let pid: pid_t
-        let lane: Lane
+        let laneName: String
         let taskID: String
         let runID: Int64
-        let claimToken: String
-        let leaseMs: Int64
-        var nextBeatMs: Int64
-        /// The run's time limit in seconds, and when it runs out.
-        let limitSeconds: Int?
+        /// When the run's time limit runs out.
         let deadlineMs: Int64?
         /// Set once SIGTERM went out; SIGKILL follows after the grace period.
         var terminatedAtMs: Int64?
         var stoppedForRuntime = false
     }
 
-    private let store: BoardStore
-    private let operations: Operations
-    private let authenticator: Authenticator
+    private struct StoppingOrphan {
+        let orphan: Orphan
+        var terminatedAtMs: Int64?
+        var killed = false
+    }
+
+    /// How often the supervisor looks at its workers.
+    static let tickMs: Int64 = 20
+
+    let reports = Mailbox<DispatchReport>()
     private let settings: DispatchSettings
-    private let retry: RetryPolicy
     private let clock: Clock
     private let log: Logger
-    private let workspaces: Workspaces
+    let workspaces: Workspaces
     private let logs: WorkerLogs
-    private var workers: [Worker] = []
-    private var round = 0
-    private var recovered = false
-    /// The sockets workers report to, known once the coordinator has bound them.
-    var endpoints: (command: String, events: String) = ("", "")
-    /// The coordinator's CURVE public key, when it runs CURVE: workers then get a lane keypair.
-    var curveServerKey: String?
+    private let workshop = DispatchQueue(label: "kanban-bridge.workshop")
+    private let workers = Mutex<[Worker]>([])
+    private let orphans = Mutex<[StoppingOrphan]>([])
+    private let stopping = Atomic<Bool>(false)
+    private let supervisorDone = DispatchSemaphore(value: 0)
+    private var supervisorStarted = false
 
-    init(store: BoardStore, operations: Operations, authenticator: Authenticator, settings: DispatchSettings,
-         retry: RetryPolicy, clock: Clock, log: Logger) {
-        self.store = store; self.operations = operations; self.authenticator = authenticator
-        self.settings = settings; self.retry = retry; self.clock = clock; self.log = log
+    init(settings: DispatchSettings, clock: Clock, log: Logger) {
+        self.settings = settings; self.clock = clock; self.log = log
         self.workspaces = Workspaces(root: settings.workspaceRoot)
         self.logs = WorkerLogs(dir: settings.logDir)
     }
 
-    /// Reaps finished workers, enforces runtime limits, keeps leases of live workers, starts new ones.
-    func tick() {
-        if !recovered {
-            recovered = true
-            recoverOrphans()
-        }
-        reap()
-        supervise(now: clock.nowMs())
-        dispatch()
-    }
-
-    // MARK: After a crash
-
-    /// After a coordinator crash (kill -9, power loss), claims of spawned lanes can still be live
-    /// while their workers run on unsupervised, or are gone. Neither may go on: nobody keeps an
-    /// orphan's lease, so its task would time out and run twice. Each such worker is stopped and its
-    /// task taken back (`reclaimed`, ready again at once; no failure counted, the crash was ours).
-    private func recoverOrphans() {
-        guard let summaries = try? store.lanes() else { return }
-        for s in summaries where s.lane.kind.isSpawned {
-            for claim in s.claims where !workers.contains(where: { $0.runID == claim.runID }) {
-                // Only runs this dispatcher started (they have a `spawned` event): a claim a client
-                // made over the wire for a spawn lane is that client's business.
-                guard let pid = try? store.spawnedPID(runID: claim.runID) else { continue }
-                var what = "its worker was no longer running"
-                if ProcessControl.isWorker(pid, runID: claim.runID) {
-                    ProcessControl.stopGroup(pid, graceMs: settings.stopGraceMs)
-                    what = "its worker (pid \(pid)) was stopped"
-                }
-                let reason = "coordinator restarted after a crash; \(what)"
-                do {
-                    _ = try store.reclaimTask(id: claim.taskID, reason: reason, nowMs: clock.nowMs())
-                    log.notice("took back a spawned task left over from a crash", metadata: [
-                        "lane": "\(s.lane.name)", "task": "\(claim.taskID)", "run": "\(claim.runID)", "worker": "\(what)",
-                    ])
-                } catch {
-                    log.error("could not take back a spawned task left over from a crash", metadata: [
-                        "task": "\(claim.taskID)", "error": "\(error)",
-                    ])
-                }
+    /// Starts the supervisor thread.
+    func start() {
+        guard !supervisorStarted else { return }
+        supervisorStarted = true
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                supervise(now: clock.nowMs())
+                usleep(useconds_t(Self.tickMs * 1000))
             }
+            supervisorDone.signal()
+        }
+        thread.name = "kanban-bridge-supervisor"
+        thread.start()
+    }
+
+    /// Takes an order; returns at once (the core's loop calls this).
+    func send(_ order: DispatchOrder) {
+        switch order {
+        case .start(let s): workshop.async { [self] in startWorker(s) }
+        case .removeWorkspaces(let refs): workshop.async { [self] in remove(refs) }
+        case .stopOrphan(let o): orphans.withLock { $0.append(StoppingOrphan(orphan: o)) }
         }
     }
 
-    // MARK: Starting workers
+    // MARK: The workshop
 
-    /// Looking for work reads every lane's slots and queue: at most this often, not on every turn of a
-    /// loop that may turn thousands of times a second under load. A task waits at most this long.
-    static let scanIntervalMs: Int64 = 25
-    private var lastScanMs: Int64 = 0
-
-    private func dispatch() {
-        let now = clock.nowMs()
-        guard now - lastScanMs >= Self.scanIntervalMs || now < lastScanMs else { return }
-        lastScanMs = now
-        guard let candidates = try? store.spawnableLanes() else { return }
-        var open: [String: (lane: Lane, free: Int)] = [:]
-        for (lane, running) in candidates where !(lane.command ?? []).isEmpty {
-            let free = lane.maxConcurrency - max(running, workers.filter { $0.lane.name == lane.name }.count)
-            if free > 0 { open[lane.name] = (lane, free) }
-        }
-        guard !open.isEmpty else { return }
-        round += 1
-        // One task per lane per pass, lanes in rotating order: no lane starves another.
-        while !open.isEmpty {
-            for name in LaneRotation.order(Array(open.keys), round: round) {
-                guard let entry = open[name] else { continue }
-                if start(entry.lane), entry.free > 1 {
-                    open[name] = (entry.lane, entry.free - 1)
-                } else {
-                    open[name] = nil
-                }
-            }
-        }
-    }
-
-    /// Claims one task for the lane and starts its worker; false when the lane had nothing to claim.
-    private func start(_ lane: Lane) -> Bool {
-        let grant: ClaimGrant
+    private func startWorker(_ s: WorkerStart) {
+        if stopping.load(ordering: .acquiring) { return }  // the core releases every run it handed over
         do {
-            guard let g = try operations.claim(ClaimRequest(lane: lane.name)) else { return false }
-            grant = g
-        } catch {
-            log.error("dispatcher could not claim", metadata: ["lane": "\(lane.name)", "error": "\(error)"])
-            return false
-        }
-        let task = grant.task
-        do {
-            let workspace = try workspaces.prepare(lane: lane, taskID: task.id)
-            let argv = CommandTemplate.render(lane.command ?? [], [
-                "task_id": task.id, "run_id": String(grant.runID), "lane": lane.name, "profile": lane.profile ?? "",
-                "workspace": workspace ?? "", "title": task.title,
+            let workspace = try workspaces.prepare(lane: s.lane, taskID: s.taskID)
+            let argv = CommandTemplate.render(s.lane.command ?? [], [
+                "task_id": s.taskID, "run_id": String(s.runID), "lane": s.lane.name, "profile": s.lane.profile ?? "",
+                "workspace": workspace ?? "", "title": s.title,
             ])
-            let fd = try logs.open(taskID: task.id, header: "=== run \(grant.runID) of \(task.id) on lane \(lane.name) at "
+            var env = s.environment
+            env["KANBAN_WORKSPACE"] = workspace ?? ""
+            if let workspace {
+                env["HERMES_KANBAN_WORKSPACE"] = workspace
+                env["TERMINAL_CWD"] = workspace
+            }
+            let fd = try logs.open(taskID: s.taskID, header: "=== run \(s.runID) of \(s.taskID) on lane \(s.lane.name) at "
                                    + "\(Date()): \(argv.joined(separator: " "))\n")
             defer { close(fd) }
-            let pid = try ProcessControl.spawn(argv, environment: environment(lane: lane, grant: grant, workspace: workspace),
-                                               cwd: workspace, outputFD: fd)
             let now = clock.nowMs()
-            let leaseMs = grant.leaseExpiresAtMs - now
-            let limit = task.maxRuntimeSeconds ?? lane.maxRuntimeSeconds
-            workers.append(Worker(pid: pid, lane: lane, taskID: task.id, runID: grant.runID, claimToken: grant.token,
-                                  leaseMs: leaseMs, nextBeatMs: now + leaseMs / 3, limitSeconds: limit,
-                                  deadlineMs: limit.map { now + Int64($0) * 1000 }))
-            try? store.noteSpawned(taskID: task.id, runID: grant.runID, lane: lane.name, pid: pid, workspace: workspace, nowMs: now)
-            log.info("spawned", metadata: ["lane": "\(lane.name)", "task": "\(task.id)", "run": "\(grant.runID)", "pid": "\(pid)"])
+            // Under the lock, so the supervisor cannot report this worker's exit before its start.
+            try workers.withLock { list in
+                let pid = try ProcessControl.spawn(argv, environment: env, cwd: workspace, outputFD: fd)
+                list.append(Worker(pid: pid, laneName: s.lane.name, taskID: s.taskID, runID: s.runID,
+                                   deadlineMs: s.limitSeconds.map { now + Int64($0) * 1000 }))
+                reports.post(.spawned(runID: s.runID, taskID: s.taskID, lane: s.lane.name, pid: pid, workspace: workspace))
+                log.info("spawned", metadata: ["lane": "\(s.lane.name)", "task": "\(s.taskID)", "run": "\(s.runID)", "pid": "\(pid)"])
+            }
         } catch {
-            log.error("spawn failed", metadata: ["lane": "\(lane.name)", "task": "\(task.id)", "error": "\(error)"])
-            _ = try? store.failClaim(runID: grant.runID, outcome: "spawn_failed", error: "\(error)",
-                                     payload: ["error": .string("\(error)")], retry: retry, nowMs: clock.nowMs())
+            log.error("spawn failed", metadata: ["lane": "\(s.lane.name)", "task": "\(s.taskID)", "error": "\(error)"])
+            reports.post(.spawnFailed(runID: s.runID, error: "\(error)"))
         }
-        return true
     }
 
-    /// What a worker is told: the claim, where to report, and the variables Hermes' own workers read.
-    private func environment(lane: Lane, grant: ClaimGrant, workspace: String?) -> [String: String] {
-        var env = settings.environment
-        let lock = ClaimLock.make(lane: lane.name, runID: grant.runID)
-        env["KANBAN_BRIDGE_ENDPOINT"] = endpoints.command
-        env["KANBAN_BRIDGE_EVENTS"] = endpoints.events
-        env["KANBAN_TASK"] = grant.task.id
-        env["KANBAN_RUN_ID"] = String(grant.runID)
-        env["KANBAN_CLAIM_TOKEN"] = grant.token
-        env["KANBAN_LANE"] = lane.name
-        env["KANBAN_LANE_TOKEN"] = authenticator.workerToken(lane: lane.name)
-        env["KANBAN_WORKSPACE"] = workspace ?? ""
-        if let curveServerKey {
-            // Generating a keypair cannot fail with a CURVE-capable libzmq, which serve checked at start.
-            if let keys = try? authenticator.workerKeys.keys(forLane: lane.name) {
-                env["KANBAN_CURVE_SERVER_KEY"] = curveServerKey
-                env["KANBAN_CURVE_SECRET_KEY"] = keys.secretKey
+    private func remove(_ refs: [WorkspaceRef]) {
+        for ref in refs {
+            if stopping.load(ordering: .acquiring) { return }
+            if workers.withLock({ $0.contains { $0.taskID == ref.taskID && $0.laneName == ref.lane.name } }) { continue }
+            do {
+                try workspaces.remove(lane: ref.lane, taskID: ref.taskID)
+                reports.post(.workspaceRemoved(ref, error: nil))
+            } catch {
+                reports.post(.workspaceRemoved(ref, error: "\(error)"))
             }
         }
-        env["HERMES_KANBAN_TASK"] = grant.task.id
-        env["HERMES_KANBAN_RUN_ID"] = String(grant.runID)
-        env["HERMES_KANBAN_CLAIM_LOCK"] = lock
-        env["HERMES_KANBAN_DB"] = settings.boardPath
-        if let workspace {
-            env["HERMES_KANBAN_WORKSPACE"] = workspace
-            env["TERMINAL_CWD"] = workspace
-        }
-        if let profile = lane.profile { env["HERMES_PROFILE"] = profile }
-        if let tenant = grant.task.tenant { env["HERMES_TENANT"] = tenant }
-        return env
     }
 
-    // MARK: Supervision
+    // MARK: The supervisor
 
-    /// Runtime limits (SIGTERM, then SIGKILL after the grace period) and leases kept alive while
-    /// the worker process lives: a spawned worker need not heartbeat itself.
     private func supervise(now: Int64) {
-        for i in workers.indices {
-            if let killAt = workers[i].terminatedAtMs {
-                if now - killAt >= settings.stopGraceMs { ProcessControl.signalGroup(workers[i].pid, SIGKILL) }
-                continue
+        workers.withLock { list in
+            list.removeAll { w in
+                guard let status = ProcessControl.reap(w.pid) else { return false }
+                reports.post(.exited(runID: w.runID, status: status, stoppedForRuntime: w.stoppedForRuntime))
+                return true
             }
-            if let deadline = workers[i].deadlineMs, now >= deadline {
-                log.notice("run over its time limit; stopping it", metadata: ["task": "\(workers[i].taskID)", "pid": "\(workers[i].pid)"])
-                workers[i].stoppedForRuntime = true
-                workers[i].terminatedAtMs = now
-                ProcessControl.signalGroup(workers[i].pid, SIGTERM)
-                continue
+            for i in list.indices {
+                if let termAt = list[i].terminatedAtMs {
+                    if now - termAt >= settings.stopGraceMs { ProcessControl.signalGroup(list[i].pid, SIGKILL) }
+                } else if let deadline = list[i].deadlineMs, now >= deadline {
+                    log.notice("run over its time limit; stopping it", metadata: ["task": "\(list[i].taskID)", "pid": "\(list[i].pid)"])
+                    list[i].stoppedForRuntime = true
+                    list[i].terminatedAtMs = now
+                    ProcessControl.signalGroup(list[i].pid, SIGTERM)
+                }
             }
-            if now >= workers[i].nextBeatMs {
-                workers[i].nextBeatMs = now + workers[i].leaseMs / 3
-                let proof = ClaimProof(principal: .admin, taskID: workers[i].taskID, tokenHash: Secrets.hash(workers[i].claimToken))
-                _ = try? store.heartbeat(proof, note: nil, metadata: nil, nowMs: now)
-            }
+        }
+        orphans.withLock { list in
+            var kept: [StoppingOrphan] = []
+            for var o in list where !stopOrphan(&o, now: now) { kept.append(o) }
+            list = kept
         }
     }
 
-    /// Workers that exited: a run still open when its worker exits ended without completing or
-    /// blocking, so it is `crashed` (or `timed_out`, if we stopped it for overstaying).
-    private func reap() {
-        var still: [Worker] = []
-        for w in workers {
-            guard let status = ProcessControl.reap(w.pid) else { still.append(w); continue }
-            finish(w, status)
+    /// One step of stopping an orphan (not our child, so it cannot be waited for: its liveness is
+    /// polled). True once it is gone and reported.
+    private func stopOrphan(_ o: inout StoppingOrphan, now: Int64) -> Bool {
+        let pid = o.orphan.pid
+        guard let termAt = o.terminatedAtMs else {
+            // A pid alone could have been reused: only a process carrying the run's id is signalled.
+            guard ProcessControl.isWorker(pid, runID: o.orphan.runID) else {
+                reports.post(.orphanGone(taskID: o.orphan.taskID, runID: o.orphan.runID, what: "its worker was no longer running"))
+                return true
+            }
+            ProcessControl.signalGroup(pid, SIGTERM)
+            o.terminatedAtMs = now
+            return false
         }
-        workers = still
-    }
-
-    private func finish(_ w: Worker, _ status: ExitStatus) {
-        let now = clock.nowMs()
-        var data = status.fields
-        data["pid"] = .int(Int64(w.pid))
-        if (try? store.isClaimLive(runID: w.runID)) == true {
-            let outcome = w.stoppedForRuntime ? EventType.timedOut : "crashed"
-            if w.stoppedForRuntime, let limit = w.limitSeconds { data["limit_seconds"] = .int(Int64(limit)) }
-            let why = w.stoppedForRuntime ? "exceeded its run time limit" : "worker exited without completing or blocking (\(status))"
-            _ = try? store.failClaim(runID: w.runID, outcome: outcome, error: why, payload: .object(data), retry: retry, nowMs: now)
-            log.notice("worker ended its run without finishing it", metadata: ["task": "\(w.taskID)", "outcome": "\(outcome)", "status": "\(status)"])
-        } else {
-            log.info("worker exited", metadata: ["task": "\(w.taskID)", "status": "\(status)"])
+        if !ProcessControl.isAlive(pid) {
+            reports.post(.orphanGone(taskID: o.orphan.taskID, runID: o.orphan.runID,
+                                     what: "its worker (pid \(pid)) was stopped" + (o.killed ? " with SIGKILL" : "")))
+            return true
         }
-        if w.lane.workspacePolicy == .scratch, !w.lane.keepWorkspaces, (try? store.task(id: w.taskID))??.task.status == .done {
-            try? workspaces.remove(lane: w.lane, taskID: w.taskID)
+        if now - termAt >= settings.stopGraceMs, !o.killed {
+            ProcessControl.signalGroup(pid, SIGKILL)
+            o.killed = true
         }
+        return false
     }
 
     // MARK: Stopping
 
-    /// Stops every worker (SIGTERM, SIGKILL after the grace period) and releases the claims they held,
-    /// so their tasks are ready again at once. Nothing is left running.
-    func shutdown() {
-        guard !workers.isEmpty else { return }
-        log.notice("stopping spawned workers", metadata: ["count": "\(workers.count)"])
-        for w in workers { ProcessControl.signalGroup(w.pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(Double(settings.stopGraceMs) / 1000)
-        var left = workers
+    /// Stops every worker (SIGTERM, SIGKILL after the grace period) and returns how each ended, by
+    /// run. Called once the core's loop has stopped serving; blocks until nothing is left running.
+    func shutdown() -> [Int64: ExitStatus] {
+        stopping.store(true, ordering: .releasing)
+        workshop.sync {}  // a preparation under way finishes; orders after it do nothing
+        if supervisorStarted { supervisorDone.wait() }
+        var ended: [Int64: ExitStatus] = [:]
+        var left = workers.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        if !left.isEmpty { log.notice("stopping spawned workers", metadata: ["count": "\(left.count)"]) }
+        for w in left { ProcessControl.signalGroup(w.pid, SIGTERM) }
+        let deadline = clock.nowMs() + settings.stopGraceMs
         while !left.isEmpty {
-            left = left.filter { w in
-                guard let status = ProcessControl.reap(w.pid) else { return true }
-                release(w, status)
-                return false
+            left.removeAll { w in
+                guard let status = ProcessControl.reap(w.pid) else { return false }
+                ended[w.runID] = status
+                return true
             }
             if left.isEmpty { break }
-            if Date() >= deadline {
+            if clock.nowMs() >= deadline {
                 for w in left {
                     ProcessControl.signalGroup(w.pid, SIGKILL)
-                    release(w, ProcessControl.reap(w.pid, wait: true) ?? .signaled(SIGKILL))
+                    ended[w.runID] = ProcessControl.reap(w.pid, wait: true) ?? .signaled(SIGKILL)
                 }
                 break
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            usleep(20_000)
         }
-        workers = []
+        return ended
     }
-
-    private func release(_ w: Worker, _ status: ExitStatus) {
-        let proof = ClaimProof(principal: .admin, taskID: w.taskID, tokenHash: Secrets.hash(w.claimToken))
-        if (try? store.endClaim(proof, .release(reason: "coordinator stopped; its worker was stopped (\(status))"), nowMs: clock.nowMs())) != nil {
-            log.info("released the claim of a stopped worker", metadata: ["task": "\(w.taskID)", "run": "\(w.runID)"])
-        }
-    }
-
-    /// Removes the workspaces of tasks that are done or archived (or gone), on `lane` or every spawned
-    /// lane; never one a live worker uses. Returns "lane/task" for each removed.
-    func prune(lane only: String?) throws -> [String] {
-        var removed: [String] = []
-        for lane in try store.lanes().map(\.lane) where lane.kind.isSpawned && (only == nil || lane.name == only) {
-            for taskID in workspaces.taskIDs(lane: lane.name) where !workers.contains(where: { $0.taskID == taskID }) {
-                let status = try store.task(id: taskID)?.task.status
-                guard status == nil || status == .done || status == .archived else { continue }
-                try workspaces.remove(lane: lane, taskID: taskID)
-                removed.append("\(lane.name)/\(taskID)")
-            }
-        }
-        if !removed.isEmpty { log.info("pruned workspaces", metadata: ["count": "\(removed.count)"]) }
-        return removed
-    }
-
-    /// Live workers per lane, for views.
-    var runningByLane: [String: Int] { Dictionary(workers.map { ($0.lane.name, 1) }, uniquingKeysWith: +) }
 }

@@ -131,7 +131,7 @@ public final class Operations {
             return .result(["task": WireFormat.task(try store.unblockTask(id: id, nowMs: now))])
         case .workspacePrune(let lane):
             guard let prune = pruneWorkspaces else { throw BoardError.conflict("this coordinator runs no dispatcher, so it has no workspaces") }
-            return .result(["removed": .array(try prune(lane).map { .string($0) })])
+            return .result(["queued": .array(try prune(lane).map { .string($0) })])
         case .claim(let c):
             do {
                 if let grant = try claim(c, tokenSeed: seed) { return .claimed(grant) }
@@ -191,6 +191,10 @@ public final class Operations {
         ClaimProof(principal: principal, taskID: ref.taskID, tokenHash: Secrets.hash(ref.claimToken))
     }
 
+    /// What a client hears when another program kept the board locked for as long as it could wait.
+    public static let busyMessage = "another program holds the board's write lock; nothing changed, "
+        + "retry the same request (same request_id) shortly"
+
     /// The one mapping from board refusals to wire codes.
     public static func wireError(_ error: BoardError) -> WireError {
         switch error {
@@ -201,6 +205,7 @@ public final class Operations {
         case .laneFull(let m): return WireError(.laneFull, m)
         case .invalid(let m): return WireError(.badRequest, m)
         case .incompatibleBoard(let m): return WireError(.internal, m)
+        case .busy: return WireError(.busy, busyMessage)
         case .denied(let denial):
             switch denial {
             case .notFound: return WireError(.notFound, "no such task")

@@ -3,7 +3,7 @@ import Foundation
 import KanbanModel
 
 /// How a worker process ended.
-enum ExitStatus: Equatable {
+enum ExitStatus: Equatable, Sendable {
     case exited(Int32)
     case signaled(Int32)
 
@@ -61,13 +61,13 @@ enum ProcessControl {
         return environ.split(separator: 0).contains { Array($0) == wanted }
     }
 
-    /// Stops a process group that is not our child (a worker of a coordinator that crashed): SIGTERM,
-    /// then SIGKILL if it is still there after `graceMs`.
-    static func stopGroup(_ pid: pid_t, graceMs: Int64) {
-        signalGroup(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(Double(graceMs) / 1000)
-        while kill(pid, 0) == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if kill(pid, 0) == 0 { signalGroup(pid, SIGKILL) }
+    /// True while `pid` exists and is not a zombie (an orphan's zombie waits for whoever adopted it).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        // "pid (comm) S …": the state letter follows the command name, which may itself hold ')'.
+        return stat[stat.index(after: close)...].dropFirst().first != "Z"
     }
 
     /// Sends `signal` to the worker's whole process group.

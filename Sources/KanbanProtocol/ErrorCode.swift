@@ -13,6 +13,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case staleClaim = "stale_claim"
     case tooLarge = "too_large"
     case `internal`
+    /// Another program held the board's write lock for as long as the request could wait. Nothing
+    /// changed; retry the same request (same `request_id`) after a short pause.
+    case busy
 }
 
 /// An error that goes back to the client as `{"ok": false, "error": {code, message}}`.

@@ -70,4 +70,11 @@ public struct DecodedRequest: Equatable, Sendable {
     public var auth: String?
     public var requestID: String?
     public var request: Request
+    /// How long the client waits for the reply (`timeout_ms`): a write that cannot get the board's
+    /// lock is answered `busy` before then. Nil: the coordinator's default.
+    public var timeoutMs: Int?
+
+    public init(op: String, auth: String?, requestID: String?, request: Request, timeoutMs: Int? = nil) {
+        self.op = op; self.auth = auth; self.requestID = requestID; self.request = request; self.timeoutMs = timeoutMs
+    }
 }

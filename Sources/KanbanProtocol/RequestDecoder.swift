@@ -44,9 +44,10 @@ public struct RequestDecoder: Sendable {
         let op = try fields.requiredString("op", maxLength: 64)
         let auth = try fields.optionalString("auth", maxLength: 256)
         let requestID = try fields.optionalString("request_id", maxLength: 128)
+        let timeoutMs = try fields.optionalInt("timeout_ms", range: 0...3_600_000)
         let request = try Self.decodeOp(op, &fields)
         try fields.rejectUnknown(op: op)
-        return DecodedRequest(op: op, auth: auth, requestID: requestID, request: request)
+        return DecodedRequest(op: op, auth: auth, requestID: requestID, request: request, timeoutMs: timeoutMs)
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length

@@ -11,6 +11,9 @@ public enum BoardError: Error, Equatable, Sendable {
     case denied(AuthorityDenial)
     /// The board file cannot be used (not a Hermes board, too old, too new).
     case incompatibleBoard(String)
+    /// Another program holds the board's write lock and did not let go within `lockWaitMs`. Nothing
+    /// was written; the same call may be tried again.
+    case busy
 }
 
 /// A lane claim as the store records it: only the hash of the claim token ever reaches the disk.
@@ -120,6 +123,10 @@ public protocol BoardStore: AnyObject {
     func externalChangeMarker() throws -> Int64
     /// Publishes what other programs wrote since the last call; returns how many events.
     func importExternalEvents(nowMs: Int64) throws -> Int
+
+    /// The longest a write waits for another program's write lock before it fails with
+    /// `BoardError.busy`. The coordinator keeps it small so its loop never stalls on a lock.
+    func limitLockWait(ms: Int)
 
     // Safe retries
     /// Runs several store calls in one transaction: all of them commit together, or none does.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import KanbanModel
 
 /// The board in one SQLite file, shared with Hermes' own CLI and dispatcher.
@@ -81,15 +82,24 @@ public final class SQLiteBoard: BoardStore {
     }
 
     /// `body` in a transaction of its own on the one connection, committed when this returns.
+    /// Another program's write lock held past the busy timeout is `BoardError.busy`: nothing was written.
     private func transaction<T>(_ kind: Database.TransactionKind, _ body: (Database) throws -> T) throws -> T {
-        try queue.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(kind) {
-                result = try body(db)
-                return .commit
+        do {
+            return try queue.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(kind) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
             }
-            return result!
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            throw BoardError.busy
         }
+    }
+
+    public func limitLockWait(ms: Int) {
+        queue.inDatabase { db in _ = sqlite3_busy_timeout(db.sqliteConnection, Int32(clamping: ms)) }
     }
 
     public func atomically<T>(_ body: () throws -> T) throws -> T {

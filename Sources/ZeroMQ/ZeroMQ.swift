@@ -194,11 +194,18 @@ public final class ZMQSocket: @unchecked Sendable {
 public enum Poller {
     /// Returns, for each socket, whether it is readable; waits at most `timeoutMs` (-1 forever).
     public static func poll(_ sockets: [ZMQSocket], timeoutMs: Int) throws -> [Bool] {
+        try poll(sockets, fds: [], timeoutMs: timeoutMs)
+    }
+
+    /// The same over sockets and then plain file descriptors (a pipe another thread writes to wake
+    /// the poller): one flag each, sockets first.
+    public static func poll(_ sockets: [ZMQSocket], fds: [Int32], timeoutMs: Int) throws -> [Bool] {
         var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+            + fds.map { zmq_pollitem_t(socket: nil, fd: $0, events: Int16(ZMQ_POLLIN), revents: 0) }
         let rc = zmq_poll(&items, Int32(items.count), timeoutMs)
         if rc < 0 {
             let err = ZMQError("zmq_poll")
-            if err.code == EINTR { return sockets.map { _ in false } }
+            if err.code == EINTR { return items.map { _ in false } }
             throw err
         }
         return items.map { ($0.revents & Int16(ZMQ_POLLIN)) != 0 }

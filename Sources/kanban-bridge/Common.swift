@@ -78,7 +78,7 @@ func exitCode(for code: ErrorCode) -> Int32 {
     case .notFound: return 5
     case .conflict, .notReady, .notAssigned, .laneFull: return 6
     case .notClaimOwner, .staleClaim: return 7
-    case .internal: return 1
+    case .internal, .busy: return 1
     }
 }
 

@@ -27,10 +27,12 @@ struct Claim: ParsableCommand {
 
             In a shell script, --format shell prints `export KANBAN_TASK='…'` lines (also KANBAN_CLAIM_TOKEN, KANBAN_RUN_ID, KANBAN_LEASE_SECONDS, KANBAN_TASK_TITLE, KANBAN_TASK_BODY, …), every value single-quoted, so `eval` is safe whatever the title holds. heartbeat, complete, block and release then find the task and token in the environment:
 
-              if out=$(kanban-bridge claim --lane factory --wait 30000 --format shell --retries 5); then
+              if out=$(kanban-bridge claim --lane factory --wait 30000 --format shell); then
                   eval "$out"
-                  kanban-bridge complete --result done --retries 5
+                  kanban-bridge complete --result done
               fi
+
+            Every worker verb resends a request that got no reply (--timeout, default 5 s) with the same request_id, up to --retries times (default 9: about a minute), so a coordinator that is slow for a moment or restarts costs nothing, and nothing is done twice. Exit 8 means it stayed unreachable all that time.
             """)
     @Option(help: "Lane to claim for.") var lane: String
     @Option(name: .customLong("task"), help: "Claim this task.") var taskID: String?

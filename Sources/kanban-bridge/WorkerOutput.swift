@@ -20,9 +20,15 @@ struct WorkerOutputOptions: ParsableArguments {
     var format: OutputFormat?
 
     @Option(help: ArgumentHelp(
-        "Resend after a timeout this many times, with the same request_id, so a coordinator restart costs nothing.",
+        "Resend after a timeout this many times (pauses growing to 2 s), with the same request_id, so a slow moment "
+            + "or a coordinator restart costs nothing and nothing runs twice. The default rides out about a minute with "
+            + "the default --timeout; 0 fails at the first timeout. A `busy` reply (another program held the board's "
+            + "lock) is retried as well, up to 5 more times.",
         valueName: "n"))
-    var retries: Int = 0
+    var retries: Int = Self.defaultRetries
+
+    /// Ten attempts of 5 s with growing pauses: about a minute.
+    static let defaultRetries = 9
 
     func validate() throws {
         guard (0...1000).contains(retries) else { throw ValidationError("--retries must be 0...1000") }

@@ -10,15 +10,20 @@ struct WorkspacesCommand: ParsableCommand {
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove workspaces (worktrees, kept scratch dirs) of tasks that are done or archived.",
-            discussion: "Worktrees are removed with `git worktree remove`; their branches stay for review.")
+            discussion: """
+                Answers at once with the workspaces queued for removal; the coordinator's dispatcher removes \
+                them in the background (a large worktree can take a while) and logs each one. Worktrees are \
+                removed with `git worktree remove`; their branches `kanban/<task>` stay for review. Running \
+                prune again before it finished queues nothing new for a workspace already gone.
+                """)
         @Option(help: "Only this lane's.") var lane: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
             var f: [String: JSONValue] = [:]
             if let lane { f["lane"] = .string(lane) }
             try connection.run("workspace.prune", f) { result in
-                let removed = (result["removed"]?.arrayValue ?? []).compactMap(\.stringValue)
-                print(removed.isEmpty ? "nothing to prune" : "removed \(removed.count): " + removed.joined(separator: " "))
+                let queued = (result["queued"]?.arrayValue ?? []).compactMap(\.stringValue)
+                print(queued.isEmpty ? "nothing to prune" : "removing \(queued.count) in the background: " + queued.joined(separator: " "))
             }
         }
     }

@@ -111,14 +111,18 @@ final class DispatcherTests: XCTestCase {
             XCTAssertEqual(try String(contentsOfFile: path + "/note.txt", encoding: .utf8), id + "\n", "kept for review")
         }
         // A task is done as soon as its worker's `complete` commits, but the worker process may not
-        // have exited yet, and a workspace a live worker uses is never pruned: prune until both went.
-        var pruned: Set<String> = []
+        // have exited yet, and a workspace a live worker uses is never queued: prune until both were
+        // queued, then wait for the dispatcher to remove them in the background.
+        var queued: Set<String> = []
         try waitUntil {
-            let removed = try live.admin.call("workspace.prune", ["lane": "coders"])["removed"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            pruned.formUnion(removed)
-            return pruned.count >= ids.count
+            let more = try live.admin.call("workspace.prune", ["lane": "coders"])["queued"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            queued.formUnion(more)
+            return queued.count >= ids.count
         }
-        XCTAssertEqual(pruned, Set(ids.map { "coders/\($0)" }))
+        XCTAssertEqual(queued, Set(ids.map { "coders/\($0)" }))
+        try waitUntil {
+            ids.allSatisfy { !FileManager.default.fileExists(atPath: live.dir.appendingPathComponent("workspaces/coders/\($0)").path) }
+        }
         let after = try git(["-C", repo, "worktree", "list", "--porcelain"]).output
         for id in ids {
             XCTAssertFalse(after.contains("workspaces/coders/\(id)"), after)

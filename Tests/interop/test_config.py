@@ -109,6 +109,41 @@ def test_after_a_kill_dash_nine_orphaned_workers_are_stopped_and_their_tasks_run
         _stop(proc)
 
 
+def test_a_restart_answers_at_once_while_orphans_that_ignore_sigterm_are_stopped(tmp_path):
+    """Stopping an orphan that ignores SIGTERM takes the grace period (5 s) before SIGKILL. The
+    dispatcher does that on its own threads, so the restarted coordinator answers its first request
+    while all three orphans are still alive, and takes their tasks back once they are gone."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    config = tmp_path / "bridge.yaml"
+    # A task's first run records its pid, ignores SIGTERM and hangs; a later run completes the task.
+    script = (f'if [ ! -e {pids}/$KANBAN_TASK ]; then trap "" TERM; echo $$ > {pids}/$KANBAN_TASK; exec sleep 120; fi; '
+              'exec "$KANBAN_BRIDGE_BIN" complete --result second-run')
+    config.write_text("workers:\n  stubborn:\n    mode: pool\n    max_concurrency: 3\n"
+                      "    command: [\"/bin/sh\", \"-c\", " + json.dumps(script) + "]\n")
+    proc, bridge = serve_with(tmp_path, config)
+    tasks = [bridge.admin("task.create", title=f"stubborn {i}", assignee="stubborn")["task"]["id"] for i in range(3)]
+    wait_for(lambda: all((pids / t).exists() and (pids / t).read_text().strip() for t in tasks))
+    orphans = [int((pids / t).read_text()) for t in tasks]
+    proc.kill()
+    proc.wait()
+    assert all(process_alive(p) for p in orphans)
+
+    proc, bridge = serve_with(tmp_path, config)  # returns as soon as a ping is answered
+    try:
+        still = [p for p in orphans if process_alive(p)]
+        assert still == orphans, "the first request was answered before any orphan had to be killed"
+        assert bridge.admin("task.list")["tasks"], "reads are answered during recovery"
+        wait_for(lambda: not any(process_alive(p) for p in orphans))
+        wait_for(lambda: all(bridge.admin("task.get", task_id=t)["task"]["status"] == "done" for t in tasks))
+        for t in tasks:
+            outcomes = [r["outcome"] for r in bridge.admin("task.get", task_id=t)["task"]["runs"]]
+            assert outcomes[0] == "reclaimed" and outcomes[-1] == "completed", outcomes
+        assert "stopped with SIGKILL" in bridge.log_path.read_text()
+    finally:
+        _stop(proc)
+
+
 def process_alive(pid):
     try:
         os.kill(pid, 0)

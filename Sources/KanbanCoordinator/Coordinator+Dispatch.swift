@@ -1,0 +1,233 @@
+import Foundation
+import KanbanModel
+import KanbanProtocol
+import KanbanStore
+import Logging
+
+/// The core's half of spawn and pool lanes: claims on their behalf, keeps their leases, records
+/// what the dispatcher reports. Every step is a quick board write on the owner thread; everything
+/// slow (git, processes) is the dispatcher's, on its own threads (Dispatcher.swift).
+extension Coordinator {
+    /// Looking for work reads every lane's slots and queue: at most this often, not on every turn of a
+    /// loop that may turn thousands of times a second under load. A task waits at most this long.
+    static let dispatchScanMs: Int64 = 25
+
+    /// Claims a task for each free slot of a spawn or pool lane and orders its worker started.
+    func dispatchWork() {
+        guard let dispatcher else { return }
+        let now = clock.nowMs()
+        guard now - lastDispatchScanMs >= Self.dispatchScanMs || now < lastDispatchScanMs, writes.mayWrite(nowMs: now) else { return }
+        lastDispatchScanMs = now
+        guard let candidates = try? store.spawnableLanes() else { return }
+        var open: [String: (lane: Lane, free: Int)] = [:]
+        for (lane, running) in candidates where !(lane.command ?? []).isEmpty {
+            let free = lane.maxConcurrency - max(running, spawnedRuns.count(lane: lane.name))
+            if free > 0 { open[lane.name] = (lane, free) }
+        }
+        guard !open.isEmpty else { return }
+        dispatchRound += 1
+        let round = dispatchRound
+        // One transaction for the pass; one task per lane per turn, lanes in rotating order: no lane starves another.
+        let grants: [(Lane, ClaimGrant)]? = attemptWrite("claim for spawned lanes") {
+            var grants: [(Lane, ClaimGrant)] = []
+            while !open.isEmpty {
+                for name in LaneRotation.order(Array(open.keys), round: round) {
+                    guard let entry = open[name] else { continue }
+                    var grant: ClaimGrant?
+                    do {
+                        grant = try operations.claim(ClaimRequest(lane: name))
+                    } catch BoardError.busy {
+                        throw BoardError.busy
+                    } catch {
+                        log.error("dispatcher could not claim", metadata: ["lane": "\(name)", "error": "\(error)"])
+                    }
+                    if let grant { grants.append((entry.lane, grant)) }
+                    open[name] = grant != nil && entry.free > 1 ? (entry.lane, entry.free - 1) : nil
+                }
+            }
+            return grants
+        }
+        for (lane, grant) in grants ?? [] {
+            let limit = grant.task.maxRuntimeSeconds ?? lane.maxRuntimeSeconds
+            spawnedRuns.add(.init(lane: lane, taskID: grant.task.id, runID: grant.runID, tokenHash: Secrets.hash(grant.token),
+                                  leaseMs: grant.leaseExpiresAtMs - now, nextBeatMs: now + (grant.leaseExpiresAtMs - now) / 3,
+                                  limitSeconds: limit))
+            dispatcher.send(.start(WorkerStart(lane: lane, taskID: grant.task.id, runID: grant.runID, title: grant.task.title,
+                                               environment: workerEnvironment(lane: lane, grant: grant), limitSeconds: limit)))
+        }
+    }
+
+    /// What a worker is told: the claim, where to report, and the variables Hermes' own workers read
+    /// (the dispatcher adds the workspace's once it exists).
+    func workerEnvironment(lane: Lane, grant: ClaimGrant) -> [String: String] {
+        guard let settings = config.dispatch, let endpoints else { return [:] }
+        var env = settings.environment
+        env["KANBAN_BRIDGE_ENDPOINT"] = endpoints.command
+        env["KANBAN_BRIDGE_EVENTS"] = endpoints.events
+        env["KANBAN_TASK"] = grant.task.id
+        env["KANBAN_RUN_ID"] = String(grant.runID)
+        env["KANBAN_CLAIM_TOKEN"] = grant.token
+        env["KANBAN_LANE"] = lane.name
+        env["KANBAN_LANE_TOKEN"] = authenticator.workerToken(lane: lane.name)
+        if let curve = config.curve {
+            // Generating a keypair cannot fail with a CURVE-capable libzmq, which serve checked at start.
+            if let keys = try? authenticator.workerKeys.keys(forLane: lane.name) {
+                env["KANBAN_CURVE_SERVER_KEY"] = curve.serverKeys.publicKey
+                env["KANBAN_CURVE_SECRET_KEY"] = keys.secretKey
+            }
+        }
+        env["HERMES_KANBAN_TASK"] = grant.task.id
+        env["HERMES_KANBAN_RUN_ID"] = String(grant.runID)
+        env["HERMES_KANBAN_CLAIM_LOCK"] = ClaimLock.make(lane: lane.name, runID: grant.runID)
+        env["HERMES_KANBAN_DB"] = settings.boardPath
+        if let profile = lane.profile { env["HERMES_PROFILE"] = profile }
+        if let tenant = grant.task.tenant { env["HERMES_TENANT"] = tenant }
+        return env
+    }
+
+    /// Leases of spawned runs are kept while their workers live (and while their workspace is made).
+    func keepSpawnedLeases() {
+        let now = clock.nowMs()
+        let due = spawnedRuns.due(nowMs: now)
+        guard !due.isEmpty else { return }
+        let kept: Void? = attemptWrite("keep spawned workers' leases") {
+            for run in due {
+                // A claim its worker already ended (complete, block) is renewed no more; it exits soon.
+                _ = try? store.heartbeat(ClaimProof(principal: .admin, taskID: run.taskID, tokenHash: run.tokenHash),
+                                         note: nil, metadata: nil, nowMs: now)
+            }
+        }
+        if kept != nil { for run in due { spawnedRuns.renewed(runID: run.runID, nowMs: now) } }
+    }
+
+    /// Records what the dispatcher did. While the board is locked the reports wait in the mailbox.
+    func applyDispatchReports() {
+        guard let dispatcher else { return }
+        let reports = dispatcher.reports.take()
+        guard !reports.isEmpty else { return }
+        let now = clock.nowMs()
+        guard let cleanups = attemptWrite("record what the dispatcher did", { try reports.flatMap { try record($0, nowMs: now) } }) else {
+            dispatcher.reports.putBack(reports)
+            return
+        }
+        for report in reports {
+            switch report {
+            case .spawnFailed(let runID, _), .exited(let runID, _, _): spawnedRuns.remove(runID: runID)
+            default: break
+            }
+        }
+        if !cleanups.isEmpty { dispatcher.send(.removeWorkspaces(cleanups)) }
+    }
+
+    /// One report's board changes, in the open transaction; returns workspaces to remove after it.
+    private func record(_ report: DispatchReport, nowMs now: Int64) throws -> [WorkspaceRef] {
+        // Each store call is its own savepoint; only a locked board (the whole batch waits) escapes.
+        func attempt(_ what: String, _ body: () throws -> Void) throws {
+            do { try body() } catch BoardError.busy { throw BoardError.busy } catch {
+                log.error("could not record what the dispatcher did", metadata: ["what": "\(what)", "error": "\(error)"])
+            }
+        }
+        switch report {
+        case .spawned(let runID, let taskID, let lane, let pid, let workspace):
+            try attempt("spawned") { try store.noteSpawned(taskID: taskID, runID: runID, lane: lane, pid: pid, workspace: workspace, nowMs: now) }
+        case .spawnFailed(let runID, let error):
+            try attempt("spawn failed") {
+                _ = try store.failClaim(runID: runID, outcome: "spawn_failed", error: error, payload: ["error": .string(error)],
+                                        retry: config.retry, nowMs: now)
+            }
+        case .exited(let runID, let status, let stoppedForRuntime):
+            guard let run = spawnedRuns.byRun[runID] else { return [] }
+            var cleanup: [WorkspaceRef] = []
+            try attempt("worker exited") {
+                if try store.isClaimLive(runID: runID) {
+                    var data = status.fields
+                    let outcome = stoppedForRuntime ? EventType.timedOut : "crashed"
+                    if stoppedForRuntime, let limit = run.limitSeconds { data["limit_seconds"] = .int(Int64(limit)) }
+                    let why = stoppedForRuntime ? "exceeded its run time limit" : "worker exited without completing or blocking (\(status))"
+                    _ = try store.failClaim(runID: runID, outcome: outcome, error: why, payload: .object(data), retry: config.retry, nowMs: now)
+                    log.notice("worker ended its run without finishing it", metadata: ["task": "\(run.taskID)", "outcome": "\(outcome)", "status": "\(status)"])
+                } else {
+                    log.info("worker exited", metadata: ["task": "\(run.taskID)", "status": "\(status)"])
+                }
+                if run.lane.workspacePolicy == .scratch, !run.lane.keepWorkspaces, try store.task(id: run.taskID)?.task.status == .done {
+                    cleanup.append(WorkspaceRef(lane: run.lane, taskID: run.taskID))
+                }
+            }
+            return cleanup
+        case .orphanGone(let taskID, let runID, let what):
+            try attempt("take back an orphan's task") {
+                _ = try store.reclaimTask(id: taskID, reason: "coordinator restarted after a crash; \(what)", nowMs: now)
+                log.notice("took back a spawned task left over from a crash", metadata: ["task": "\(taskID)", "run": "\(runID)", "worker": "\(what)"])
+            }
+        case .workspaceRemoved(let ref, let error):
+            if let error {
+                log.error("could not remove a workspace", metadata: ["workspace": "\(ref)", "error": "\(error)"])
+            } else {
+                log.info("removed a workspace", metadata: ["workspace": "\(ref)"])
+            }
+        }
+        return []
+    }
+
+    // MARK: After a crash
+
+    /// After a coordinator crash (kill -9, power loss), claims of spawned lanes can still be live while
+    /// their workers run on unsupervised, or are gone. Neither may go on: nobody keeps an orphan's
+    /// lease, so its task would time out and run twice. The dispatcher stops each such worker on its
+    /// own threads (TERM, KILL after the grace period) and the core takes its task back once it is
+    /// gone (`reclaimed`, ready again at once; no failure counted, the crash was ours). The loop
+    /// answers requests meanwhile.
+    func recoverOrphans() {
+        guard let dispatcher, let summaries = try? store.lanes() else { return }
+        for s in summaries where s.lane.kind.isSpawned {
+            for claim in s.claims where spawnedRuns.byRun[claim.runID] == nil {
+                // Only runs a dispatcher started (they have a `spawned` event): a claim a client made
+                // over the wire for a spawn lane is that client's business.
+                guard let pid = try? store.spawnedPID(runID: claim.runID) else { continue }
+                dispatcher.send(.stopOrphan(Orphan(pid: pid, taskID: claim.taskID, runID: claim.runID)))
+            }
+        }
+    }
+
+    // MARK: Workspaces
+
+    /// `workspace.prune`: the workspaces of tasks that are done or archived (or gone), on `lane` or on
+    /// every spawned lane, never one a live run uses. Answered at once with what is queued; the
+    /// dispatcher removes them (git) off the loop and logs each.
+    func queuePrune(lane only: String?) throws -> [String] {
+        guard let dispatcher else { return [] }
+        var queued: [WorkspaceRef] = []
+        for lane in try store.lanes().map(\.lane) where lane.kind.isSpawned && (only == nil || lane.name == only) {
+            for taskID in dispatcher.workspaces.taskIDs(lane: lane.name) where !spawnedRuns.holds(lane: lane.name, taskID: taskID) {
+                let status = try store.task(id: taskID)?.task.status
+                guard status == nil || status == .done || status == .archived else { continue }
+                queued.append(WorkspaceRef(lane: lane, taskID: taskID))
+            }
+        }
+        if !queued.isEmpty {
+            dispatcher.send(.removeWorkspaces(queued))
+            log.info("pruning workspaces", metadata: ["count": "\(queued.count)"])
+        }
+        return queued.map(\.description)
+    }
+
+    // MARK: Stopping
+
+    /// At shutdown, once the loop has stopped serving: every worker is stopped and its claim released,
+    /// so its task is ready again at once. Nothing is left running.
+    func stopWorkers() {
+        guard let dispatcher else { return }
+        let ended = dispatcher.shutdown()
+        applyDispatchReports()
+        guard !spawnedRuns.isEmpty else { return }
+        store.limitLockWait(ms: 5000)  // nobody is waiting for an answer any more
+        for run in spawnedRuns.byRun.values {
+            let how = ended[run.runID].map { "its worker was stopped (\($0))" } ?? "its worker had not started"
+            let proof = ClaimProof(principal: .admin, taskID: run.taskID, tokenHash: run.tokenHash)
+            if (try? store.endClaim(proof, .release(reason: "coordinator stopped; \(how)"), nowMs: clock.nowMs())) != nil {
+                log.info("released the claim of a stopped worker", metadata: ["task": "\(run.taskID)", "run": "\(run.runID)"])
+            }
+        }
+        spawnedRuns = SpawnedRuns()
+    }
+}

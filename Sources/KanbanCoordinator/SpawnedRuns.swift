@@ -1,0 +1,41 @@
+import KanbanModel
+
+/// The runs the core handed to the dispatcher, from the claim until the worker's exit is reported.
+/// They fill their lanes' slots, and the core keeps their leases (a spawned worker need not
+/// heartbeat itself): the dispatcher never writes to the board. Owner thread only.
+struct SpawnedRuns {
+    struct Run {
+        let lane: Lane
+        let taskID: String
+        let runID: Int64
+        let tokenHash: String
+        let leaseMs: Int64
+        var nextBeatMs: Int64
+        /// The run's time limit in seconds (the task's, else the lane's), for the record if it overstays.
+        let limitSeconds: Int?
+    }
+
+    private(set) var byRun: [Int64: Run] = [:]
+
+    var isEmpty: Bool { byRun.isEmpty }
+
+    mutating func add(_ run: Run) { byRun[run.runID] = run }
+
+    @discardableResult
+    mutating func remove(runID: Int64) -> Run? { byRun.removeValue(forKey: runID) }
+
+    func count(lane: String) -> Int { byRun.values.reduce(0) { $0 + ($1.lane.name == lane ? 1 : 0) } }
+
+    func holds(lane: String, taskID: String) -> Bool { byRun.values.contains { $0.lane.name == lane && $0.taskID == taskID } }
+
+    /// The runs whose lease is due for renewal (a third of the lease has passed since the last).
+    func due(nowMs: Int64) -> [Run] { byRun.values.filter { $0.nextBeatMs <= nowMs } }
+
+    mutating func renewed(runID: Int64, nowMs: Int64) {
+        guard var run = byRun[runID] else { return }
+        run.nextBeatMs = nowMs + run.leaseMs / 3
+        byRun[runID] = run
+    }
+
+    var nextBeatMs: Int64? { byRun.values.map(\.nextBeatMs).min() }
+}
