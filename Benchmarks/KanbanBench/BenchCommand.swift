@@ -42,6 +42,15 @@ public struct BenchCommand: ParsableCommand {
     @Flag(help: "Keep the boards and logs in the temporary directory.")
     var keep = false
 
+    @Flag(help: ArgumentHelp("Run only the stall scenario: a persistent lane's heartbeats while a worktree pool makes and prunes worktrees of a large repository, and reads while another connection holds the write lock."))
+    var stall = false
+
+    @Option(help: "Files in the stall scenario's git repository.")
+    var repoFiles = 20_000
+
+    @Option(help: "Seconds the stall scenario holds the board's write lock.")
+    var lockSeconds = 10.0
+
     public init() {}
 
     /// The plan these options describe.
@@ -74,6 +83,17 @@ public struct BenchCommand: ParsableCommand {
         defer { if !keep { try? FileManager.default.removeItem(atPath: workDir) } }
         let machine = MachineInfo.current()
         let started = nowNs()
+        if stall {
+            let r = try StallBench.run(bridgeBinary: bridgeBinary, dir: workDir + "/stall", repoFiles: repoFiles, lockSeconds: lockSeconds) { line in
+                FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
+            }
+            let report = "## kanban-bench --stall run of \(machine.date)\n\n- machine: \(machine.cores) cores, \(machine.cpuModel), "
+                + "load average at start \(machine.loadAverage), at end \(MachineInfo.current().loadAverage)\n- command: `"
+                + (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ") + "`\n\n" + StallBench.render(r)
+            print(report)
+            if let output { try report.write(toFile: output, atomically: true, encoding: .utf8) }
+            return
+        }
         var suite = Suite(plan: plan, bridgeBinary: bridgeBinary, beanstalkBinary: beanstalkBinary, workDir: workDir) { line in
             FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
         }

@@ -45,6 +45,12 @@ struct Serve: ParsableCommand {
     @Option(help: "How long a reply is kept for clients retrying with the same request_id.")
     var retryWindowSeconds: Int = 3600
 
+    @Option(help: ArgumentHelp(
+        "While another program (Hermes, sqlite3) holds the board's write lock, how long a write waits before it is answered "
+            + "`busy` (retryable; nothing changed), unless its request names a shorter or longer `timeout_ms`. Reads never wait.",
+        valueName: "ms"))
+    var writeWaitMs: Int = 4000
+
     @Option(help: "Largest request answered; bigger ones get too_large.")
     var maxRequestBytes: Int = 1 << 20
 
@@ -81,6 +87,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--lease-seconds must be 1...\(Lease.maxSeconds)")
         }
         guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
+        guard (0...3_600_000).contains(writeWaitMs) else { throw ValidationError("--write-wait-ms must be 0...3600000") }
         if let maxRetries, maxRetries < 1 { throw ValidationError("--max-retries must be at least 1") }
         if (retryBackoffSeconds ?? 0) < 0 || retryWindowSeconds < 0 { throw ValidationError("seconds cannot be negative") }
         if curveSecretKey == nil && (!curveAdminKey.isEmpty || curveOpenEvents) {
@@ -147,6 +154,7 @@ struct Serve: ParsableCommand {
         var withProfiles = config
         withProfiles.curve = curve
         withProfiles.metricsEndpoint = metricsEndpoint
+        withProfiles.writeWaitMs = writeWaitMs
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
         let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
         withProfiles.dispatch = DispatchSettings(logDir: logDir ?? boardDir + "/bridge-logs",

@@ -109,7 +109,7 @@ def test_after_a_kill_dash_nine_orphaned_workers_are_stopped_and_their_tasks_run
         _stop(proc)
 
 
-def test_a_restart_answers_at_once_while_orphans_that_ignore_sigterm_are_stopped(tmp_path):
+def test_restart_answers_first_while_orphans_that_ignore_sigterm_are_stopped(tmp_path):
     """Stopping an orphan that ignores SIGTERM takes the grace period (5 s) before SIGKILL. The
     dispatcher does that on its own threads, so the restarted coordinator answers its first request
     while all three orphans are still alive, and takes their tasks back once they are gone."""
