@@ -75,10 +75,6 @@ public struct BenchCommand: ParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: bridgeBinary) else {
             throw ValidationError("no kanban-bridge at \(bridgeBinary): build it (swift build -c release) or pass --bridge")
         }
-        let beanstalkBinary = BeanstalkServer.find(beanstalkd)
-        if beanstalkBinary == nil {
-            FileHandle.standardError.write(Data("kanban-bench: beanstalkd not found; install it with `apt-get install beanstalkd` (or scripts/setup --bench). Continuing without it.\n".utf8))
-        }
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("kanban-bench-\(UUID().uuidString.prefix(8))").path
         defer { if !keep { try? FileManager.default.removeItem(atPath: workDir) } }
         let machine = MachineInfo.current()
@@ -93,6 +89,10 @@ public struct BenchCommand: ParsableCommand {
             print(report)
             if let output { try report.write(toFile: output, atomically: true, encoding: .utf8) }
             return
+        }
+        let beanstalkBinary = BeanstalkServer.find(beanstalkd)
+        if beanstalkBinary == nil {
+            FileHandle.standardError.write(Data("kanban-bench: beanstalkd not found; install it with `apt-get install beanstalkd` (or scripts/setup --bench). Continuing without it.\n".utf8))
         }
         var suite = Suite(plan: plan, bridgeBinary: bridgeBinary, beanstalkBinary: beanstalkBinary, workDir: workDir) { line in
             FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))

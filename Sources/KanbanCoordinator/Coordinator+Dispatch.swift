@@ -218,9 +218,10 @@ extension Coordinator {
     func stopWorkers() {
         guard let dispatcher else { return }
         let ended = dispatcher.shutdown()
+        store.limitLockWait(ms: 5000)  // nobody is waiting for an answer any more
+        writes = WriteQueue()
         applyDispatchReports()
         guard !spawnedRuns.isEmpty else { return }
-        store.limitLockWait(ms: 5000)  // nobody is waiting for an answer any more
         for run in spawnedRuns.byRun.values {
             let how = ended[run.runID].map { "its worker was stopped (\($0))" } ?? "its worker had not started"
             let proof = ClaimProof(principal: .admin, taskID: run.taskID, tokenHash: run.tokenHash)

@@ -243,7 +243,7 @@ public final class Coordinator: @unchecked Sendable {
         var deadline = now + Self.idleWakeMs
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
         if let d = writes.nextWakeMs { deadline = min(deadline, d) }
-        if dispatcher != nil { deadline = min(deadline, spawnedRuns.nextBeatMs ?? deadline, lastDispatchScanMs + Self.dispatchScanMs) }
+        if let d = spawnedRuns.nextBeatMs { deadline = min(deadline, d) }
         if let d = try? store.nextTimerDue() { deadline = min(deadline, max(d, timersHeldUntilMs)) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
