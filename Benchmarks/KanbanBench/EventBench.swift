@@ -25,6 +25,7 @@ public enum EventBench {
         let seen = Atomic<Int>(0)  // subscribers that got their first event (slow-joiner warm-up)
         let received = Collector<(Int, [UInt64])>()
         let topic = BenchBoard.eventLane + "."
+        let adminToken = board.adminToken
         let subscribersDone = DispatchGroup()
         for k in 0..<subscribers {
             subscribersDone.enter()
@@ -32,8 +33,10 @@ public enum EventBench {
                 var times = [UInt64](repeating: 0, count: events)
                 var first = true
                 defer { received.add((k, times)); subscribersDone.leave() }
-                guard let socket = try? ZMQSocket(context, .sub), (try? socket.subscribe(topic)) != nil,
-                      (try? socket.connect(eventEndpoint)) != nil else { return }
+                // Subscribers show a token (PLAIN), as every subscriber of a token-mode coordinator must.
+                guard let socket = try? ZMQSocket(context, .sub),
+                      (try? socket.makePlainClient(username: "kanban", password: adminToken)) != nil,
+                      (try? socket.subscribe(topic)) != nil, (try? socket.connect(eventEndpoint)) != nil else { return }
                 while !stopping.load(ordering: .acquiring) {
                     guard (try? socket.waitReadable(timeoutMs: 50)) == true else { continue }
                     while (try? socket.receive(dontWait: true)) != nil {

@@ -128,15 +128,31 @@ public final class CommandClient {
     }
 }
 
+/// How a subscriber proves itself to the event socket: with CURVE its keypair; without, the token
+/// it already holds for commands (admin, lane or worker), sent as the PLAIN password.
+public enum EventCredentials {
+    /// The PLAIN user name subscribers send; the coordinator only looks at the password.
+    public static let plainUsername = "kanban"
+
+    static func apply(to socket: ZMQSocket, curve: CurveCredentials?, token: String?) throws {
+        if let curve {
+            try curve.apply(to: socket)
+        } else if let token, !token.isEmpty {
+            try socket.makePlainClient(username: plainUsername, password: token)
+        }
+    }
+}
+
 /// A subscriber to the event socket.
 public final class EventSubscriber {
     private let socket: ZMQSocket
 
     /// Connects and subscribes to `topicPrefix` (`""` for every event, `"factory."` for one lane).
+    /// The coordinator admits a subscriber with a CURVE key it knows, or (without CURVE) with a token.
     public init(endpoint: String = Endpoints.events, topicPrefix: String = "", curve: CurveCredentials? = nil,
-                context: ZMQContext = ZMQContext()) throws {
+                token: String? = nil, context: ZMQContext = ZMQContext()) throws {
         socket = try ZMQSocket(context, .sub)
-        try curve?.apply(to: socket)
+        try EventCredentials.apply(to: socket, curve: curve, token: token)
         try socket.subscribe(topicPrefix)
         try socket.connect(endpoint)
     }

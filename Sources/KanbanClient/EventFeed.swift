@@ -129,7 +129,8 @@ public final class EventFeed {
     private func connectedSubscriber() throws -> ZMQSocket {
         if let subscriber { return subscriber }
         let s = try ZMQSocket(context, .sub)
-        try commands.curve?.apply(to: s)  // the event socket runs CURVE whenever the command socket does
+        // The event socket runs CURVE whenever the command socket does; else it takes our token (PLAIN).
+        try EventCredentials.apply(to: s, curve: commands.curve, token: commands.auth)
         try s.subscribe("")
         try s.connect(eventEndpoint)
         subscriber = s

@@ -14,13 +14,22 @@ extension Coordinator {
         return PrometheusText.render(stats, windowSeconds: 300, eventsPublished: eventsPublished, lastSeq: lastPublishedSeq)
     }
 
-    /// CURVE handshakes: commands need a key that is the admin's or a lane's; events too, unless
-    /// the coordinator lets any key subscribe.
+    /// Handshakes. With CURVE, commands need a key that is the admin's or a lane's; events too, unless
+    /// the coordinator lets any key subscribe. Without CURVE the event socket runs PLAIN: a subscriber
+    /// presents a token (admin, lane or worker) as its password, so nobody without one reads the board.
     func answerZap() {
         let restrictEvents = config.curve?.restrictEvents ?? true
-        zap?.answerPending { domain, key in
-            if domain == ZapHandler.eventsDomain && !restrictEvents { return true }
-            return authenticator.principal(forCurveKey: key) != nil
+        zap?.answerPending { domain, credential in
+            switch credential {
+            case .curveKey(let key):
+                if domain == ZapHandler.eventsDomain && !restrictEvents { return key }
+                return authenticator.principal(forCurveKey: key) != nil ? key : nil
+            case .token(let token):
+                guard domain == ZapHandler.eventsDomain else { return nil }  // PLAIN is offered on events only
+                return authenticator.principal(for: token)?.key
+            case .none:
+                return nil
+            }
         }
     }
 
@@ -137,7 +146,10 @@ extension Coordinator {
     func admit(_ frames: [[UInt8]], curveKey: String?) -> Admitted? {
         // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
         guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else {
-            log.warning("dropped a message without an envelope delimiter (not a REQ or DEALER+delimiter peer)")
+            if let count = malformedEnvelopes.due(nowMs: clock.nowMs()) {
+                log.warning("dropped message(s) without an envelope delimiter (not a REQ or DEALER+delimiter peer)",
+                            metadata: ["count": "\(count)"])
+            }
             return nil
         }
         let envelope = Array(frames[...delimiter])

@@ -86,6 +86,8 @@ public final class Coordinator: @unchecked Sendable {
     /// Runs handed to the dispatcher, whose leases the core keeps while their workers live.
     var spawnedRuns = SpawnedRuns()
     var lastDispatchScanMs: Int64 = 0
+    /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
+    var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
     var dispatchRound = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
@@ -152,7 +154,8 @@ public final class Coordinator: @unchecked Sendable {
 
     func bindSockets() throws {
         let context = ZMQContext()
-        if config.curve != nil { zap = try ZapHandler(context: context, log: log) }
+        // Every handshake on either socket is decided here (CURVE keys, or PLAIN tokens on events).
+        zap = try ZapHandler(context: context, log: log)
         let router = try ZMQSocket(context, .router)
         if let curve = config.curve {
             try router.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.commandsDomain)
@@ -168,6 +171,9 @@ public final class Coordinator: @unchecked Sendable {
         try publisher.setSendHighWaterMark(100_000)
         if let curve = config.curve {
             try publisher.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.eventsDomain)
+        } else {
+            // Events carry notes, reasons and results: a subscriber shows a token first (PLAIN).
+            try publisher.makePlainServer(zapDomain: ZapHandler.eventsDomain)
         }
         let events = try publisher.bind(config.eventEndpoint)
         if let endpoint = config.metricsEndpoint { metrics = try MetricsEndpoint(context: context, endpoint: endpoint, log: log) }

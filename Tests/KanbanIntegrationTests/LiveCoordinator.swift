@@ -109,7 +109,7 @@ final class LiveCoordinator: @unchecked Sendable {
     /// A SUB socket (all topics) known to be receiving: it waits until a probe event arrives, so
     /// no event published afterwards is lost to ZeroMQ's slow-joiner window.
     func subscriber() throws -> EventSubscriber {
-        let sub = try EventSubscriber(endpoint: eventEndpoint, topicPrefix: "", context: context)
+        let sub = try EventSubscriber(endpoint: eventEndpoint, topicPrefix: "", token: adminToken, context: context)
         _ = try? registerLane("probe")
         for _ in 0..<100 {
             _ = try admin.call("lane.update", ["name": "probe", "max_concurrency": 1])

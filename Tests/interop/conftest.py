@@ -79,10 +79,12 @@ class Bridge:
         fields.setdefault("claim_mode", "pull-or-watch")
         return self.admin("lane.register", name=name, **fields)["token"]
 
-    def subscribe(self, prefix):
-        """A SUB socket on the event stream, past the slow-joiner window."""
+    def subscribe(self, prefix, token=None):
+        """A SUB socket on the event stream (admitted with the admin token, or `token`, as the PLAIN
+        password), past the slow-joiner window."""
         sub = zmq.Context.instance().socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
+        sub.plain_username, sub.plain_password = b"kanban", (token or self.admin_token).encode()
         sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
         sub.connect(self.event_endpoint)
         time.sleep(SLOW_JOINER_PAUSE)

@@ -87,6 +87,7 @@ def test_kill_dash_nine_under_load_loses_no_acknowledged_mutation(tmp_path):
 
     def subscriber(stop):
         sub = zmq.Context.instance().socket(zmq.SUB)
+        sub.plain_username, sub.plain_password = b"kanban", admin().encode()
         sub.setsockopt(zmq.SUBSCRIBE, b"")
         sub.connect(co.evt)
         while not stop.is_set():

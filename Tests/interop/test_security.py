@@ -121,7 +121,7 @@ def test_curve_admits_registered_keys_only_and_the_key_decides_who_you_are(tmp_p
         assert shown["status"] == "done" and shown["result"] == "spawned-ok", shown
     finally:
         _stop(proc)
-    assert "refused a connection: its CURVE key is not registered" in log.read_text()
+    assert "refused a connection: its credential is not registered" in log.read_text()
     secrets = [admin_sec, lane_sec, stranger_sec.decode(), (tmp_path / "admin.token").read_text().strip(),
                claim["result"]["claim"]["token"]]
     secrets += [l.split(": ")[1] for l in (tmp_path / "server.key").read_text().splitlines() if l.startswith("secret-key")]
@@ -135,3 +135,35 @@ def test_listening_beyond_loopback_without_curve_is_refused(tmp_path):
     assert proc.returncode == 2
     assert "unprotected" in proc.stderr and "--insecure-remote" in proc.stderr, proc.stderr
     assert not (tmp_path / "kanban.db").exists(), "refused before anything was created"
+
+
+def test_events_reach_no_subscriber_without_a_token(bridge):
+    """Without CURVE the event socket runs PLAIN: a subscriber shows a token (admin, lane or a spawned
+    worker's) as its password. One with no credential, or a wrong token, gets not a single message,
+    while a lane-token subscriber sees the same events, notes and reasons included."""
+    lane_token = bridge.register_lane("leaky")
+    strangers = []
+    for password in (None, "lt_not-a-token"):
+        sub = zmq.Context.instance().socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        if password:
+            sub.plain_username, sub.plain_password = b"kanban", password.encode()
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(bridge.event_endpoint)
+        strangers.append(sub)
+    member = bridge.subscribe("", token=lane_token)
+    task = bridge.admin("task.create", title="secret plans", assignee="leaky")["task"]["id"]
+    claim = bridge.call("claim", auth=lane_token, lane="leaky")["result"]["claim"]
+    bridge.call("block", auth=lane_token, task_id=task, claim_token=claim["token"], reason="password=hunter2")
+
+    seen = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(b"hunter2" in body for body in seen):
+        if member.poll(200, zmq.POLLIN):
+            seen.append(member.recv_multipart()[1])
+    assert any(b"hunter2" in body for body in seen), "a subscriber with a lane token gets the events"
+    for sub in strangers:
+        assert not sub.poll(500, zmq.POLLIN), "no payload reaches a subscriber without a valid token"
+        sub.close()
+    member.close()
+    assert "hunter2" not in bridge.log_path.read_text()

@@ -61,11 +61,14 @@ def curve_keys():
     return server, zmq.curve_public(secret.encode()).decode(), secret
 
 
-def secure(sock):
-    """Makes `sock` a CURVE client when the coordinator runs CURVE; call before connect."""
+def secure(sock, token=None):
+    """Makes `sock` a CURVE client when the coordinator runs CURVE; call before connect. Without CURVE,
+    a SUB socket shows `token` as its PLAIN password: the event socket admits no one without a token."""
     keys = curve_keys()
     if keys:
         sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = (k.encode() for k in keys)
+    elif token:
+        sock.plain_username, sock.plain_password = b"kanban", token.encode()
     return sock
 
 
@@ -180,7 +183,7 @@ class Lane:
             got = self.client.call("claim", lane=self.name, wait_ms=self.args.wait_ms)
             return got["task"], got["claim"]
         if self.sub is None:
-            self.sub = secure(zmq.Context.instance().socket(zmq.SUB))
+            self.sub = secure(zmq.Context.instance().socket(zmq.SUB), token=self.token)
             self.sub.setsockopt(zmq.LINGER, 0)
             self.sub.setsockopt(zmq.SUBSCRIBE, f"{self.name}.available".encode())
             self.sub.connect(self.events)
