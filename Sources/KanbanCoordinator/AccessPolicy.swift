@@ -13,10 +13,13 @@ import KanbanProtocol
 ///
 /// Claim-scoped checks (token owner, live claim) happen in the store, inside the write transaction.
 public enum AccessPolicy {
+    /// The answer to a request without a valid credential (every op but `ping`).
+    public static let unauthorized = WireError(.unauthorized, "missing or unknown credential in 'auth'")
+
     /// Nil when allowed, else the error to answer with.
     public static func check(_ principal: Principal?, _ request: Request) -> WireError? {
         if case .ping = request { return nil }
-        guard let principal else { return WireError(.unauthorized, "missing or unknown credential in 'auth'") }
+        guard let principal else { return unauthorized }
         guard case .lane(let caller) = principal else { return nil }
         switch request {
         case .ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats,

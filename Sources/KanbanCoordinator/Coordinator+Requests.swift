@@ -35,8 +35,8 @@ extension Coordinator {
 
     /// Requests that arrived together. Reads are answered at once, outside any write transaction:
     /// WAL readers never wait for a writer, so `ping`, `task.get` or `events` are answered even while
-    /// another program holds the board's write lock. Writes join the write queue and go out in
-    /// group commits (`flushWrites`).
+    /// another program holds the board's write lock. Writes join the write queue; the loop sends them
+    /// out in group commits (`flushWrites`).
     func handleArrivals(_ batch: [Outbox.Request]) {
         let now = clock.nowMs()
         for request in batch {
@@ -54,7 +54,6 @@ extension Coordinator {
             writes.enqueue(.init(envelope: admitted.envelope, decoded: admitted.decoded, caller: admitted.caller,
                                  deadlineMs: now + wait))
         }
-        flushWrites()
     }
 
     /// Group commit: the writes that are waiting run in one transaction and their replies go out
@@ -158,6 +157,17 @@ extension Coordinator {
             send(envelope, Reply.error(WireError(.badRequest, "a request is exactly one frame of JSON; got \(body.count)")))
             return nil
         }
+        // Without CURVE the credential is in the body: check it before parsing the body, so a stranger's
+        // megabyte of JSON costs a scan, not a parse (CURVE refuses strangers in the handshake).
+        var scanned: Principal?
+        if config.curve == nil, frame.count <= config.limits.maxRequestBytes, let head = EnvelopeScan.scan(frame), head.op != "ping" {
+            guard let principal = authenticator.principal(for: head.auth) else {
+                log.debug("refused before parsing", metadata: ["code": "unauthorized"])
+                send(envelope, Reply.error(AccessPolicy.unauthorized))
+                return nil
+            }
+            scanned = principal
+        }
         let decoded: DecodedRequest
         do { decoded = try decoder.decode(frame) } catch {
             log.debug("bad request", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
@@ -165,7 +175,8 @@ extension Coordinator {
             return nil
         }
         // With CURVE the connection's key says who the caller is; whatever `auth` holds is ignored.
-        let principal = config.curve == nil ? authenticator.principal(for: decoded.auth) : authenticator.principal(forCurveKey: curveKey)
+        let principal = config.curve != nil ? authenticator.principal(forCurveKey: curveKey)
+            : scanned ?? authenticator.principal(for: decoded.auth)
         if let refusal = AccessPolicy.check(principal, decoded.request) {
             log.info("refused", metadata: ["op": "\(decoded.op)", "code": "\(refusal.code.rawValue)", "principal": "\(principal?.key ?? "none")"])
             send(envelope, Reply.error(refusal))

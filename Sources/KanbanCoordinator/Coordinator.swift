@@ -38,7 +38,7 @@ public struct CoordinatorConfig: Sendable {
     public var version: String
 
     public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
-                adminToken: String, limits: DecodeLimits = DecodeLimits(), maxFrameBytes: Int64 = 16 << 20,
+                adminToken: String, limits: DecodeLimits = DecodeLimits(), maxFrameBytes: Int64 = 2 << 20,
                 defaultLeaseSeconds: Int = Lease.defaultSeconds, retry: RetryPolicy = RetryPolicy(),
                 retryWindowMs: Int64 = 3_600_000, version: String = "0.1.0") {
         self.commandEndpoint = commandEndpoint; self.eventEndpoint = eventEndpoint; self.adminToken = adminToken
@@ -76,6 +76,7 @@ public final class Coordinator: @unchecked Sendable {
     var lastPublishedSeq: Int64 = 0
     var externalMarker: Int64?
     var lastReplyPruneMs: Int64 = 0
+    var lastTrimMs: Int64 = 0
     var timersHeldUntilMs: Int64 = 0
     /// Replies held back until the batch they belong to has committed (nil outside a batch).
     var outbox: Outbox?
@@ -161,14 +162,21 @@ public final class Coordinator: @unchecked Sendable {
             try router.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.commandsDomain)
         }
         try router.setMaxMessageSize(config.maxFrameBytes)
+        // Memory per peer stays bounded whatever it does. A REQ client has one request in flight and one
+        // reply due; a DEALER may pipeline this many. Past them libzmq stops reading from that peer (TCP
+        // pushes back), and replies it does not read are dropped (it resends with its request_id).
+        try router.setReceiveHighWaterMark(Self.perPeerMessages)
+        try router.setSendHighWaterMark(Self.perPeerMessages)
         // Fail (rather than silently drop) a reply to a client that has gone: a claim sent into the
         // void would hold a task until its lease ran out, so we release it instead.
         try router.setRouterMandatory(true)
         let command = try router.bind(config.commandEndpoint)
         let publisher = try ZMQSocket(context, .pub)
         // A slow or dead subscriber costs at most this many queued messages; past it libzmq drops
-        // (subscribers recover by replay). The coordinator never blocks on a subscriber.
-        try publisher.setSendHighWaterMark(100_000)
+        // (subscribers recover by replay). The coordinator never blocks on a subscriber. Events are
+        // small (notes, reasons and results are capped, docs/PROTOCOL.md) and shared between
+        // subscribers, so this bounds the memory a stalled subscriber can hold.
+        try publisher.setSendHighWaterMark(2_000)
         if let curve = config.curve {
             try publisher.makeCurveServer(secretKey: curve.serverKeys.secretKey, zapDomain: ZapHandler.eventsDomain)
         } else {
@@ -226,19 +234,32 @@ public final class Coordinator: @unchecked Sendable {
                 break
             }
             if readable {
-                // Drain what has arrived, bounded so timers still run under a flood.
+                // Drain what has arrived in small bites, for at most `turnBudgetNs`: reads are answered as
+                // they come, writes are group-committed at the end of the turn (or once a batch is full).
+                // ROUTER reads its peers round-robin, so a peer that floods gets its share of a turn, and
+                // everyone else is answered within a turn or two.
+                let turnStart = DispatchTime.now().uptimeNanoseconds
                 var handled = 0
                 while handled < 256 {
-                    let batch = Outbox.drain(router, max: Outbox.maxBatch)
+                    let batch = Outbox.drain(router, max: 4)
                     if batch.isEmpty { break }
                     handled += batch.count
                     handleArrivals(batch)
-                    publishNewEvents()
+                    if writes.pending.count >= Outbox.maxBatch { flushWrites() }
+                    if DispatchTime.now().uptimeNanoseconds - turnStart > Self.turnBudgetNs { break }
                 }
+                flushWrites()
+                publishNewEvents()
             }
             runTimers()
         }
     }
+
+    /// How long one turn of the loop may spend on arrived requests before timers and the poll run again.
+    static let turnBudgetNs: UInt64 = 10_000_000
+
+    /// Requests queued, and replies waiting, per peer (see bindSockets).
+    static let perPeerMessages: Int32 = 64
 
     /// How often an idle loop looks for `stop()` and for commits by other programs (the change watcher).
     static let idleWakeMs: Int64 = 100
@@ -288,6 +309,10 @@ public final class Coordinator: @unchecked Sendable {
                 timersHeldUntilMs = now + 1000
                 log.error("lease expiry failed; retrying in 1 s", metadata: ["error": "\(error)"])
             }
+        }
+        if now - lastTrimMs >= MemoryHygiene.trimEveryMs {
+            lastTrimMs = now
+            MemoryHygiene.trim()
         }
         if now - lastReplyPruneMs > 60_000,
            attemptWrite("forget old replies", { try store.forgetReplies(beforeMs: now - config.retryWindowMs) }) != nil {

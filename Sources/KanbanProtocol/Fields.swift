@@ -1,3 +1,4 @@
+import Foundation
 import KanbanModel
 
 /// Strict, typed reads of a request object's fields. Each read consumes the key, so whatever is
@@ -78,9 +79,14 @@ struct Fields {
         return out
     }
 
-    mutating func optionalObject(_ key: String) throws(WireError) -> JSONValue? {
+    mutating func optionalObject(_ key: String, maxBytes: Int) throws(WireError) -> JSONValue? {
         guard let v = take(key) else { return nil }
         guard case .object = v else { throw WireError(.badRequest, "field '\(key)' must be an object") }
+        // Metadata is published to every subscriber: its size is capped like any text field's.
+        let size = CompactJSON.encode(v)?.count ?? (try? JSONEncoder().encode(v))?.count ?? maxBytes + 1
+        guard size <= maxBytes else {
+            throw WireError(.tooLarge, "field '\(key)' is \(size) bytes as compact JSON; the limit is \(maxBytes)")
+        }
         return v
     }
 

@@ -132,11 +132,11 @@ public struct RequestDecoder: Sendable {
                 waitMs: try f.optionalInt("wait_ms", range: 0...3_600_000) ?? 0))
         case "heartbeat":
             return .heartbeat(try f.claimRef(), note: try f.optionalString("note", maxLength: 4096),
-                              metadata: try f.optionalObject("metadata"))
+                              metadata: try f.optionalObject("metadata", maxBytes: 4096))
         case "complete":
             return .complete(try f.claimRef(), result: try f.optionalString("result", maxLength: 256 * 1024),
                              summary: try f.optionalString("summary", maxLength: 64 * 1024),
-                             metadata: try f.optionalObject("metadata"),
+                             metadata: try f.optionalObject("metadata", maxBytes: 16 * 1024),
                              claimNext: try f.optionalBool("claim_next") ?? false)
         case "block":
             return .block(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),

@@ -109,6 +109,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        MemoryHygiene.configure()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -147,6 +148,9 @@ struct Serve: ParsableCommand {
         }
         let config = CoordinatorConfig(commandEndpoint: commandAt, eventEndpoint: eventsAt, adminToken: admin.token,
                                        limits: DecodeLimits(maxRequestBytes: maxRequestBytes),
+                                       // Frames up to twice the limit get a `too_large` answer; past that
+                                       // libzmq drops the peer before the bytes take up memory.
+                                       maxFrameBytes: Int64(maxRequestBytes) * 2,
                                        defaultLeaseSeconds: leaseSeconds ?? c.leaseSeconds ?? Lease.defaultSeconds,
                                        retry: RetryPolicy(maxRetries: maxRetries ?? c.maxRetries ?? 3,
                                                           backoffBaseMs: Int64(retryBackoffSeconds ?? c.retryBackoffSeconds ?? 0) * 1000),

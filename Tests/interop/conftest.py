@@ -58,6 +58,7 @@ class Bridge:
     db_path: Path
     admin_token: str
     log_path: Path
+    pid: int = 0  # the coordinator's process, where the fixture started one
 
     def call(self, op, auth=None, timeout_ms=REPLY_TIMEOUT_MS, **fields):
         """Sends `{"op": op, "auth": auth, **fields}` and returns the whole reply object."""
@@ -183,7 +184,7 @@ def bridge(tmp_path):
     proc, cmd_ep, evt_ep, db, log = _start(tmp_path)
     token = (tmp_path / "admin.token").read_text().strip()
     try:
-        yield Bridge(cmd_ep, evt_ep, db, token, log)
+        yield Bridge(cmd_ep, evt_ep, db, token, log, pid=proc.pid)
     finally:
         _stop(proc)
         if proc.returncode not in (0, -signal.SIGTERM):
