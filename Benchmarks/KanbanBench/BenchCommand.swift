@@ -45,6 +45,12 @@ public struct BenchCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Run only the stall scenario: a persistent lane's heartbeats while a worktree pool makes and prunes worktrees of a large repository, and reads while another connection holds the write lock."))
     var stall = false
 
+    @Flag(help: ArgumentHelp("Run only the hostile scenario: a well-behaved lane's latency and the coordinator's memory under each attack (unread replies, unauthenticated megabyte requests, heartbeat amplification, malformed envelopes)."))
+    var hostile = false
+
+    @Option(help: "Seconds the hostile scenario probes during each attack.")
+    var probeSeconds = 8.0
+
     @Option(help: "Files in the stall scenario's git repository.")
     var repoFiles = 20_000
 
@@ -79,6 +85,17 @@ public struct BenchCommand: ParsableCommand {
         defer { if !keep { try? FileManager.default.removeItem(atPath: workDir) } }
         let machine = MachineInfo.current()
         let started = nowNs()
+        if hostile {
+            let rows = try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds) { line in
+                FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
+            }
+            let report = "## kanban-bench --hostile run of \(machine.date)\n\n- machine: \(machine.cores) cores, \(machine.cpuModel), "
+                + "load average at start \(machine.loadAverage), at end \(MachineInfo.current().loadAverage)\n- command: `"
+                + (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ") + "`\n\n" + HostileBench.render(rows)
+            print(report)
+            if let output { try report.write(toFile: output, atomically: true, encoding: .utf8) }
+            return
+        }
         if stall {
             let r = try StallBench.run(bridgeBinary: bridgeBinary, dir: workDir + "/stall", repoFiles: repoFiles, lockSeconds: lockSeconds) { line in
                 FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))

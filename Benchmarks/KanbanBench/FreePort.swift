@@ -38,3 +38,12 @@ public func peakRSSKiB(pid: Int32) -> Int? {
     }
     return nil
 }
+
+/// Current resident set size (VmRSS, KiB) of a running process, from /proc.
+public func currentRSSKiB(pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+    return nil
+}

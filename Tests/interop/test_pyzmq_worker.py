@@ -107,13 +107,17 @@ def test_completing_twice_is_stale_claim(bridge):
     (b"{not json", "bad_request"),
     (b"[1, 2, 3]", "bad_request"),
     (b'"ping"', "bad_request"),
-    (b'{"op": "teleport"}', "unknown_op"),
+    (b'{"op": "teleport", "auth": "ADMIN"}', "unknown_op"),
     (b'{"op": 42}', "bad_request"),
-    (b'{"op": "claim", "lane": 7}', "bad_request"),
-    (b'{"op": "events", "since": "zero"}', "bad_request"),
+    (b'{"op": "claim", "auth": "ADMIN", "lane": 7}', "bad_request"),
+    (b'{"op": "events", "auth": "ADMIN", "since": "zero"}', "bad_request"),
     (b'{"op": "ping", "surprise": true}', "bad_request"),
+    # Without a valid credential the body is not even parsed: anything but ping is unauthorized.
+    (b'{"op": "teleport"}', "unauthorized"),
+    (b'{"op": "events", "auth": "lt_forged", "since": "zero", "x": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}', "unauthorized"),
 ])
 def test_malformed_requests_get_an_error_and_the_coordinator_keeps_answering(bridge, frame, code):
+    frame = frame.replace(b"ADMIN", bridge.admin_token.encode())
     assert error_code(bridge.raw(frame)) == code
     assert ok(bridge.call("ping"))["protocol"] == 1
 
