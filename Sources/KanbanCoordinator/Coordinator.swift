@@ -241,7 +241,7 @@ public final class Coordinator: @unchecked Sendable {
                 let turnStart = DispatchTime.now().uptimeNanoseconds
                 var handled = 0
                 while handled < 256 {
-                    let batch = Outbox.drain(router, max: 4)
+                    let batch = Outbox.drain(router, max: 1)
                     if batch.isEmpty { break }
                     handled += batch.count
                     handleArrivals(batch)

@@ -64,9 +64,28 @@ extension SQLiteBoard {
             if let assignee { conditions.append("assignee = ?"); args += [assignee] }
             let whereSQL = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             args += [limit]
-            let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?"),
-                                          arguments: args)
-            return try ids.compactMap { try Self.fetchTask(db, $0) }
+            // Three queries for the whole page, not three per task: a page of 1,000 took 33 ms the
+            // other way, and a lane pipelining such pages held up everyone else's requests.
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.taskColumns) FROM tasks \(whereSQL) ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?
+                """), arguments: args)
+            guard !rows.isEmpty else { return [] }
+            let ids = JSONText.encode(.array(rows.map { .string($0[0]) })) ?? "[]"
+            var parents: [String: [String]] = [:], children: [String: [String]] = [:]
+            for link in try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT parent_id, child_id FROM task_links WHERE child_id IN (SELECT value FROM json_each(?)) ORDER BY parent_id
+                """), arguments: [ids]) {
+                parents[link[1], default: []].append(link[0])
+            }
+            for link in try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT parent_id, child_id FROM task_links WHERE parent_id IN (SELECT value FROM json_each(?)) ORDER BY child_id
+                """), arguments: [ids]) {
+                children[link[0], default: []].append(link[1])
+            }
+            return rows.map { row in
+                let id: String = row[0]
+                return Self.record(row, parents: parents[id] ?? [], children: children[id] ?? [])
+            }
         }
     }
 
@@ -133,21 +152,29 @@ extension SQLiteBoard {
             """), arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
     }
 
+    /// The columns `record(_:parents:children:)` reads, in its order.
+    static let taskColumns = """
+        id, title, body, assignee, status, priority, tenant, idempotency_key, created_at, started_at,
+        completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at, max_runtime_seconds
+        """
+
     static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, title, body, assignee, status, priority, tenant, idempotency_key, created_at, started_at,
-                   completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at, max_runtime_seconds
-            FROM tasks WHERE id = ?
-            """), arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE id = ?"), arguments: [id])
+        else { return nil }
         let parents = try String.fetchAll(db.cachedStatement(sql: "SELECT parent_id FROM task_links WHERE child_id = ? ORDER BY parent_id"), arguments: [id])
         let children = try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ? ORDER BY child_id"), arguments: [id])
-        return TaskRecord(
-            id: row["id"], title: row["title"], body: row["body"], assignee: row["assignee"],
+        return record(row, parents: parents, children: children)
+    }
+
+    /// A row of `taskColumns`, read by position (GRDB's lookup by name lowercases every column name).
+    static func record(_ row: Row, parents: [String], children: [String]) -> TaskRecord {
+        TaskRecord(
+            id: row[0], title: row[1], body: row[2], assignee: row[3],
             // Statuses written by a newer Hermes that we do not know are shown as triage (never claimable).
-            status: TaskStatus(rawValue: row["status"]) ?? .triage, priority: row["priority"] ?? 0,
-            tenant: row["tenant"], idempotencyKey: row["idempotency_key"], createdAt: row["created_at"],
-            startedAt: row["started_at"], completedAt: row["completed_at"], result: row["result"],
-            claimLock: row["claim_lock"], claimExpires: row["claim_expires"], currentRunID: row["current_run_id"],
-            lastHeartbeatAt: row["last_heartbeat_at"], maxRuntimeSeconds: row["max_runtime_seconds"], parents: parents, children: children)
+            status: TaskStatus(rawValue: row[4]) ?? .triage, priority: row[5] ?? 0,
+            tenant: row[6], idempotencyKey: row[7], createdAt: row[8],
+            startedAt: row[9], completedAt: row[10], result: row[11],
+            claimLock: row[12], claimExpires: row[13], currentRunID: row[14],
+            lastHeartbeatAt: row[15], maxRuntimeSeconds: row[16], parents: parents, children: children)
     }
 }
