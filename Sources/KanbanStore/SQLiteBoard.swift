@@ -13,10 +13,12 @@ public final class SQLiteBoard: BoardStore {
     /// Where the board lives (":memory:" style paths are not supported: Hermes needs a file).
     public let path: String
 
-    /// Opens (creating if needed) the board at `path`, checks it is a compatible Hermes board, and
-    /// brings the `bridge_*` tables up to date. Throws `BoardError.incompatibleBoard` with the reason.
-    public init(path: String, busyTimeoutSeconds: Double = 10) throws {
+    /// Opens (creating if needed, with `file.newFileMode`) the board at `path`, checks it is a
+    /// compatible Hermes board, and brings the `bridge_*` tables up to date. Throws
+    /// `BoardError.incompatibleBoard` with the reason.
+    public init(path: String, busyTimeoutSeconds: Double = 10, file: BoardFileOptions = BoardFileOptions()) throws {
         self.path = path
+        _ = try BoardFile.prepare(path: path, options: file)
         var config = Configuration()
         // Hermes holds the write lock only briefly; wait for it rather than fail.
         config.busyMode = .timeout(busyTimeoutSeconds)

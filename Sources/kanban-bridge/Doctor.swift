@@ -13,7 +13,7 @@ struct Doctor: ParsableCommand {
         discussion: """
             Changes nothing: the board is opened read-only. Each check prints one line: `ok`, `warn` (worth a look) or `FAIL`. Exits 1 when anything FAILs, else 0.
 
-            board    is --db a Hermes board this kanban-bridge can attach to (the same check `serve` makes)? Is admin.token private?
+            board    is --db a Hermes board this kanban-bridge can attach to (the same check `serve` makes)? Can every local user read it? Is admin.token private?
             config   does --config load (YAML syntax, known keys, sane values)? Errors come as file:line:column.
             sockets  does the command socket answer a ping within --timeout, and accept the admin token? Does anything listen on the event socket? Any lane with a stuck claim or work nobody serves?
 
@@ -77,6 +77,10 @@ struct Doctor: ParsableCommand {
                 if let mode = board.journalMode, mode.lowercased() != "wal" {
                     report.add(.warn, "board", "journal mode is \(mode), not wal: Hermes and the bridge expect WAL")
                 }
+            }
+            for (file, mode) in SQLiteBoard.filesOpenToOthers(path: db) {
+                report.add(.warn, "board", "\(file) is readable by every local user (mode \(String(mode, radix: 8))); run: chmod 600 \(file) "
+                    + "(or 660 to share it with a group, see `serve --help` for --board-mode)")
             }
         } catch BoardError.incompatibleBoard(let reason) {
             report.add(.fail, "board", reason)

@@ -24,6 +24,8 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Board file.", valueName: "path"))
     var db: String = "kanban.db"
 
+    @OptionGroup var boardFile: BoardFileFlags
+
     @Option(help: ArgumentHelp("Lanes and pools to declare, and coordinator settings (YAML, see bridge-config/).", valueName: "file"))
     var config: String?
 
@@ -135,11 +137,12 @@ struct Serve: ParsableCommand {
         if let metricsEndpoint { try checkExposure(metricsEndpoint, curve: false, log: log) }
         let board: SQLiteBoard
         do {
-            board = try SQLiteBoard(path: db)
+            board = try SQLiteBoard(path: db, file: boardFile.options)
         } catch BoardError.incompatibleBoard(let reason) {
             printError("cannot use the board: \(reason)")
             throw ExitCode(1)
         }
+        BoardFileFlags.warnIfOpenToOthers(db, log: log)
         if config != nil { try ConfigApply.apply(declared.lanes, to: board, log: log) }
         let admin = try AdminToken.loadOrCreate(boardPath: db) { Secrets.newToken(prefix: "at_") }
         if admin.created {
