@@ -26,7 +26,8 @@ enum BoardFile {
     }
 
     /// Creates the file with `options.newFileMode` when there is none, so SQLite never creates it
-    /// under the process umask (0644 with the usual 022).
+    /// under the process umask (0644 with the usual 022). Refuses an empty file that was there
+    /// before unless `options.initEmptyFile`.
     static func prepare(path: String, options: BoardFileOptions) throws -> Origin {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.newFileMode)
         if fd >= 0 {
@@ -46,7 +47,14 @@ enum BoardFile {
             throw BoardError.incompatibleBoard("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         guard info.st_mode & S_IFMT == S_IFREG else { throw BoardError.incompatibleBoard("\(path) is not a regular file") }
-        return .existing(empty: info.st_size == 0)
+        guard info.st_size == 0 else { return .existing(empty: false) }
+        // Not ours: a board emptied by a bad copy or a full disk would otherwise be replaced by a
+        // new, empty board without a word. (The flag's name is `serve`'s, the only caller.)
+        guard options.initEmptyFile else {
+            throw BoardError.incompatibleBoard(
+                "\(path) is empty (0 bytes); if you mean to start a new board here, delete it or pass --init-empty-board")
+        }
+        return .existing(empty: true)
     }
 }
 

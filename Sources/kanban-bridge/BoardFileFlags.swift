@@ -3,7 +3,7 @@ import Foundation
 import KanbanStore
 import Logging
 
-/// `serve`'s flags for the board file itself: who may read a new one.
+/// `serve`'s flags for the board file itself: who may read a new one, and whether an empty file may become one.
 struct BoardFileFlags: ParsableArguments {
     /// The modes worth having: the owner reads and writes; a group reads, or reads and writes.
     static let modes: [String: mode_t] = ["0600": 0o600, "0640": 0o640, "0660": 0o660]
@@ -15,6 +15,11 @@ struct BoardFileFlags: ParsableArguments {
         valueName: "mode"))
     var boardMode: String = "0600"
 
+    @Flag(help: ArgumentHelp(
+        "Make an existing empty (0-byte) --db file a new board. Without it such a file is refused: an empty file where a board "
+            + "should be is more often a board lost to a bad copy or a full disk. (A missing file always becomes a new board.)"))
+    var initEmptyBoard = false
+
     func validate() throws {
         guard fileMode != nil else {
             throw ValidationError("--board-mode must be 0600, 0640 or 0660, not '\(boardMode)': the board holds every task's "
@@ -25,7 +30,7 @@ struct BoardFileFlags: ParsableArguments {
     /// The parsed `--board-mode` ("640" and "0640" alike).
     var fileMode: mode_t? { Self.modes[boardMode.count == 3 ? "0" + boardMode : boardMode] }
 
-    var options: BoardFileOptions { BoardFileOptions(newFileMode: fileMode ?? 0o600) }
+    var options: BoardFileOptions { BoardFileOptions(newFileMode: fileMode ?? 0o600, initEmptyFile: initEmptyBoard) }
 
     /// Warns about board files every local user can read. They are left as they are: changing the
     /// mode of a board Hermes also opens could lock Hermes out; the owner decides.

@@ -13,7 +13,7 @@ struct Doctor: ParsableCommand {
         discussion: """
             Changes nothing: the board is opened read-only. Each check prints one line: `ok`, `warn` (worth a look) or `FAIL`. Exits 1 when anything FAILs, else 0.
 
-            board    is --db a Hermes board this kanban-bridge can attach to (the same check `serve` makes)? Can every local user read it? Is admin.token private?
+            board    is --db an undamaged (SQLite's integrity_check) Hermes board this kanban-bridge can attach to (the same checks `serve` makes)? Can every local user read it? Is admin.token private?
             config   does --config load (YAML syntax, known keys, sane values)? Errors come as file:line:column.
             sockets  does the command socket answer a ping within --timeout, and accept the admin token? Does anything listen on the event socket? Any lane with a stuck claim or work nobody serves?
 
@@ -63,11 +63,20 @@ struct Doctor: ParsableCommand {
 
     private func checkBoard(_ report: inout DoctorReport) {
         do {
+            // The complete check: doctor has the time, and a damaged index passes the quicker one serve makes.
+            guard try SQLiteBoard.verifyIntact(path: db, thorough: true) else {
+                report.add(.warn, "board", "\(db) holds an interrupted transaction (\(db)-journal, left by a crash) that only a writer may roll "
+                    + "back, so it was not checked; `serve` rolls it back and checks the board at start. Run doctor again after that")
+                return
+            }
             let board = try SQLiteBoard.inspect(path: db)
             switch board.kind {
             case .missing:
                 report.add(.warn, "board", "no file at \(db); `serve --db \(db)` would create a new, empty board there")
                 return
+            case .empty where Self.fileSize(db) == 0:
+                report.add(.warn, "board", "\(db) is empty (0 bytes); `serve` refuses it, as it may be a board lost to a bad copy. "
+                    + "To start a new board there, delete it or pass `serve --init-empty-board`")
             case .empty:
                 report.add(.ok, "board", "\(db) is an empty SQLite file; `serve` would make it a Hermes board")
             case .hermesBoard:
@@ -90,6 +99,10 @@ struct Doctor: ParsableCommand {
             return
         }
         checkAdminToken(&report)
+    }
+
+    private static func fileSize(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
     }
 
     private func checkAdminToken(_ report: inout DoctorReport) {

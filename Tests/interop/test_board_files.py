@@ -1,10 +1,16 @@
 """The files beside a real `kanban-bridge serve`: who can read the board, which admin.token it trusts,
 and what it does with a board file that is damaged, cut short or empty."""
+import hashlib
+import json
+import shutil
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
 
-from conftest import BIN, _start, _stop, clean_env, free_port
+import pytest
+
+from conftest import BIN, _start, _stop, clean_env, free_port, ok, request
 
 COMPANIONS = ("kanban.db", "kanban.db-wal", "kanban.db-shm")
 
@@ -70,3 +76,118 @@ def test_readable_board_is_warned_not_changed(tmp_path):
     code, out = doctor(board)
     [warn] = [line for line in out.splitlines() if line.startswith("warn") and f"{board} is readable" in line]
     assert "mode 644" in warn and f"chmod 600 {board}" in warn, out
+
+
+# Finding 4: a damaged, cut short or empty board is refused, plainly, and left as it was.
+
+RECOVER_HINT = '".recover" | sqlite3 recovered.db'
+
+
+def closed_board(tmp_path, tasks=20):
+    """A board made by `serve`, with tasks, stopped and checkpointed: everything is in the main file."""
+    proc, cmd_ep, _, db, _ = _start(tmp_path)
+    try:
+        token = (tmp_path / "admin.token").read_text().strip()
+        for n in range(tasks):
+            ok(request(cmd_ep, json.dumps({"op": "task.create", "auth": token, "title": f"task {n}"}).encode()))
+    finally:
+        _stop(proc)
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return db
+
+
+def trash_first_index(db):
+    with sqlite3.connect(db) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE type='index' LIMIT 1").fetchone()[0]
+    with open(db, "r+b") as f:
+        f.seek(page_size * (root - 1))
+        f.write(b"\xa5" * page_size)
+
+
+def integrity(db):
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+
+
+def fingerprint(path):
+    info = path.stat()
+    return hashlib.sha256(path.read_bytes()).hexdigest(), info.st_size, info.st_mtime_ns
+
+
+def test_damaged_index_is_refused(tmp_path):
+    db = closed_board(tmp_path)
+    trash_first_index(db)
+    assert integrity(db) != ["ok"]
+    before = fingerprint(db)
+    code, err = serve_once(tmp_path)
+    assert code == 1, err
+    assert f"cannot use the board: {db} is damaged" in err and RECOVER_HINT in err and '".dump" in its place' in err, err
+    assert "kanban-bridge backup" in err, err
+    assert "SQLite error" not in err, err
+    assert fingerprint(db) == before, "the main file must be left byte for byte"
+    code, out = doctor(db)
+    assert code == 1, out
+    [fail] = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert f"board: {db} is damaged" in fail and RECOVER_HINT in fail, out
+    assert fingerprint(db) == before
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="needs the sqlite3 shell")
+def test_recovery_advice_works(tmp_path):
+    """The advice in the refusal, followed to the letter, gives a board serve takes."""
+    db = closed_board(tmp_path)
+    trash_first_index(db)
+    recover = subprocess.run(f'sqlite3 {db} ".recover" | sqlite3 recovered.db', shell=True, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)
+    recovered = tmp_path / "recovered.db"
+    if recover.stderr or not recovered.exists() or recovered.stat().st_size == 0:
+        # A shell built without .recover (Debian 12's says "SQL logic error"): the advice says .dump then.
+        recovered.unlink(missing_ok=True)
+        subprocess.run(f'sqlite3 {db} ".dump" | sqlite3 recovered.db', shell=True, cwd=tmp_path, check=True,
+                       capture_output=True, timeout=60)
+    for name in COMPANIONS:
+        (tmp_path / name).unlink(missing_ok=True)
+    recovered.rename(db)
+    assert integrity(db) == ["ok"] and db.stat().st_size > 0
+    proc, cmd_ep, *_ = _start(tmp_path)
+    try:
+        token = (tmp_path / "admin.token").read_text().strip()
+        reply = ok(request(cmd_ep, json.dumps({"op": "task.list", "auth": token}).encode()))
+        assert len(reply["tasks"]) == 20, reply
+    finally:
+        _stop(proc)
+
+
+def test_cut_short_and_junk_are_plain(tmp_path):
+    db = closed_board(tmp_path)
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    code, cut = serve_once(tmp_path)
+    assert code == 1 and f"cannot use the board: {db} is damaged" in cut and RECOVER_HINT in cut, cut
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database, just text " * 400)
+    code, err = serve_once(tmp_path, db=junk)
+    assert code == 1 and err.strip() == f"kanban-bridge: cannot use the board: {junk} is not an SQLite database", err
+    for out in (cut, err):
+        assert "SQLite error" not in out and "Error:" not in out, out
+
+
+def test_empty_file_needs_the_flag(tmp_path):
+    db = tmp_path / "kanban.db"
+    db.touch()
+    code, err = serve_once(tmp_path)
+    assert code == 1, err
+    assert f"cannot use the board: {db} is empty (0 bytes)" in err and "--init-empty-board" in err, err
+    assert db.stat().st_size == 0
+    code, out = doctor(db)
+    assert any(line.startswith("warn") and "is empty (0 bytes)" in line and "--init-empty-board" in line
+               for line in out.splitlines()), out
+    proc, *_ = _start(tmp_path, ["--init-empty-board"])
+    _stop(proc)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM tasks").fetchone() == (0,)
