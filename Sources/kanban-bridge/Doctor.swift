@@ -13,7 +13,7 @@ struct Doctor: ParsableCommand {
         discussion: """
             Changes nothing: the board is opened read-only. Each check prints one line: `ok`, `warn` (worth a look) or `FAIL`. Exits 1 when anything FAILs, else 0.
 
-            board    is --db an undamaged (SQLite's integrity_check) Hermes board this kanban-bridge can attach to (the same checks `serve` makes)? Can every local user read it? Is admin.token private?
+            board    is --db an undamaged (SQLite's integrity_check) Hermes board this kanban-bridge can attach to (the same checks `serve` makes)? Can every local user read it? Would `serve` trust admin.token (yours, private, not swappable)?
             config   does --config load (YAML syntax, known keys, sane values)? Errors come as file:line:column.
             sockets  does the command socket answer a ping within --timeout, and accept the admin token? Does anything listen on the event socket? Any lane with a stuck claim or work nobody serves?
 
@@ -73,7 +73,6 @@ struct Doctor: ParsableCommand {
             switch board.kind {
             case .missing:
                 report.add(.warn, "board", "no file at \(db); `serve --db \(db)` would create a new, empty board there")
-                return
             case .empty where Self.fileSize(db) == 0:
                 report.add(.warn, "board", "\(db) is empty (0 bytes); `serve` refuses it, as it may be a board lost to a bad copy. "
                     + "To start a new board there, delete it or pass `serve --init-empty-board`")
@@ -111,15 +110,20 @@ struct Doctor: ParsableCommand {
             return
         }
         let path = AdminToken.filePath(forBoard: db)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-            report.add(.warn, "admin token", "no \(path) yet; `serve` writes one on first start (admin commands need it)")
-            return
-        }
-        let mode = (attributes[.posixPermissions] as? Int) ?? 0
-        if mode & 0o077 != 0 {
-            report.add(.warn, "admin token", "\(path) is readable by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
-        } else {
-            report.add(.ok, "admin token", "\(path), private")
+        // serve runs as the board's owner, most likely; doctor may well run as root (or with sudo).
+        var board = stat()
+        let servingUser = stat(db, &board) == 0 ? board.st_uid : geteuid()
+        do {
+            if try !AdminToken.vetFile(boardPath: db, servingUser: servingUser) {
+                report.add(.warn, "admin token", "no \(path) yet; `serve` writes one on first start (admin commands need it)")
+            } else {
+                report.add(.ok, "admin token", "\(path), private")
+            }
+        } catch let error as UntrustedAdminToken {
+            // `serve` would refuse to start with it.
+            report.add(.fail, "admin token", error.description)
+        } catch {
+            report.add(.fail, "admin token", "\(path): \(error)")
         }
     }
 

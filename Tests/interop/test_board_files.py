@@ -1,7 +1,8 @@
 """The files beside a real `kanban-bridge serve`: who can read the board, which admin.token it trusts,
-and what it does with a board file that is damaged, cut short or empty."""
+and what it does with a board file that is damaged, cut short or empty (issue #12, findings 2 to 4)."""
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import stat
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, _start, _stop, clean_env, free_port, ok, request
+from conftest import BIN, _plain_ping, _start, _stop, clean_env, free_port, ok, request
 
 COMPANIONS = ("kanban.db", "kanban.db-wal", "kanban.db-shm")
 
@@ -76,6 +77,114 @@ def test_readable_board_is_warned_not_changed(tmp_path):
     code, out = doctor(board)
     [warn] = [line for line in out.splitlines() if line.startswith("warn") and f"{board} is readable" in line]
     assert "mode 644" in warn and f"chmod 600 {board}" in warn, out
+
+
+# Finding 3: serve trusts only an admin.token that is its own, private, and cannot be swapped.
+
+NOBODY = 65534
+PLANTED = "planted-by-another-user\n"  # not token-shaped: the test run's output is scanned for tokens
+
+
+def plant(path, content=PLANTED, mode=0o600, uid=None):
+    path.write_text(content)
+    path.chmod(mode)
+    if uid is not None:
+        os.chown(path, uid, -1)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_refused(tmp_path, token, problem, db=None, code=2):
+    """serve refuses to start over `token`, says what is wrong and what to do, and touches nothing."""
+    before = hashlib.sha256(token.read_bytes()).hexdigest() if token.exists() else None
+    db = db or token.parent / "kanban.db"
+    existed = db.exists()
+    exit_code, err = serve_once(tmp_path, db=db)
+    assert exit_code == code, err
+    assert f"refusing the admin token file {token}: " in err and problem in err, err
+    assert "Remove it" in err or "chmod" in err, err
+    after = hashlib.sha256(token.read_bytes()).hexdigest() if token.exists() else None
+    assert after == before, "never overwritten, never created"
+    assert db.exists() == existed, "refused before the board was touched"
+    return err
+
+
+def test_token_owned_by_other_is_refused(tmp_path):
+    proc, *_ = _start(tmp_path)  # a board and its own token...
+    _stop(proc)
+    token = tmp_path / "admin.token"
+    plant(token, uid=NOBODY)  # ...replaced by another user's
+    err = assert_refused(tmp_path, token, "is owned by uid 65534")
+    assert "another user may have put it there" in err, err
+    code, out = doctor(tmp_path / "kanban.db")
+    assert code == 1, out
+    [fail] = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert "admin token" in fail and "owned by uid 65534" in fail, out
+
+
+def test_group_readable_token_is_refused(tmp_path):
+    token = tmp_path / "admin.token"
+    plant(token, mode=0o640)
+    assert_refused(tmp_path, token, "has mode 0640")
+
+
+def test_symlinked_token_is_refused(tmp_path):
+    target = tmp_path / "elsewhere"
+    plant(target)
+    token = tmp_path / "admin.token"
+    token.symlink_to(target)
+    assert_refused(tmp_path, token, "is a symbolic link")
+    assert token.is_symlink()
+
+
+def test_open_directory_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may rename or delete what is in it
+    token = shared / "admin.token"
+    assert_refused(tmp_path, token, "can be written by other users and has no sticky bit")
+    assert not token.exists()
+    plant(token)  # our own, private token does not help: it could be swapped
+    assert_refused(tmp_path, token, f"its directory {shared} (mode 0777)")
+
+
+def test_sticky_directory_is_fine(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: only a file's owner may rename or delete it
+    proc, *_ = _start(shared)
+    _stop(proc)
+    token = shared / "admin.token"
+    assert token.stat().st_uid == os.geteuid() and mode(token) == 0o600
+    before = hashlib.sha256(token.read_bytes()).hexdigest()
+    proc, cmd_ep, *_ = _start(shared)  # the token it wrote is used again
+    try:
+        reply = request(cmd_ep, json.dumps({"op": "lane.list", "auth": token.read_text().strip()}).encode())
+        assert reply.get("ok") is True, reply
+    finally:
+        _stop(proc)
+    assert hashlib.sha256(token.read_bytes()).hexdigest() == before
+
+
+def test_env_token_wins(tmp_path):
+    plant(tmp_path / "admin.token", uid=NOBODY)
+    proc = subprocess.Popen([BIN, "serve", "--db", str(tmp_path / "kanban.db"), "--command-endpoint",
+                             cmd_ep := f"tcp://127.0.0.1:{free_port()}", "--event-endpoint", f"tcp://127.0.0.1:{free_port()}"],
+                            env=clean_env(KANBAN_BRIDGE_ADMIN_TOKEN="from-the-environment"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                break
+            try:
+                if _plain_ping(cmd_ep):
+                    break
+            except TimeoutError:
+                pass
+        assert proc.poll() is None, proc.stderr.read().decode()
+        reply = request(cmd_ep, b'{"op":"lane.list","auth":"from-the-environment"}')
+        assert reply.get("ok") is True, reply
+    finally:
+        _stop(proc)
 
 
 # Finding 4: a damaged, cut short or empty board is refused, plainly, and left as it was.
