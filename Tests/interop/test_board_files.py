@@ -79,6 +79,20 @@ def test_readable_board_is_warned_not_changed(tmp_path):
     assert "mode 644" in warn and f"chmod 600 {board}" in warn, out
 
 
+def test_backup_copy_is_0600(tmp_path):
+    proc, *_ = _start(tmp_path)
+    try:
+        copy = tmp_path / "copy.db"
+        out = subprocess.run([BIN, "backup", "--db", str(tmp_path / "kanban.db"), str(copy)], env=clean_env(),
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert oct(mode(copy)) == "0o600"
+        with sqlite3.connect(copy) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        _stop(proc)
+
+
 # Finding 3: serve trusts only an admin.token that is its own, private, and cannot be swapped.
 
 NOBODY = 65534
