@@ -23,7 +23,7 @@ struct BoardFileFlags: ParsableArguments {
     func validate() throws {
         guard fileMode != nil else {
             throw ValidationError("--board-mode must be 0600, 0640 or 0660, not '\(boardMode)': the board holds every task's "
-                                  + "title, body and result, so all users get no access; share it through a group")
+                                  + "title, body and result, so it gets no bits for all users; share it through a group")
         }
     }
 

@@ -180,13 +180,16 @@ def test_sticky_directory_is_fine(tmp_path):
 
 
 def test_env_token_wins(tmp_path):
+    """With $KANBAN_BRIDGE_ADMIN_TOKEN set, admin.token plays no part: even a planted one does not stop serve."""
     plant(tmp_path / "admin.token", uid=NOBODY)
-    proc = subprocess.Popen([BIN, "serve", "--db", str(tmp_path / "kanban.db"), "--command-endpoint",
-                             cmd_ep := f"tcp://127.0.0.1:{free_port()}", "--event-endpoint", f"tcp://127.0.0.1:{free_port()}"],
-                            env=clean_env(KANBAN_BRIDGE_ADMIN_TOKEN="from-the-environment"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmd_ep = f"tcp://127.0.0.1:{free_port()}"
+    log = tmp_path / "bridge.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([BIN, "serve", "--db", str(tmp_path / "kanban.db"), "--command-endpoint", cmd_ep,
+                                 "--event-endpoint", f"tcp://127.0.0.1:{free_port()}"],
+                                env=clean_env(KANBAN_BRIDGE_ADMIN_TOKEN="from-the-environment"), stdout=out, stderr=out)
     try:
-        for _ in range(300):
+        for _ in range(60):  # each ping waits up to 0.5 s
             if proc.poll() is not None:
                 break
             try:
@@ -194,7 +197,7 @@ def test_env_token_wins(tmp_path):
                     break
             except TimeoutError:
                 pass
-        assert proc.poll() is None, proc.stderr.read().decode()
+        assert proc.poll() is None, log.read_text()
         reply = request(cmd_ep, b'{"op":"lane.list","auth":"from-the-environment"}')
         assert reply.get("ok") is True, reply
     finally:
