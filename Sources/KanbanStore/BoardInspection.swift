@@ -64,12 +64,17 @@ extension SQLiteBoard {
     }
 
     /// Copies the board, live, into a new file with SQLite's online backup: a consistent snapshot even
-    /// while the coordinator and Hermes write. The copy is a plain board `serve` can open.
+    /// while the coordinator and Hermes write. The copy is a plain board `serve` can open, mode 0600.
     public static func backup(from path: String, to destination: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw BoardError.notFound("no board at \(path)") }
-        guard !FileManager.default.fileExists(atPath: destination) else {
-            throw BoardError.conflict("\(destination) already exists; choose a new file")
+        // The copy holds all the board holds: private from the start, as a new board is (SQLite would
+        // create it under the umask), and never over an existing file.
+        let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw BoardError.conflict("\(destination) already exists; choose a new file") }
+            throw BoardError.notFound("cannot create \(destination): \(String(cString: strerror(errno)))")
         }
+        close(fd)
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(10)

@@ -9,7 +9,7 @@ public enum BoardError: Error, Equatable, Sendable {
     case laneFull(String)
     case invalid(String)
     case denied(AuthorityDenial)
-    /// The board file cannot be used (not a Hermes board, too old, too new).
+    /// The board file cannot be used (not a Hermes board, too old, too new, damaged, empty).
     case incompatibleBoard(String)
     /// Another program holds the board's write lock and did not let go within `lockWaitMs`. Nothing
     /// was written; the same call may be tried again.

@@ -13,10 +13,16 @@ public final class SQLiteBoard: BoardStore {
     /// Where the board lives (":memory:" style paths are not supported: Hermes needs a file).
     public let path: String
 
-    /// Opens (creating if needed) the board at `path`, checks it is a compatible Hermes board, and
-    /// brings the `bridge_*` tables up to date. Throws `BoardError.incompatibleBoard` with the reason.
-    public init(path: String, busyTimeoutSeconds: Double = 10) throws {
+    /// Opens (creating if needed, with `file.newFileMode`) the board at `path`, checks it is an
+    /// undamaged (`verifyIntact`), compatible Hermes board, and brings the `bridge_*` tables up to
+    /// date. An existing empty file is refused unless `file.initEmptyFile`. Throws
+    /// `BoardError.incompatibleBoard` with the reason.
+    public init(path: String, busyTimeoutSeconds: Double = 10, file: BoardFileOptions = BoardFileOptions()) throws {
         self.path = path
+        var checked = true
+        if case .existing(empty: false) = try BoardFile.prepare(path: path, options: file) {
+            checked = try Self.verifyIntact(path: path, busyTimeoutSeconds: busyTimeoutSeconds)
+        }
         var config = Configuration()
         // Hermes holds the write lock only briefly; wait for it rather than fail.
         config.busyMode = .timeout(busyTimeoutSeconds)
@@ -33,10 +39,13 @@ public final class SQLiteBoard: BoardStore {
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw BoardError.incompatibleBoard("\(path) is not an SQLite database")
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            throw Self.plainRefusal(path: path, error)
         }
         do {
+            // An interrupted transaction kept the read-only check out; this connection's first read
+            // rolls it back (as any SQLite writer would), then the file is checked before any write.
+            if !checked { try queue.inDatabase { db in try Self.judge(path: path, pragma: "quick_check", db) } }
             // Check first, write after: a refused file is left exactly as it was.
             let tables = try queue.read { db in try Schema.check(db, path: path) }
             try queue.writeWithoutTransaction { db in
@@ -47,8 +56,8 @@ public final class SQLiteBoard: BoardStore {
                     return .commit
                 }
             }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw BoardError.incompatibleBoard("\(path) is not an SQLite database")
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode) {
+            throw Self.plainRefusal(path: path, error)
         }
     }
 

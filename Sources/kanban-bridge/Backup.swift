@@ -9,6 +9,8 @@ struct Backup: ParsableCommand {
         discussion: """
             The copy is a consistent snapshot: every transaction committed before the copy finished is in it, none half. It is an ordinary board file: stop the coordinator, put the copy in place of kanban.db (remove kanban.db-wal and kanban.db-shm), start it again.
 
+            The copy is created with mode 0600, like a new board: it holds every task's title, body and result.
+
             admin.token is not copied (it never lives in the board); keep it, or set $KANBAN_BRIDGE_ADMIN_TOKEN. Lane and claim tokens are only stored as hashes, so the copy holds no secret.
 
             Example: kanban-bridge backup --db /var/lib/kanban-bridge/kanban.db /var/backups/kanban-$(date +%F).db

@@ -13,7 +13,7 @@ struct Doctor: ParsableCommand {
         discussion: """
             Changes nothing: the board is opened read-only. Each check prints one line: `ok`, `warn` (worth a look) or `FAIL`. Exits 1 when anything FAILs, else 0.
 
-            board    is --db a Hermes board this kanban-bridge can attach to (the same check `serve` makes)? Is admin.token private?
+            board    is --db an undamaged (SQLite's integrity_check) Hermes board this kanban-bridge can attach to (the same checks `serve` makes)? Can every local user read it? Would `serve` trust admin.token (yours, private, not swappable)?
             config   does --config load (YAML syntax, known keys, sane values)? Errors come as file:line:column.
             sockets  does the command socket answer a ping within --timeout, and accept the admin token? Does anything listen on the event socket? Any lane with a stuck claim or work nobody serves?
 
@@ -63,11 +63,19 @@ struct Doctor: ParsableCommand {
 
     private func checkBoard(_ report: inout DoctorReport) {
         do {
+            // The complete check: doctor has the time, and a damaged index passes the quicker one serve makes.
+            guard try SQLiteBoard.verifyIntact(path: db, thorough: true) else {
+                report.add(.warn, "board", "\(db) holds an interrupted transaction (\(db)-journal, left by a crash) that only a writer may roll "
+                    + "back, so it was not checked; `serve` rolls it back and checks the board at start. Run doctor again after that")
+                return
+            }
             let board = try SQLiteBoard.inspect(path: db)
             switch board.kind {
             case .missing:
                 report.add(.warn, "board", "no file at \(db); `serve --db \(db)` would create a new, empty board there")
-                return
+            case .empty where Self.fileSize(db) == 0:
+                report.add(.warn, "board", "\(db) is empty (0 bytes); `serve` refuses it, as it may be a board lost to a bad copy. "
+                    + "To start a new board there, delete it or pass `serve --init-empty-board`")
             case .empty:
                 report.add(.ok, "board", "\(db) is an empty SQLite file; `serve` would make it a Hermes board")
             case .hermesBoard:
@@ -77,6 +85,10 @@ struct Doctor: ParsableCommand {
                 if let mode = board.journalMode, mode.lowercased() != "wal" {
                     report.add(.warn, "board", "journal mode is \(mode), not wal: Hermes and the bridge expect WAL")
                 }
+            }
+            for (file, mode) in SQLiteBoard.filesOpenToOthers(path: db) {
+                report.add(.warn, "board", "\(file) is readable by every local user (mode \(String(mode, radix: 8))); run: chmod 600 \(file) "
+                    + "(or 660 to share it with a group, see `serve --help` for --board-mode)")
             }
         } catch BoardError.incompatibleBoard(let reason) {
             report.add(.fail, "board", reason)
@@ -88,21 +100,30 @@ struct Doctor: ParsableCommand {
         checkAdminToken(&report)
     }
 
+    private static func fileSize(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+    }
+
     private func checkAdminToken(_ report: inout DoctorReport) {
         if let env = ProcessInfo.processInfo.environment[AdminToken.environmentKey], !env.isEmpty {
             report.add(.ok, "admin token", "from $\(AdminToken.environmentKey)")
             return
         }
         let path = AdminToken.filePath(forBoard: db)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-            report.add(.warn, "admin token", "no \(path) yet; `serve` writes one on first start (admin commands need it)")
-            return
-        }
-        let mode = (attributes[.posixPermissions] as? Int) ?? 0
-        if mode & 0o077 != 0 {
-            report.add(.warn, "admin token", "\(path) is readable by others (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
-        } else {
-            report.add(.ok, "admin token", "\(path), private")
+        // serve runs as the board's owner, most likely; doctor may well run as root (or with sudo).
+        var board = stat()
+        let servingUser = stat(db, &board) == 0 ? board.st_uid : geteuid()
+        do {
+            if try !AdminToken.vetFile(boardPath: db, servingUser: servingUser) {
+                report.add(.warn, "admin token", "no \(path) yet; `serve` writes one on first start (admin commands need it)")
+            } else {
+                report.add(.ok, "admin token", "\(path), private")
+            }
+        } catch let error as UntrustedAdminToken {
+            // `serve` would refuse to start with it.
+            report.add(.fail, "admin token", error.description)
+        } catch {
+            report.add(.fail, "admin token", "\(path): \(error)")
         }
     }
 

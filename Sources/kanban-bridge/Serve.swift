@@ -16,13 +16,15 @@ struct Serve: ParsableCommand {
         discussion: """
             The board is an SQLite file in Hermes Kanban's own format: point --db at an existing Hermes kanban.db to attach to it, and Hermes' CLI will see the lanes' claims.
 
-            On first start the admin token is written to admin.token beside the board (mode 0600) unless $KANBAN_BRIDGE_ADMIN_TOKEN is set.
+            On first start the admin token is written to admin.token beside the board (mode 0600) unless $KANBAN_BRIDGE_ADMIN_TOKEN is set. An existing admin.token is used only if it is a plain file of the user running serve, mode 0600, in a directory no one else can write to (or with the sticky bit, like /tmp); anything else is refused, with what to do.
 
             Stop with Ctrl-C or SIGTERM: parked claims are answered, sockets closed; claims stay in force and their leases keep running.
             """)
 
     @Option(help: ArgumentHelp("Board file.", valueName: "path"))
     var db: String = "kanban.db"
+
+    @OptionGroup var boardFile: BoardFileFlags
 
     @Option(help: ArgumentHelp("Lanes and pools to declare, and coordinator settings (YAML, see bridge-config/).", valueName: "file"))
     var config: String?
@@ -134,15 +136,21 @@ struct Serve: ParsableCommand {
         try checkExposure(commandAt, eventsAt, curve: curve != nil, log: log)
         // CURVE does not cover the metrics page: it is plain HTTP whatever the sockets run.
         if let metricsEndpoint { try checkExposure(metricsEndpoint, curve: false, log: log) }
+        // A planted or exposed admin.token is refused before the board is touched (unless the token
+        // comes from the environment: then the file plays no part).
+        if (ProcessInfo.processInfo.environment[AdminToken.environmentKey] ?? "").isEmpty {
+            _ = try refusingUntrustedToken { try AdminToken.loadTrusted(boardPath: db) }
+        }
         let board: SQLiteBoard
         do {
-            board = try SQLiteBoard(path: db)
+            board = try SQLiteBoard(path: db, file: boardFile.options)
         } catch BoardError.incompatibleBoard(let reason) {
             printError("cannot use the board: \(reason)")
             throw ExitCode(1)
         }
+        BoardFileFlags.warnIfOpenToOthers(db, log: log)
         if config != nil { try ConfigApply.apply(declared.lanes, to: board, log: log) }
-        let admin = try AdminToken.loadOrCreate(boardPath: db) { Secrets.newToken(prefix: "at_") }
+        let admin = try refusingUntrustedToken { try AdminToken.loadOrCreate(boardPath: db) { Secrets.newToken(prefix: "at_") } }
         if admin.created {
             log.notice("wrote a new admin token", metadata: ["file": "\(AdminToken.filePath(forBoard: db))"])
         }
@@ -186,6 +194,16 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         _ = sources
+    }
+
+    /// Runs `body`; an `admin.token` it will not trust ends `serve` with what is wrong and what to do.
+    private func refusingUntrustedToken<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as UntrustedAdminToken {
+            printError(error.description)
+            throw ExitCode(2)
+        }
     }
 
     /// The CURVE settings from the flags, or nil without `--curve-secret-key`.

@@ -85,8 +85,8 @@ final class CompatibilityTests: XCTestCase {
     }
 
     func test_hermesBoardMissingALaterColumn_isRefused_notHalfUsed() throws {
-        let raw = try SQLiteBoardRaw(path: path("older.db"))
         _ = try SQLiteBoard(path: path("older.db"))  // a complete board...
+        let raw = try SQLiteBoardRaw(path: path("older.db"))  // (opened after: it would leave an empty file the board refuses)
         // ...from before Hermes added a column (and its index).
         try raw.exec("DROP INDEX idx_tasks_session_id; ALTER TABLE tasks DROP COLUMN session_id")
         XCTAssertThrowsError(try SQLiteBoard(path: path("older.db"))) { error in

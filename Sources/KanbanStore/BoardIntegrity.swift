@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+
+extension SQLiteBoard {
+    /// Refuses a damaged board file before anything writes to it: SQLite's `PRAGMA quick_check`
+    /// (`thorough`: the complete and slower `integrity_check`, which also compares every index with
+    /// its table) on a read-only connection, so the main file is left byte for byte as it was.
+    /// Writing to a damaged board spreads the damage, and every later op would fail as `internal`.
+    /// Throws `BoardError.incompatibleBoard` naming the problem and the way back. A missing or empty
+    /// file has nothing to check.
+    ///
+    /// Returns false when the file could not be checked read-only: it holds an interrupted
+    /// transaction (a hot `-journal` from a crash in rollback mode) that only a writer may roll back.
+    @discardableResult
+    public static func verifyIntact(path: String, thorough: Bool = false, busyTimeoutSeconds: Double = 10) throws -> Bool {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else { return true }
+        let pragma = thorough ? "integrity_check" : "quick_check"
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(busyTimeoutSeconds)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            defer { try? queue.close() }
+            try queue.read { db in try judge(path: path, pragma: pragma, db) }
+            return true
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_READONLY_ROLLBACK {
+            return false
+        } catch let error as DatabaseError {
+            throw plainRefusal(path: path, error)
+        }
+    }
+
+    /// Runs `PRAGMA <pragma>` on `db` and throws the refusal when it finds anything.
+    static func judge(path: String, pragma: String, _ db: Database) throws {
+        // At most 10 findings: the first few say enough, and a badly damaged file has thousands.
+        let findings = try String.fetchAll(db, sql: "PRAGMA \(pragma)(10)")
+        guard findings != ["ok"] else { return }
+        // Findings can span lines; "*** in database main ***" only says which attached file.
+        let lines = findings.flatMap { $0.split(separator: "\n").map(String.init) }.filter { !$0.hasPrefix("***") }
+        throw damaged(path: path, what: "SQLite's \(pragma) says: " + lines.prefix(3).joined(separator: "; "))
+    }
+
+    /// A refusal in plain words for the SQLite errors a file that is not a healthy board gives
+    /// (GRDB's own text, "SQLite error 26: …", means nothing to an operator).
+    static func plainRefusal(path: String, _ error: DatabaseError) -> BoardError {
+        switch error.resultCode {
+        case .SQLITE_NOTADB:
+            return .incompatibleBoard("\(path) is not an SQLite database")
+        case .SQLITE_CORRUPT:
+            return damaged(path: path, what: "SQLite says: \(error.message ?? "database disk image is malformed")")
+        default:
+            return .incompatibleBoard("\(path) cannot be read: \(error.message ?? "SQLite result \(error.resultCode.rawValue)")")
+        }
+    }
+
+    /// The refusal of a damaged file, with the way back. `.recover` needs a sqlite3 shell built with
+    /// the dbpage table (Debian 12's is not: "SQL logic error"); `.dump` reads what the tables still hold.
+    static func damaged(path: String, what: String) -> BoardError {
+        .incompatibleBoard(
+            "\(path) is damaged (\(what)); nothing was written to it. Recover what is readable into a new file with "
+                + "`sqlite3 \(path) \".recover\" | sqlite3 recovered.db` (if that fails, as with sqlite3 shells built without .recover: \".dump\" in its place), "
+                + "check the result with `kanban-bridge doctor --db recovered.db`, and put it in place of \(path) "
+                + "(removing \(path)-wal and \(path)-shm); or restore a copy made with `kanban-bridge backup`.")
+    }
+}
