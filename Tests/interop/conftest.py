@@ -6,7 +6,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,7 @@ class Bridge:
     command_endpoint: str
     event_endpoint: str
     db_path: Path
-    admin_token: str
+    admin_token: str = field(repr=False)  # a failing test's report must not print it
     log_path: Path
     pid: int = 0  # the coordinator's process, where the fixture started one
 
