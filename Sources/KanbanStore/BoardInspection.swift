@@ -19,6 +19,9 @@ public struct BoardReport: Sendable, Equatable {
     public var journalMode: String?
     public var tasks: Int
     public var lanes: Int
+    /// Tasks `running` now, and how many of them lanes of the bridge hold (the rest are Hermes' own).
+    public var running: Int = 0
+    public var runningUnderLanes: Int = 0
 }
 
 extension SQLiteBoard {
@@ -45,8 +48,14 @@ extension SQLiteBoard {
                     return BoardReport(path: path, kind: .empty, journalMode: journal, tasks: 0, lanes: 0)
                 }
                 let tasks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks") ?? 0
+                // Hermes' own dispatcher caps count every running task (ClaimLock: `lane:<name>:<run>`).
+                let running = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*), COALESCE(SUM(claim_lock LIKE 'lane:%'), 0) FROM tasks WHERE status = 'running'
+                    """)
+                let (all, underLanes): (Int, Int) = (running?[0] ?? 0, running?[1] ?? 0)
                 guard tables.contains("bridge_meta") else {
-                    return BoardReport(path: path, kind: .hermesBoard, journalMode: journal, tasks: tasks, lanes: 0)
+                    return BoardReport(path: path, kind: .hermesBoard, journalMode: journal, tasks: tasks, lanes: 0,
+                                       running: all, runningUnderLanes: underLanes)
                 }
                 let version = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'schema_version'") ?? 0
                 if version > Schema.bridgeVersion {
@@ -54,7 +63,8 @@ extension SQLiteBoard {
                         "the board's bridge tables are version \(version), newer than this kanban-bridge (\(Schema.bridgeVersion)); upgrade kanban-bridge")
                 }
                 let lanes = tables.contains("bridge_lanes") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bridge_lanes") ?? 0 : 0
-                return BoardReport(path: path, kind: .bridgeBoard(schemaVersion: version), journalMode: journal, tasks: tasks, lanes: lanes)
+                return BoardReport(path: path, kind: .bridgeBoard(schemaVersion: version), journalMode: journal, tasks: tasks, lanes: lanes,
+                                   running: all, runningUnderLanes: underLanes)
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw BoardError.incompatibleBoard("\(path) is not an SQLite database")

@@ -15,6 +15,7 @@ struct Doctor: ParsableCommand {
 
             board    is --db an undamaged (SQLite's integrity_check) Hermes board this kanban-bridge can attach to (the same checks `serve` makes)? Can every local user read it? Would `serve` trust admin.token (yours, private, not swappable)?
             config   does --config load (YAML syntax, known keys, sane values)? Errors come as file:line:column.
+            hermes   Hermes' dispatcher caps (kanban.max_in_progress, max_spawn in $HERMES_HOME/config.yaml) count lanes' claims too: are they used up?
             sockets  does the command socket answer a ping within --timeout, and accept the admin token? Does anything listen on the event socket? Any lane with a stuck claim or work nobody serves?
 
             Examples:
@@ -36,6 +37,10 @@ struct Doctor: ParsableCommand {
 
     @Option(help: "Milliseconds to wait for each socket.")
     var timeout: Int = 2000
+
+    @Option(help: ArgumentHelp("Hermes' home, for its dispatcher's caps (kanban.max_in_progress …). Default: $HERMES_HOME, else ~/.hermes.",
+                               valueName: "dir"))
+    var hermesHome: String?
 
     @Flag(help: "Check the files only; do not contact the coordinator.")
     var noSockets = false
@@ -98,6 +103,36 @@ struct Doctor: ParsableCommand {
             return
         }
         checkAdminToken(&report)
+        if let board = try? SQLiteBoard.inspect(path: db) { checkHermesCaps(board, &report) }
+    }
+
+    /// Hermes' dispatcher counts every running task against its caps, lanes' claims included.
+    private func checkHermesCaps(_ board: BoardReport, _ report: inout DoctorReport) {
+        let home = hermesHome ?? HermesCaps.defaultHome()
+        let caps: HermesCaps?
+        do { caps = try HermesCaps.load(hermesHome: home) } catch {
+            report.add(.warn, "hermes caps", "\(home)/config.yaml is not valid YAML: \(error)")
+            return
+        }
+        let running = "\(board.running) task(s) running, \(board.runningUnderLanes) of them held by bridge lanes"
+        guard let caps else {
+            report.add(.ok, "hermes caps", "no \(home)/config.yaml: Hermes' dispatcher runs without caps; \(running)")
+            return
+        }
+        let shown = [("max_in_progress", caps.maxInProgress), ("max_spawn", caps.maxSpawn),
+                     ("max_in_progress_per_profile", caps.maxInProgressPerProfile)]
+            .map { "\($0.0) \($0.1.map(String.init) ?? "unset")" }.joined(separator: ", ")
+        guard let cap = caps.maxInProgress else {
+            report.add(.ok, "hermes caps", "\(shown); \(running)")
+            return
+        }
+        if board.running >= cap {
+            report.add(.warn, "hermes caps", "Hermes' dispatcher spawns nothing now (\"Spawned: 0\"): \(running), and its "
+                + "kanban.max_in_progress is \(cap) (it counts lanes' claims too). Raise it in \(home)/config.yaml, or lower the "
+                + "lanes' max_concurrency. (\(shown))")
+        } else {
+            report.add(.ok, "hermes caps", "\(shown); \(running): Hermes may start \(cap - board.running) more")
+        }
     }
 
     private static func fileSize(_ path: String) -> Int? {

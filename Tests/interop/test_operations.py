@@ -240,3 +240,23 @@ def test_metrics_endpoint_beyond_loopback_is_refused(tmp_path):
     proc = subprocess.run([BIN, "serve", "--db", str(tmp_path / "kanban.db"), "--metrics-endpoint", f"tcp://0.0.0.0:{free_port()}"],
                           env=clean_env(), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "--insecure-remote" in proc.stderr, proc.stderr
+
+
+def test_doctor_shows_hermes_caps_that_lanes_use_up(bridge, tmp_path):
+    """Hermes' kanban.max_in_progress counts every running task, lanes' claims included: doctor says so."""
+    home = tmp_path / "hermes-home"
+    home.mkdir()
+    (home / "config.yaml").write_text("kanban:\n  max_in_progress: 1\n  max_spawn: 3\n")
+    token = bridge.register_lane("factory")
+    bridge.admin("task.create", title="held by a lane", assignee="factory")
+    assert bridge.call("claim", auth=token, lane="factory")["result"]["task"]
+    code, out = doctor("--hermes-home", str(home), "--no-sockets", db=bridge.db_path)
+    [warn] = [line for line in lines(out, "warn") if "hermes caps" in line]
+    assert "Spawned: 0" in warn and "1 of them held by bridge lanes" in warn and "max_in_progress is 1" in warn, out
+    assert "max_spawn 3" in warn, out
+
+    (home / "config.yaml").write_text("kanban:\n  max_in_progress: 5\n")
+    code, out = doctor("--hermes-home", str(home), "--no-sockets", db=bridge.db_path)
+    assert "Hermes may start 4 more" in out and not [l for l in lines(out, "warn") if "hermes caps" in l], out
+    code, out = doctor("--hermes-home", str(tmp_path / "nowhere"), "--no-sockets", db=bridge.db_path)
+    assert "runs without caps" in out, out
