@@ -56,7 +56,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request answered; bigger ones get too_large.")
     var maxRequestBytes: Int = 1 << 20
 
-    @Option(help: ArgumentHelp("Where spawned workers' output goes, one file per task (default: bridge-logs/ beside the board).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Where spawned workers' output goes, one file per task. Default: where Hermes keeps the board's worker logs "
+        + "(kanban/logs/ beside a board at <root>/kanban.db), so `hermes kanban log <task>` shows it.", valueName: "dir"))
     var logDir: String?
 
     @Option(help: ArgumentHelp("Where scratch directories and worktrees go (default: bridge-workspaces/ beside the board).", valueName: "dir"))
@@ -169,7 +170,8 @@ struct Serve: ParsableCommand {
         withProfiles.writeWaitMs = writeWaitMs
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
         let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
-        withProfiles.dispatch = DispatchSettings(logDir: logDir ?? boardDir + "/bridge-logs",
+        let boardPath = URL(fileURLWithPath: db).standardizedFileURL.path
+        withProfiles.dispatch = DispatchSettings(logDir: logDir ?? HermesLayout.workerLogsDir(boardPath: boardPath),
                                                  workspaceRoot: workspaceRoot ?? boardDir + "/bridge-workspaces",
                                                  boardPath: URL(fileURLWithPath: db).standardizedFileURL.path)
         let coordinator = Coordinator(config: withProfiles, store: board, logger: log)

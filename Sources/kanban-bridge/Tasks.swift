@@ -106,14 +106,21 @@ struct TaskCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a spawned task's worker output (every run, oldest first; read from the board's host).")
         @Argument var taskID: String
-        @Option(help: ArgumentHelp("Board file; logs are in bridge-logs/ beside it.", valueName: "path")) var db: String = "kanban.db"
+        @Option(help: ArgumentHelp("Board file; logs are where Hermes keeps the board's worker logs (kanban/logs/ beside it).",
+                                   valueName: "path")) var db: String = "kanban.db"
         @Option(help: ArgumentHelp("The coordinator's --log-dir, if it was set.", valueName: "dir")) var logDir: String?
         func run() throws {
             guard Names.isValidTaskID(taskID) else { throw ValidationError("'\(taskID)' is not a task id") }
-            let dir = logDir ?? URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path + "/bridge-logs"
-            let base = "\(dir)/\(taskID).log"
-            // Rotated generations first (.3 oldest), then the current file.
-            let files = ([3, 2, 1].map { "\(base).\($0)" } + [base]).filter { FileManager.default.fileExists(atPath: $0) }
+            let board = URL(fileURLWithPath: db).standardizedFileURL
+            // bridge-logs/: where earlier versions wrote, so logs of earlier runs still show.
+            let dirs = logDir.map { [$0] } ?? [HermesLayout.workerLogsDir(boardPath: board.path),
+                                                board.deletingLastPathComponent().path + "/bridge-logs"]
+            // Per directory: rotated generations first (.3 oldest), then the current file.
+            let files = dirs.reversed().flatMap { dir -> [String] in
+                let base = "\(dir)/\(taskID).log"
+                return ([3, 2, 1].map { "\(base).\($0)" } + [base]).filter { FileManager.default.fileExists(atPath: $0) }
+            }
+            let dir = dirs[0]
             guard !files.isEmpty else {
                 printError("no log for \(taskID) in \(dir) (only tasks of spawn and pool lanes have one)")
                 throw ExitCode(5)

@@ -3,7 +3,9 @@ workers, shows where the board has drifted from the file, and refuses a bad file
 import json
 import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 from conftest import BIN, Bridge, _start, _stop, assert_no_secrets, clean_env
 
@@ -152,3 +154,23 @@ def process_alive(pid):
     # A zombie (exited, not yet reaped by its parent) counts as gone.
     with open(f"/proc/{pid}/stat") as f:
         return f.read().split(") ")[-1].split()[0] != "Z"
+
+
+def test_hermes_kanban_log_prints_a_pool_workers_output(tmp_path):
+    """A spawned worker's output goes where Hermes keeps the board's worker logs, so Hermes' own
+    `hermes kanban log T` shows it (the board in Hermes' layout: HERMES_HOME holds kanban.db)."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text(CONFIG)
+    proc, bridge = serve_with(tmp_path, config)
+    try:
+        task = bridge.admin("task.create", title="logged", assignee="shellpool")["task"]["id"]
+        wait_for(lambda: bridge.admin("task.get", task_id=task)["task"]["status"] == "done")
+        hermes = Path(sys.executable).parent / "hermes"
+        env = clean_env(HERMES_HOME=str(tmp_path))
+        for key in ("HERMES_KANBAN_HOME", "HERMES_KANBAN_DB", "HERMES_PROFILE"):
+            env.pop(key, None)
+        out = subprocess.run([str(hermes), "kanban", "log", task], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and f"working on {task}" in out.stdout, (out.stdout, out.stderr)
+        assert f"working on {task}" in bridge.cli("task", "log", task).stdout
+    finally:
+        _stop(proc)
