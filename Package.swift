@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev), found through pkg-config.
@@ -28,8 +29,9 @@ let package = Package(
         .target(name: "CSpawn"),
         // A small, safe Swift face over the C API: sockets, frames, poll, errors.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        // Pure domain: statuses, lanes, readiness and authority rules. No I/O.
-        .target(name: "KanbanModel"),
+        // Pure domain: statuses, lanes, readiness and authority rules. No I/O. (swift-crypto for the
+        // token hashes and HMACs: pure functions too.)
+        .target(name: "KanbanModel", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The wire: request decoding, replies, error codes, event topics.
         .target(name: "KanbanProtocol", dependencies: ["KanbanModel"]),
         // SQLite board (Hermes schema + bridge_* tables) behind the BoardStore protocol.

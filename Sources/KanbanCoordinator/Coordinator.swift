@@ -98,7 +98,7 @@ public final class Coordinator: @unchecked Sendable {
         self.clock = clock
         self.log = logger
         // Tokens minted for retryable requests are keyed by the admin token, which the board never holds.
-        let tokenKey = SHA256.digest(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
+        let tokenKey = Secrets.sha256(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
                                      version: config.version, tokenKey: tokenKey, hermesProfileDirs: config.hermesProfileDirs)
         var authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
