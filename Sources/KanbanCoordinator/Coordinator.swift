@@ -314,9 +314,9 @@ public final class Coordinator: @unchecked Sendable {
             lastTrimMs = now
             MemoryHygiene.trim()
         }
-        if now - lastReplyPruneMs > 60_000,
-           attemptWrite("forget old replies", { try store.forgetReplies(beforeMs: now - config.retryWindowMs) }) != nil {
-            lastReplyPruneMs = now
+        if now - lastReplyPruneMs > 60_000 {
+            lastReplyPruneMs = now  // a locked board just means the next try, a minute later
+            _ = attemptWrite("forget old replies") { try store.forgetReplies(beforeMs: now - config.retryWindowMs) }
         }
         for entry in parked.takeExpired(nowMs: now) {
             send(entry.envelope, Reply.ok(Operations.noTask))
