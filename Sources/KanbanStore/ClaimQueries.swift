@@ -135,6 +135,34 @@ extension SQLiteBoard {
         }
     }
 
+    /// Keeps Hermes' liveness field fresh on every live bridge claim (lease not expired, task still
+    /// carrying the claim's lock) whose `last_heartbeat_at` is older than `staleAfterS` seconds, on
+    /// the task and its run. Hermes' gateway (`detect_stale_running`) reclaims a run older than its
+    /// stale timeout whose heartbeat is NULL or over an hour old, whatever the lease says; a lane may
+    /// hold a long lease and heartbeat rarely. No event: this is not a lane heartbeat, and
+    /// `claim_expires` is left alone (it stays the lease's real end, which Hermes' `release_stale_claims`
+    /// honours). Returns how many tasks were refreshed.
+    public func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int {
+        try write { db in
+            let now = nowMs / 1000
+            // The live claims: open in our table, lease running, and the task still theirs.
+            let live = """
+                SELECT c.run_id FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+                WHERE c.ended_at_ms IS NULL AND c.lease_expires_ms > ? AND t.status = 'running'
+                  AND t.current_run_id = c.run_id AND t.claim_lock = 'lane:' || c.lane || ':' || c.run_id
+                """
+            try db.cachedStatement(sql: """
+                UPDATE task_runs SET last_heartbeat_at = ?
+                WHERE id IN (\(live)) AND ended_at IS NULL AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            try db.cachedStatement(sql: """
+                UPDATE tasks SET last_heartbeat_at = ?
+                WHERE current_run_id IN (\(live)) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            return db.changesCount
+        }
+    }
+
     public func isClaimLive(runID: Int64) throws -> Bool {
         try read { db in
             try Bool.fetchOne(db.cachedStatement(sql: """
