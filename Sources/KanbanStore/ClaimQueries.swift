@@ -81,8 +81,9 @@ extension SQLiteBoard {
                     UPDATE tasks SET status = 'blocked', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
                       block_kind = ?, block_recurrences = ?, current_run_id = NULL
                     """, [kind, recurrences])
-                try Self.closeRun(db, claim.runID, status: "blocked", outcome: "blocked", summary: reason,
-                                  metadata: nil, nowMs: nowMs, reason: "blocked")
+                // The reason is why the run stopped, not what it produced: Hermes shows `error` as such.
+                try Self.closeRun(db, claim.runID, status: "blocked", outcome: "blocked", summary: nil,
+                                  metadata: nil, nowMs: nowMs, reason: "blocked", error: reason)
                 // The `blocked` event is load-bearing: without it Hermes' recompute_ready unblocks the task.
                 let payload: JSONValue = ["reason": .of(reason), "kind": .of(kind), "recurrences": .int(Int64(recurrences))]
                 try events.task(EventType.blocked, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
@@ -92,11 +93,12 @@ extension SQLiteBoard {
                     UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
                       current_run_id = NULL
                     """, [])
-                try Self.closeRun(db, claim.runID, status: "released", outcome: "released", summary: reason,
-                                  metadata: nil, nowMs: nowMs, reason: "released")
+                try Self.closeRun(db, claim.runID, status: "released", outcome: "released", summary: nil,
+                                  metadata: nil, nowMs: nowMs, reason: "released", error: "released: \(reason ?? "by the lane")")
                 let payload: JSONValue = ["reason": .of(reason), "prev_lock": .string(lock)]
                 try events.task(EventType.released, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
                                 hermesPayload: payload, data: payload)
+                try Self.noteRequeued(db, proof.taskID, runID: claim.runID, why: EventType.released, events: events)
                 try Self.announceIfClaimable(db, proof.taskID, events: events)
             }
             return try Self.fetchTask(db, proof.taskID)!
@@ -194,7 +196,7 @@ extension SQLiteBoard {
         var data = payload.objectValue ?? [:]
         data["lock"] = .string(lock)
         try events.task(outcome, taskID: taskID, lane: lane, runID: runID, hermesPayload: .object(data), data: .object(data))
-        try recordFailure(db, taskID: taskID, lock: lock, error: error, outcome: outcome, retry: retry, events: events)
+        try recordFailure(db, taskID: taskID, runID: runID, lock: lock, error: error, outcome: outcome, retry: retry, events: events)
         return true
     }
 
@@ -204,7 +206,15 @@ extension SQLiteBoard {
                                           arguments: [nowMs])
             try db.cachedStatement(sql: "DELETE FROM bridge_backoff WHERE not_before_ms <= ?").execute(arguments: [nowMs])
             let events = EventWriter(db: db, nowMs: nowMs)
-            for task in due { try Self.announceIfClaimable(db, task, events: events) }
+            for task in due {
+                // Ready since the failure, but claimable only now: that is when Hermes should date it.
+                if try Self.status(db, task) == .ready, let run = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT MAX(run_id) FROM bridge_claims WHERE task_id = ?
+                    """), arguments: [task]) {
+                    try Self.noteRequeued(db, task, runID: run, why: "backoff_over", events: events)
+                }
+                try Self.announceIfClaimable(db, task, events: events)
+            }
             return due.count
         }
     }
@@ -221,7 +231,7 @@ extension SQLiteBoard {
 
     /// Counts a failed run against the task and applies the retry policy (Hermes' circuit breaker):
     /// back to `ready` (maybe after a backoff), or `blocked` with a `gave_up` event.
-    static func recordFailure(_ db: Database, taskID: String, lock: String, error: String, outcome: String,
+    static func recordFailure(_ db: Database, taskID: String, runID: Int64, lock: String, error: String, outcome: String,
                               retry: RetryPolicy, events: EventWriter) throws {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT consecutive_failures, max_retries, assignee FROM tasks WHERE id = ?"),
                                          arguments: [taskID]) else { return }
@@ -237,6 +247,7 @@ extension SQLiteBoard {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)").execute(
                                arguments: [taskID, notBefore])
             } else {
+                try noteRequeued(db, taskID, runID: runID, why: outcome, events: events)
                 try announceIfClaimable(db, taskID, events: events)
             }
         case .giveUp(let limit, let source):

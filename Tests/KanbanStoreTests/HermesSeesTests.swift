@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import KanbanModel
 import KanbanStore
 import XCTest
@@ -51,5 +52,54 @@ final class HermesSeesTests: XCTestCase {
         // Hermes took it and claimed it itself (its own lock).
         try SQLiteBoardRaw(path: f.path).exec("UPDATE tasks SET claim_lock = 'vm:123' WHERE id = '\(t.id)'")
         XCTAssertEqual(try f.board.refreshLiveness(nowMs: f.nowMs + 7_200_000, staleAfterS: 1800), 0)
+    }
+
+    func test_release_datesReadiness_andKeepsPublishedTypes() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("released")
+        let c = try XCTUnwrap(try f.claim("factory", leaseMs: 3_600_000))
+        f.nowMs += 600_000
+        _ = try f.board.endClaim(f.proof("factory", t.id, c.token), .release(reason: "not mine"), nowMs: f.nowMs)
+        XCTAssertEqual(try hermesKinds(f, t.id).suffix(2), ["released", "promoted"])
+        XCTAssertEqual(try scalar(f, "SELECT created_at FROM task_events WHERE task_id = '\(t.id)' AND kind = 'promoted'"), String(f.nowMs / 1000))
+        XCTAssertEqual(try f.eventTypes(task: t.id), ["created", "available", "claimed", "released", "available"], "published stream unchanged")
+        // The change watcher does not take our own row for a foreign write.
+        XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 0)
+        let run = try XCTUnwrap(try f.board.task(id: t.id)?.runs.last)
+        XCTAssertNil(run.summary)
+        XCTAssertEqual(run.error, "released: not mine")
+    }
+
+    func test_failureRetried_datesReadiness_atOnceOrAfterBackoff() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("expires")
+        _ = try f.claim("factory", leaseMs: 1_000)
+        f.nowMs += 1_000
+        _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 5))
+        XCTAssertEqual(try hermesKinds(f, t.id).suffix(2), ["timed_out", "promoted"])
+        let run = try XCTUnwrap(try f.board.task(id: t.id)?.runs.last)
+        XCTAssertNil(run.summary)
+        XCTAssertEqual(run.error, "lease expired")
+
+        _ = try f.claim("factory", leaseMs: 1_000)
+        f.nowMs += 1_000
+        _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 5, backoffBaseMs: 30_000))
+        XCTAssertEqual(try hermesKinds(f, t.id).last, "timed_out", "not claimable yet: not dated yet")
+        f.nowMs = try XCTUnwrap(try f.board.nextTimerDue())
+        XCTAssertEqual(try f.board.endBackoffs(nowMs: f.nowMs), 1)
+        XCTAssertEqual(try hermesKinds(f, t.id).last, "promoted")
+        XCTAssertEqual(try scalar(f, "SELECT MAX(created_at) FROM task_events WHERE task_id = '\(t.id)' AND kind = 'promoted'"), String(f.nowMs / 1000))
+        XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 0)
+    }
+
+    func test_hermesOwnPromoted_isStillImported() throws {
+        let f = try BoardFixture()
+        try f.lane("factory")
+        let t = try f.task("x")
+        try SQLiteBoardRaw(path: f.path).exec(
+            "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES ('\(t.id)', NULL, 'promoted', NULL, 1)")
+        XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 1)
     }
 }
