@@ -130,7 +130,19 @@ extension SQLiteBoard {
     public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws {
         try write { db in
             if let workspace {
-                try db.cachedStatement(sql: "UPDATE tasks SET workspace_path = ? WHERE id = ?").execute(arguments: [workspace, taskID])
+                // Hermes' words for what the lane made: `scratch` (removed once done), `dir` (a scratch
+                // directory the lane keeps), `worktree` (on branch kanban/<task>, kept for review).
+                let policy = try Row.fetchOne(db.cachedStatement(sql: "SELECT workspace_policy, keep_workspaces FROM bridge_lanes WHERE name = ?"),
+                                              arguments: [lane])
+                let kind: String, branch: String?
+                switch (policy?["workspace_policy"] as String?).flatMap(WorkspacePolicy.init(rawValue:)) {
+                case .worktreePerTask: kind = "worktree"; branch = "kanban/\(taskID)"
+                case .scratch where (policy?["keep_workspaces"] as Bool?) == true: kind = "dir"; branch = nil
+                default: kind = "scratch"; branch = nil
+                }
+                try db.cachedStatement(sql: """
+                    UPDATE tasks SET workspace_kind = ?, workspace_path = ?, branch_name = COALESCE(?, branch_name) WHERE id = ?
+                    """).execute(arguments: [kind, workspace, branch, taskID])
             }
             let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
             try EventWriter(db: db, nowMs: nowMs).task("spawned", taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
@@ -369,8 +381,8 @@ extension SQLiteBoard {
         }
         try db.cachedStatement(sql: """
             INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
-            SELECT id, assignee, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
-            """).execute(arguments: [now, now, taskID])
+            SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
+            """).execute(arguments: [Self.runProfile(intent.lane), now, now, taskID])
         let runID = db.lastInsertedRowID
         let lock = ClaimLock.make(lane: intent.lane.name, runID: runID)
         try db.cachedStatement(sql: """
@@ -390,6 +402,10 @@ extension SQLiteBoard {
         return ClaimedTask(task: try fetchTask(db, taskID)!, runID: runID, leaseExpiresAtMs: expiresMs)
     }
 
+    /// Who runs the claim, as Hermes' `task_runs.profile` (shown as `@…` in `runs`, `show` and the
+    /// dashboard): the Hermes profile a spawned lane runs, else the lane itself.
+    static func runProfile(_ lane: Lane) -> String { lane.profile ?? lane.name }
+
     /// After a parent finishes: children whose parents are now all done/archived go `todo` → `ready`
     /// (Hermes' `promoted` event), and each becomes `available` to its lane.
     static func promoteChildren(_ db: Database, of parent: String, events: EventWriter) throws {
@@ -403,6 +419,16 @@ extension SQLiteBoard {
             try events.task(EventType.promoted, taskID: child, lane: assignee)
             try announceIfClaimable(db, child, events: events)
         }
+    }
+
+    /// Tells Hermes that a task the bridge put back is ready again from now: a `promoted` row (the
+    /// kind Hermes' own recompute_ready writes on the way to `ready`), which Hermes' `stranded_in_ready`
+    /// diagnostic and its dispatcher's respawn guard read by kind and date only. It carries the ended
+    /// run's id (Hermes' own have none) and `{"requeued": why}`, and is not published: our subscribers
+    /// already get `released`/`timed_out`/`crashed`/`spawn_failed` and `available` (see
+    /// `importExternalEvents`, which skips these rows).
+    static func noteRequeued(_ db: Database, _ taskID: String, runID: Int64, why: String, events: EventWriter) throws {
+        try events.hermesOnly(EventType.promoted, taskID: taskID, runID: runID, payload: ["requeued": .string(why)])
     }
 
     /// True while a failed task waits out its retry backoff.
