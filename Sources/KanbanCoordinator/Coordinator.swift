@@ -87,6 +87,8 @@ public final class Coordinator: @unchecked Sendable {
     /// Runs handed to the dispatcher, whose leases the core keeps while their workers live.
     var spawnedRuns = SpawnedRuns()
     var lastDispatchScanMs: Int64 = 0
+    /// When Hermes' liveness fields of live claims were last refreshed (see `refreshLiveness`).
+    var lastLivenessRefreshMs: Int64 = 0
     /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
     var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
     var dispatchRound = 0
@@ -309,6 +311,10 @@ public final class Coordinator: @unchecked Sendable {
                 timersHeldUntilMs = now + 1000
                 log.error("lease expiry failed; retrying in 1 s", metadata: ["error": "\(error)"])
             }
+        }
+        if now - lastLivenessRefreshMs >= 60_000, attemptWrite("keep Hermes' liveness fields of live claims fresh", {
+            try store.refreshLiveness(nowMs: now, staleAfterS: 1800) }) != nil {
+            lastLivenessRefreshMs = now
         }
         if now - lastTrimMs >= MemoryHygiene.trimEveryMs {
             lastTrimMs = now

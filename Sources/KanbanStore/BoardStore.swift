@@ -111,6 +111,10 @@ public protocol BoardStore: AnyObject {
     func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws
     /// The process id the dispatcher recorded for a run's worker (its `spawned` event), if any.
     func spawnedPID(runID: Int64) throws -> Int32?
+    /// Sets `last_heartbeat_at` (task and run) to now on every live bridge claim whose value is older
+    /// than `staleAfterS` seconds, so Hermes' stale-run detector never takes a claim whose lease runs.
+    /// Writes no event and leaves `claim_expires` (the lease's end) alone. Returns how many tasks.
+    func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int
     /// True while the run's claim is live (not ended, and the task still carries it).
     func isClaimLive(runID: Int64) throws -> Bool
     /// Makes tasks whose retry backoff is over claimable again (announcing them); returns how many.

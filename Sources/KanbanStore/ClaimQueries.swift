@@ -81,8 +81,9 @@ extension SQLiteBoard {
                     UPDATE tasks SET status = 'blocked', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
                       block_kind = ?, block_recurrences = ?, current_run_id = NULL
                     """, [kind, recurrences])
-                try Self.closeRun(db, claim.runID, status: "blocked", outcome: "blocked", summary: reason,
-                                  metadata: nil, nowMs: nowMs, reason: "blocked")
+                // The reason is why the run stopped, not what it produced: Hermes shows `error` as such.
+                try Self.closeRun(db, claim.runID, status: "blocked", outcome: "blocked", summary: nil,
+                                  metadata: nil, nowMs: nowMs, reason: "blocked", error: reason)
                 // The `blocked` event is load-bearing: without it Hermes' recompute_ready unblocks the task.
                 let payload: JSONValue = ["reason": .of(reason), "kind": .of(kind), "recurrences": .int(Int64(recurrences))]
                 try events.task(EventType.blocked, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
@@ -92,11 +93,12 @@ extension SQLiteBoard {
                     UPDATE tasks SET status = 'ready', claim_lock = NULL, claim_expires = NULL, worker_pid = NULL,
                       current_run_id = NULL
                     """, [])
-                try Self.closeRun(db, claim.runID, status: "released", outcome: "released", summary: reason,
-                                  metadata: nil, nowMs: nowMs, reason: "released")
+                try Self.closeRun(db, claim.runID, status: "released", outcome: "released", summary: nil,
+                                  metadata: nil, nowMs: nowMs, reason: "released", error: "released: \(reason ?? "by the lane")")
                 let payload: JSONValue = ["reason": .of(reason), "prev_lock": .string(lock)]
                 try events.task(EventType.released, taskID: proof.taskID, lane: claim.lane, runID: claim.runID,
                                 hermesPayload: payload, data: payload)
+                try Self.noteRequeued(db, proof.taskID, runID: claim.runID, why: EventType.released, events: events)
                 try Self.announceIfClaimable(db, proof.taskID, events: events)
             }
             return try Self.fetchTask(db, proof.taskID)!
@@ -128,10 +130,50 @@ extension SQLiteBoard {
     public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws {
         try write { db in
             if let workspace {
-                try db.cachedStatement(sql: "UPDATE tasks SET workspace_path = ? WHERE id = ?").execute(arguments: [workspace, taskID])
+                // Hermes' words for what the lane made: `scratch` (removed once done), `dir` (a scratch
+                // directory the lane keeps), `worktree` (on branch kanban/<task>, kept for review).
+                let policy = try Row.fetchOne(db.cachedStatement(sql: "SELECT workspace_policy, keep_workspaces FROM bridge_lanes WHERE name = ?"),
+                                              arguments: [lane])
+                let kind: String, branch: String?
+                switch (policy?["workspace_policy"] as String?).flatMap(WorkspacePolicy.init(rawValue:)) {
+                case .worktreePerTask: kind = "worktree"; branch = "kanban/\(taskID)"
+                case .scratch where (policy?["keep_workspaces"] as Bool?) == true: kind = "dir"; branch = nil
+                default: kind = "scratch"; branch = nil
+                }
+                try db.cachedStatement(sql: """
+                    UPDATE tasks SET workspace_kind = ?, workspace_path = ?, branch_name = COALESCE(?, branch_name) WHERE id = ?
+                    """).execute(arguments: [kind, workspace, branch, taskID])
             }
             let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
             try EventWriter(db: db, nowMs: nowMs).task("spawned", taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
+        }
+    }
+
+    /// Keeps Hermes' liveness field fresh on every live bridge claim (lease not expired, task still
+    /// carrying the claim's lock) whose `last_heartbeat_at` is older than `staleAfterS` seconds, on
+    /// the task and its run. Hermes' gateway (`detect_stale_running`) reclaims a run older than its
+    /// stale timeout whose heartbeat is NULL or over an hour old, whatever the lease says; a lane may
+    /// hold a long lease and heartbeat rarely. No event: this is not a lane heartbeat, and
+    /// `claim_expires` is left alone (it stays the lease's real end, which Hermes' `release_stale_claims`
+    /// honours). Returns how many tasks were refreshed.
+    public func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int {
+        try write { db in
+            let now = nowMs / 1000
+            // The live claims: open in our table, lease running, and the task still theirs.
+            let live = """
+                SELECT c.run_id FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+                WHERE c.ended_at_ms IS NULL AND c.lease_expires_ms > ? AND t.status = 'running'
+                  AND t.current_run_id = c.run_id AND t.claim_lock = 'lane:' || c.lane || ':' || c.run_id
+                """
+            try db.cachedStatement(sql: """
+                UPDATE task_runs SET last_heartbeat_at = ?
+                WHERE id IN (\(live)) AND ended_at IS NULL AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            try db.cachedStatement(sql: """
+                UPDATE tasks SET last_heartbeat_at = ?
+                WHERE current_run_id IN (\(live)) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            return db.changesCount
         }
     }
 
@@ -166,7 +208,7 @@ extension SQLiteBoard {
         var data = payload.objectValue ?? [:]
         data["lock"] = .string(lock)
         try events.task(outcome, taskID: taskID, lane: lane, runID: runID, hermesPayload: .object(data), data: .object(data))
-        try recordFailure(db, taskID: taskID, lock: lock, error: error, outcome: outcome, retry: retry, events: events)
+        try recordFailure(db, taskID: taskID, runID: runID, lock: lock, error: error, outcome: outcome, retry: retry, events: events)
         return true
     }
 
@@ -176,7 +218,15 @@ extension SQLiteBoard {
                                           arguments: [nowMs])
             try db.cachedStatement(sql: "DELETE FROM bridge_backoff WHERE not_before_ms <= ?").execute(arguments: [nowMs])
             let events = EventWriter(db: db, nowMs: nowMs)
-            for task in due { try Self.announceIfClaimable(db, task, events: events) }
+            for task in due {
+                // Ready since the failure, but claimable only now: that is when Hermes should date it.
+                if try Self.status(db, task) == .ready, let run = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT MAX(run_id) FROM bridge_claims WHERE task_id = ?
+                    """), arguments: [task]) {
+                    try Self.noteRequeued(db, task, runID: run, why: "backoff_over", events: events)
+                }
+                try Self.announceIfClaimable(db, task, events: events)
+            }
             return due.count
         }
     }
@@ -193,7 +243,7 @@ extension SQLiteBoard {
 
     /// Counts a failed run against the task and applies the retry policy (Hermes' circuit breaker):
     /// back to `ready` (maybe after a backoff), or `blocked` with a `gave_up` event.
-    static func recordFailure(_ db: Database, taskID: String, lock: String, error: String, outcome: String,
+    static func recordFailure(_ db: Database, taskID: String, runID: Int64, lock: String, error: String, outcome: String,
                               retry: RetryPolicy, events: EventWriter) throws {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT consecutive_failures, max_retries, assignee FROM tasks WHERE id = ?"),
                                          arguments: [taskID]) else { return }
@@ -209,6 +259,7 @@ extension SQLiteBoard {
                 try db.cachedStatement(sql: "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)").execute(
                                arguments: [taskID, notBefore])
             } else {
+                try noteRequeued(db, taskID, runID: runID, why: outcome, events: events)
                 try announceIfClaimable(db, taskID, events: events)
             }
         case .giveUp(let limit, let source):
@@ -330,8 +381,8 @@ extension SQLiteBoard {
         }
         try db.cachedStatement(sql: """
             INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
-            SELECT id, assignee, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
-            """).execute(arguments: [now, now, taskID])
+            SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
+            """).execute(arguments: [Self.runProfile(intent.lane), now, now, taskID])
         let runID = db.lastInsertedRowID
         let lock = ClaimLock.make(lane: intent.lane.name, runID: runID)
         try db.cachedStatement(sql: """
@@ -351,6 +402,10 @@ extension SQLiteBoard {
         return ClaimedTask(task: try fetchTask(db, taskID)!, runID: runID, leaseExpiresAtMs: expiresMs)
     }
 
+    /// Who runs the claim, as Hermes' `task_runs.profile` (shown as `@…` in `runs`, `show` and the
+    /// dashboard): the Hermes profile a spawned lane runs, else the lane itself.
+    static func runProfile(_ lane: Lane) -> String { lane.profile ?? lane.name }
+
     /// After a parent finishes: children whose parents are now all done/archived go `todo` → `ready`
     /// (Hermes' `promoted` event), and each becomes `available` to its lane.
     static func promoteChildren(_ db: Database, of parent: String, events: EventWriter) throws {
@@ -364,6 +419,16 @@ extension SQLiteBoard {
             try events.task(EventType.promoted, taskID: child, lane: assignee)
             try announceIfClaimable(db, child, events: events)
         }
+    }
+
+    /// Tells Hermes that a task the bridge put back is ready again from now: a `promoted` row (the
+    /// kind Hermes' own recompute_ready writes on the way to `ready`), which Hermes' `stranded_in_ready`
+    /// diagnostic and its dispatcher's respawn guard read by kind and date only. It carries the ended
+    /// run's id (Hermes' own have none) and `{"requeued": why}`, and is not published: our subscribers
+    /// already get `released`/`timed_out`/`crashed`/`spawn_failed` and `available` (see
+    /// `importExternalEvents`, which skips these rows).
+    static func noteRequeued(_ db: Database, _ taskID: String, runID: Int64, why: String, events: EventWriter) throws {
+        try events.hermesOnly(EventType.promoted, taskID: taskID, runID: runID, payload: ["requeued": .string(why)])
     }
 
     /// True while a failed task waits out its retry backoff.

@@ -27,6 +27,9 @@ extension SQLiteBoard {
                 SELECT e.id, e.task_id, e.run_id, e.kind, e.payload, t.assignee FROM task_events e
                 LEFT JOIN tasks t ON t.id = e.task_id
                 WHERE e.id > ? AND NOT EXISTS (SELECT 1 FROM bridge_events b WHERE b.source_event_id = e.id)
+                  -- Our own `promoted` rows for requeued tasks (see noteRequeued): Hermes writes none with a run.
+                  AND NOT (e.kind = 'promoted' AND e.run_id IS NOT NULL
+                           AND EXISTS (SELECT 1 FROM bridge_claims c WHERE c.run_id = e.run_id AND c.task_id = e.task_id))
                 ORDER BY e.id LIMIT 1000
                 """), arguments: [cursor])
             let events = EventWriter(db: db, nowMs: nowMs)

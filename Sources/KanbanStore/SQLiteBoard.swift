@@ -170,6 +170,13 @@ struct EventWriter {
         try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, source: db.lastInsertedRowID)
     }
 
+    /// A row only Hermes sees (not published). It must be one `importExternalEvents` recognises as
+    /// ours, or the change watcher would publish it as a foreign write.
+    func hermesOnly(_ kind: String, taskID: String, runID: Int64, payload: JSONValue) throws {
+        try db.cachedStatement(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)").execute(
+                       arguments: [taskID, runID, kind, JSONText.encode(payload), nowMs / 1000])
+    }
+
     /// A bridge-only event (`available`, lane registry changes): published, not shown in Hermes.
     /// `source` names the Hermes `task_events` row it mirrors, if any.
     func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:],

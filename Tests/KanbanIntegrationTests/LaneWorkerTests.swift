@@ -28,7 +28,7 @@ final class LaneWorkerTests: XCTestCase {
         XCTAssertEqual(try worker.runOne(waitMs: 1000) { _ in throw NeedsCredentials() }, task)
         let detail = try XCTUnwrap(try live.board.task(id: task))
         XCTAssertEqual(detail.task.status, .blocked)
-        XCTAssertEqual(detail.runs.last?.summary, "needs credentials")
+        XCTAssertEqual(detail.runs.last?.error, "needs credentials")
     }
 
     func test_noWork_returnsNil_afterTheWait() throws {

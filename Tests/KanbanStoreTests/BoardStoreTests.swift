@@ -226,7 +226,8 @@ final class ClaimAuthorityStoreTests: XCTestCase {
         XCTAssertEqual(after.status, .blocked)
         let run = try XCTUnwrap(try f.board.task(id: t.id)?.runs.first)
         XCTAssertEqual(run.outcome, "blocked")
-        XCTAssertEqual(run.summary, "need creds")
+        XCTAssertEqual(run.error, "need creds")
+        XCTAssertNil(run.summary, "a summary is what a completed run produced")
         XCTAssertEqual(try f.eventTypes(task: t.id).last, "blocked")
     }
 

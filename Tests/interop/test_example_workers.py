@@ -113,7 +113,7 @@ def test_shell_worker_blocks_a_task_whose_command_fails_and_survives_hostile_tit
     assert proc.returncode == 0, proc.stderr
     task = bridge.admin("task.get", task_id=task_id)["task"]
     assert task["status"] == "blocked", task
-    assert task["runs"][-1]["summary"].startswith("exit 4: could not do it"), task["runs"][-1]
+    assert task["runs"][-1]["error"].startswith("exit 4: could not do it"), task["runs"][-1]
     assert not (bridge.db_path.parent / "pwned").exists() and not (bridge.db_path.parent / "pwned2").exists()
 
 
@@ -208,7 +208,7 @@ def test_swift_worker_blocks_a_task_its_handler_fails(bridge, swift_worker):
     task_id = bridge.admin("task.create", title="Please fail", assignee="factory")["task"]["id"]
     run_worker([str(swift_worker), "--tasks", "1", "--wait-ms", "3000", "--work-ms", "10"], worker_env(bridge, "factory", token))
     task = bridge.admin("task.get", task_id=task_id)["task"]
-    assert task["status"] == "blocked" and task["runs"][-1]["summary"] == "the task asked to fail", task
+    assert task["status"] == "blocked" and task["runs"][-1]["error"] == "the task asked to fail", task
 
 
 # A Hermes board: Hermes makes it and plans the work, the bridge serves it, Hermes sees it done
