@@ -100,6 +100,25 @@ extension Coordinator {
         if kept != nil { for run in due { spawnedRuns.renewed(runID: run.runID, nowMs: now) } }
     }
 
+    /// Outcomes by which a worker ended its own run: it exits by itself, nothing to stop.
+    static let endedByWorker: Set<String> = ["completed", "blocked", "released"]
+
+    /// A spawned run whose claim was taken back (the admin's `task.reclaim`, Hermes' reclaim or stale
+    /// detector) must not keep working: its worker is stopped. Hermes never signals our workers (their
+    /// lock is not its host's), so this is the only place that does. Reads only, about once a second.
+    func stopWorkersOfTakenRuns() {
+        guard let dispatcher, !spawnedRuns.isEmpty else { return }
+        let now = clock.nowMs()
+        guard now - lastTakenCheckMs >= 1000 else { return }
+        lastTakenCheckMs = now
+        for run in spawnedRuns.byRun.values where !run.stopRequested {
+            guard (try? store.isClaimLive(runID: run.runID)) == false,
+                  let outcome = try? store.runOutcome(runID: run.runID), !Self.endedByWorker.contains(outcome) else { continue }
+            spawnedRuns.markStopRequested(runID: run.runID)
+            dispatcher.send(.stopWorker(runID: run.runID, why: "its run ended \(outcome)"))
+        }
+    }
+
     /// Records what the dispatcher did. While the board is locked the reports wait in the mailbox.
     func applyDispatchReports() {
         guard let dispatcher else { return }

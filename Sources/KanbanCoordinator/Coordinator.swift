@@ -92,6 +92,7 @@ public final class Coordinator: @unchecked Sendable {
     /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
     var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
     var dispatchRound = 0
+    var lastTakenCheckMs: Int64 = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -294,6 +295,7 @@ public final class Coordinator: @unchecked Sendable {
         watchExternalChanges()
         applyDispatchReports()
         keepSpawnedLeases()
+        stopWorkersOfTakenRuns()
         dispatchWork()
         let now = clock.nowMs()
         if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs, writes.mayWrite(nowMs: now) {

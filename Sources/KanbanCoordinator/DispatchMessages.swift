@@ -11,6 +11,8 @@ enum DispatchOrder: Sendable {
     case stopOrphan(Orphan)
     /// Remove these workspaces (prune, or a finished scratch task), unless a live worker uses one.
     case removeWorkspaces([WorkspaceRef])
+    /// Stop a worker whose run was taken from it (reclaimed by the admin or Hermes): TERM, then KILL.
+    case stopWorker(runID: Int64, why: String)
 }
 
 /// What the dispatcher tells the core, in the order it happened for any one run.

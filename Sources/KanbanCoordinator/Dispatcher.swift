@@ -103,6 +103,14 @@ final class Dispatcher: @unchecked Sendable {
         case .start(let s): workshop.async { [self] in startWorker(s) }
         case .removeWorkspaces(let refs): workshop.async { [self] in remove(refs) }
         case .stopOrphan(let o): orphans.withLock { $0.append(StoppingOrphan(orphan: o)) }
+        case .stopWorker(let runID, let why):
+            let now = clock.nowMs()
+            workers.withLock { list in
+                guard let i = list.firstIndex(where: { $0.runID == runID }), list[i].terminatedAtMs == nil else { return }
+                log.notice("stopping a worker whose run was taken back", metadata: ["task": "\(list[i].taskID)", "pid": "\(list[i].pid)", "why": "\(why)"])
+                list[i].terminatedAtMs = now
+                ProcessControl.signalGroup(list[i].pid, SIGTERM)
+            }
         }
     }
 

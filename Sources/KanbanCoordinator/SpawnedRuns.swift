@@ -13,6 +13,8 @@ struct SpawnedRuns {
         var nextBeatMs: Int64
         /// The run's time limit in seconds (the task's, else the lane's), for the record if it overstays.
         let limitSeconds: Int?
+        /// Set once the dispatcher was told to stop the worker (its run was taken back).
+        var stopRequested = false
     }
 
     private(set) var byRun: [Int64: Run] = [:]
@@ -38,4 +40,6 @@ struct SpawnedRuns {
     }
 
     var nextBeatMs: Int64? { byRun.values.map(\.nextBeatMs).min() }
+
+    mutating func markStopRequested(runID: Int64) { byRun[runID]?.stopRequested = true }
 }

@@ -106,11 +106,13 @@ public protocol BoardStore: AnyObject {
     /// Ends a live claim without success (`crashed`, `timed_out`, `spawn_failed`) with `payload` as the
     /// event's data, counting a failure. False if the claim had already ended.
     func failClaim(runID: Int64, outcome: String, error: String, payload: JSONValue, retry: RetryPolicy, nowMs: Int64) throws -> Bool
-    /// Records that the dispatcher started a worker for the run (Hermes' `spawned` event; the pid stays
-    /// out of `worker_pid` so Hermes never signals our workers) and where it works.
+    /// Records that the dispatcher started a worker for the run (Hermes' `spawned` event, the pid in
+    /// `worker_pid` so Hermes shows it alive; Hermes never signals it, the lock being foreign) and where it works.
     func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws
     /// The process id the dispatcher recorded for a run's worker (its `spawned` event), if any.
     func spawnedPID(runID: Int64) throws -> Int32?
+    /// How a run ended (`completed`, `reclaimed`, …), nil while it is open.
+    func runOutcome(runID: Int64) throws -> String?
     /// Sets `last_heartbeat_at` (task and run) to now on every live bridge claim whose value is older
     /// than `staleAfterS` seconds, so Hermes' stale-run detector never takes a claim whose lease runs.
     /// Writes no event and leaves `claim_expires` (the lease's end) alone. Returns how many tasks.

@@ -144,6 +144,13 @@ extension SQLiteBoard {
                     UPDATE tasks SET workspace_kind = ?, workspace_path = ?, branch_name = COALESCE(?, branch_name) WHERE id = ?
                     """).execute(arguments: [kind, workspace, branch, taskID])
             }
+            // Hermes shows the worker as it shows its own: alive while the pid lives (the dashboard's
+            // active workers, run inspection). It never signals it or declares it crashed: Hermes does
+            // that only to workers whose claim lock names its own host, and a bridge lock
+            // (`lane:<lane>:<run>`) never does. Every end of the claim clears the task's `worker_pid`.
+            try db.cachedStatement(sql: "UPDATE tasks SET worker_pid = ? WHERE id = ? AND current_run_id = ? AND status = 'running'")
+                .execute(arguments: [pid, taskID, runID])
+            try db.cachedStatement(sql: "UPDATE task_runs SET worker_pid = ? WHERE id = ? AND ended_at IS NULL").execute(arguments: [pid, runID])
             let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
             try EventWriter(db: db, nowMs: nowMs).task("spawned", taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
         }

@@ -11,4 +11,8 @@ extension SQLiteBoard {
             return JSONText.decode(data)?["pid"]?.intValue.flatMap { Int32(exactly: $0) }
         }
     }
+
+    public func runOutcome(runID: Int64) throws -> String? {
+        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT outcome FROM task_runs WHERE id = ?"), arguments: [runID]) }
+    }
 }

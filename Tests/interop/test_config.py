@@ -174,3 +174,43 @@ def test_hermes_kanban_log_prints_a_pool_workers_output(tmp_path):
         assert f"working on {task}" in bridge.cli("task", "log", task).stdout
     finally:
         _stop(proc)
+
+
+def test_pool_workers_show_alive_in_hermes_and_a_hermes_reclaim_stops_them(tmp_path):
+    """A spawned worker's pid is in worker_pid, so Hermes' dashboard lists it among active workers.
+    Hermes never signals it (the bridge's lock is not its host's): when a person reclaims the task with
+    Hermes' CLI, the coordinator stops the worker itself, and the task runs again."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    config = tmp_path / "bridge.yaml"
+    # First run: record the pid and hang. A later run completes.
+    script = (f'if [ ! -e {marks}/$KANBAN_TASK ]; then echo $$ > {marks}/$KANBAN_TASK; exec sleep 120; fi; '
+              'exec "$KANBAN_BRIDGE_BIN" complete --result second-run')
+    config.write_text("workers:\n  pool:\n    mode: pool\n    max_concurrency: 2\n"
+                      "    command: [\"/bin/sh\", \"-c\", " + json.dumps(script) + "]\n")
+    proc, bridge = serve_with(tmp_path, config)
+    try:
+        task = bridge.admin("task.create", title="watched by Hermes", assignee="pool")["task"]["id"]
+        wait_for(lambda: (marks / task).exists() and (marks / task).read_text().strip())
+        pid = int((marks / task).read_text())
+        env = clean_env(HERMES_HOME=str(tmp_path))
+        for key in ("HERMES_KANBAN_HOME", "HERMES_KANBAN_DB", "HERMES_PROFILE"):
+            env.pop(key, None)
+        active = subprocess.run([sys.executable, "-c", (
+            "import json; from plugins.kanban.dashboard.plugin_api import list_active_workers as f; "
+            "print(json.dumps(f(board=None)))")], env=env, capture_output=True, text=True, timeout=60)
+        assert active.returncode == 0, active.stderr
+        workers = json.loads(active.stdout.strip().splitlines()[-1])["workers"]
+        assert [(w["task_id"], w["worker_pid"]) for w in workers] == [(task, pid)], workers
+
+        hermes = Path(sys.executable).parent / "hermes"
+        out = subprocess.run([str(hermes), "kanban", "reclaim", task, "--reason", "a person took it back"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, (out.stdout, out.stderr)
+        wait_for(lambda: not process_alive(pid))
+        wait_for(lambda: bridge.admin("task.get", task_id=task)["task"]["status"] == "done")
+        runs = bridge.admin("task.get", task_id=task)["task"]["runs"]
+        assert [r["outcome"] for r in runs] == ["reclaimed", "completed"], runs
+        assert "stopping a worker whose run was taken back" in bridge.log_path.read_text()
+    finally:
+        _stop(proc)
