@@ -36,6 +36,12 @@ public final class SQLiteBoard: BoardStore {
             // statement journal; in memory, not in a temp file that is created, written and unlinked
             // for every transaction. Only rollbacks inside a transaction read it; durability is the WAL's.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Grow the file in whole chunks, before a checkpoint copies pages into it. Without a chunk size
+            // SQLite's checkpoint writes page 1 (whose header holds the page count) before the pages past
+            // the end of the file, and Hermes, which compares that count with the file's size after every
+            // commit, reports "torn-extend detected" and fails its write (measured: docs/HERMES.md).
+            var chunk = Self.chunkBytes
+            _ = sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk)
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
@@ -60,6 +66,9 @@ public final class SQLiteBoard: BoardStore {
             throw Self.plainRefusal(path: path, error)
         }
     }
+
+    /// The board file grows by this much at a time (see `SQLITE_FCNTL_CHUNK_SIZE` above).
+    static let chunkBytes: Int32 = 1 << 20
 
     /// The connection while `atomically` holds a transaction open (owner thread only).
     private var openTransaction: Database?
