@@ -85,35 +85,31 @@ public struct BenchCommand: ParsableCommand {
         defer { if !keep { try? FileManager.default.removeItem(atPath: workDir) } }
         let machine = MachineInfo.current()
         let started = nowNs()
-        if hostile {
-            let rows = try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds) { line in
-                FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
-            }
-            let report = "## kanban-bench --hostile run of \(machine.date)\n\n- machine: \(machine.cores) cores, \(machine.cpuModel), "
+        let progress = { (line: String) in
+            FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
+        }
+        /// One scenario's report: a header with the machine and the command, then its tables.
+        func report(_ scenario: String, _ tables: String) throws {
+            let text = "## kanban-bench --\(scenario) run of \(machine.date)\n\n- machine: \(machine.cores) cores, \(machine.cpuModel), "
                 + "load average at start \(machine.loadAverage), at end \(MachineInfo.current().loadAverage)\n- command: `"
-                + (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ") + "`\n\n" + HostileBench.render(rows)
-            print(report)
-            if let output { try report.write(toFile: output, atomically: true, encoding: .utf8) }
-            return
+                + (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ") + "`\n\n" + tables
+            print(text)
+            if let output { try text.write(toFile: output, atomically: true, encoding: .utf8) }
+        }
+        if hostile {
+            let rows = try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds, progress: progress)
+            return try report("hostile", HostileBench.render(rows))
         }
         if stall {
-            let r = try StallBench.run(bridgeBinary: bridgeBinary, dir: workDir + "/stall", repoFiles: repoFiles, lockSeconds: lockSeconds) { line in
-                FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
-            }
-            let report = "## kanban-bench --stall run of \(machine.date)\n\n- machine: \(machine.cores) cores, \(machine.cpuModel), "
-                + "load average at start \(machine.loadAverage), at end \(MachineInfo.current().loadAverage)\n- command: `"
-                + (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ") + "`\n\n" + StallBench.render(r)
-            print(report)
-            if let output { try report.write(toFile: output, atomically: true, encoding: .utf8) }
-            return
+            let r = try StallBench.run(bridgeBinary: bridgeBinary, dir: workDir + "/stall", repoFiles: repoFiles, lockSeconds: lockSeconds,
+                                       progress: progress)
+            return try report("stall", StallBench.render(r))
         }
         let beanstalkBinary = BeanstalkServer.find(beanstalkd)
         if beanstalkBinary == nil {
             FileHandle.standardError.write(Data("kanban-bench: beanstalkd not found; install it with `apt-get install beanstalkd` (or scripts/setup --bench). Continuing without it.\n".utf8))
         }
-        var suite = Suite(plan: plan, bridgeBinary: bridgeBinary, beanstalkBinary: beanstalkBinary, workDir: workDir) { line in
-            FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Double(nowNs() - started) / 1e9).utf8 + Data((line + "\n").utf8)))
-        }
+        var suite = Suite(plan: plan, bridgeBinary: bridgeBinary, beanstalkBinary: beanstalkBinary, workDir: workDir, progress: progress)
         let results = try suite.run()
         let report = Report(results: results, machine: machine, loadAfter: MachineInfo.current().loadAverage,
                             command: (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")).render()

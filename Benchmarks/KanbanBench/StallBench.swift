@@ -90,9 +90,13 @@ public enum StallBench {
         usleep(3_000_000)
         var result = Result(repoFiles: repoFiles, heartbeatFailures: 0, heartbeatsRefusedDuringLock: 0, lockSeconds: lockSeconds,
                             writesBusy: 0, writesOK: 0, worktreeSeconds: 0, pruneSeconds: 0)
-        var (idle, failures) = probe.take()
-        result.idle = idle.summary()
-        result.heartbeatFailures += failures
+        /// The probe's round trips since the last phase ended; failures count against the coordinator.
+        func phase() -> LatencySummary? {
+            let (samples, failures) = probe.take()
+            result.heartbeatFailures += failures
+            return samples.summary()
+        }
+        result.idle = phase()
 
         progress("pool of 4 making 8 worktrees …")
         let command = #"["/bin/sh","-c","exec \"$0\" complete --result ok","\#(bridgeBinary)"]"#
@@ -104,9 +108,7 @@ public enum StallBench {
             return String(decoding: reply, as: UTF8.self).components(separatedBy: "\"id\":").count - 1 == 8
         }
         result.worktreeSeconds = Double(nowNs() - started) / 1e9
-        (idle, failures) = probe.take()
-        result.duringWorktrees = idle.summary()
-        result.heartbeatFailures += failures
+        result.duringWorktrees = phase()
 
         progress("pruning the 8 worktrees …")
         let pruneStarted = nowNs()
@@ -116,9 +118,7 @@ public enum StallBench {
             return ((try? FileManager.default.contentsOfDirectory(atPath: workspaces)) ?? []).isEmpty
         }
         result.pruneSeconds = Double(nowNs() - pruneStarted) / 1e9
-        (idle, failures) = probe.take()
-        result.duringPrune = idle.summary()
-        result.heartbeatFailures += failures
+        result.duringPrune = phase()
 
         progress("another connection holds the write lock for \(lockSeconds) s …")
         var config = Configuration()
@@ -165,8 +165,7 @@ public enum StallBench {
         (result.writesOK, result.writesBusy) = writeCounts.withLock { ($0.ok, $0.busy) }
         result.pingDuringLock = pings.summary()
         result.readDuringLock = reads.summary()
-        (idle, failures) = probe.take()
-        result.heartbeatsRefusedDuringLock = failures
+        result.heartbeatsRefusedDuringLock = probe.take().1  // writes during a foreign lock: refusals expected
         return result
     }
 

@@ -136,7 +136,11 @@ final class BoardFileTests: XCTestCase {
     func test_truncatedBoard_isRefusedPlainly() throws {
         let file = try closedBoard("kanban.db")
         let whole = try Data(contentsOf: URL(fileURLWithPath: file))
-        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: file))
+        // Half of what the header says the database holds (the file itself is longer: the coordinator
+        // grows it in 1 MiB chunks). Header: page size at offset 16 (2 bytes), page count at 28 (4 bytes).
+        let pageSize = Int(whole[16]) << 8 | Int(whole[17])
+        let pages = whole[28..<32].reduce(0) { $0 << 8 | Int($1) }
+        try whole.prefix(pageSize * pages / 2).write(to: URL(fileURLWithPath: file))
         let before = try snapshot(file)
         let reason = refusal(file)
         XCTAssertTrue(reason.contains("is damaged"), reason)

@@ -30,6 +30,19 @@ def wait_for(condition, timeout_s=20):
     raise AssertionError("condition not met in time")
 
 
+def hanging_first_run_pool(tmp_path, lane, pids, max_concurrency, ignore_term=False):
+    """A config with one pool whose worker, on a task's first run, writes its pid to `pids/<task>` and
+    hangs (ignoring SIGTERM if asked); any later run completes the task with result `second-run`."""
+    pids.mkdir()
+    trap = 'trap "" TERM; ' if ignore_term else ""
+    script = (f'if [ ! -e {pids}/$KANBAN_TASK ]; then {trap}echo $$ > {pids}/$KANBAN_TASK; exec sleep 120; fi; '
+              'exec "$KANBAN_BRIDGE_BIN" complete --result second-run')
+    config = tmp_path / "bridge.yaml"
+    config.write_text(f"workers:\n  {lane}:\n    mode: pool\n    max_concurrency: {max_concurrency}\n"
+                      "    command: [\"/bin/sh\", \"-c\", " + json.dumps(script) + "]\n")
+    return config
+
+
 def serve_with(tmp_path, config):
     proc, cmd_ep, evt_ep, db, log = _start(tmp_path, extra=("--config", str(config)))
     token = (tmp_path / "admin.token").read_text().strip()
@@ -116,13 +129,7 @@ def test_restart_answers_first_while_orphans_that_ignore_sigterm_are_stopped(tmp
     dispatcher does that on its own threads, so the restarted coordinator answers its first request
     while all three orphans are still alive, and takes their tasks back once they are gone."""
     pids = tmp_path / "pids"
-    pids.mkdir()
-    config = tmp_path / "bridge.yaml"
-    # A task's first run records its pid, ignores SIGTERM and hangs; a later run completes the task.
-    script = (f'if [ ! -e {pids}/$KANBAN_TASK ]; then trap "" TERM; echo $$ > {pids}/$KANBAN_TASK; exec sleep 120; fi; '
-              'exec "$KANBAN_BRIDGE_BIN" complete --result second-run')
-    config.write_text("workers:\n  stubborn:\n    mode: pool\n    max_concurrency: 3\n"
-                      "    command: [\"/bin/sh\", \"-c\", " + json.dumps(script) + "]\n")
+    config = hanging_first_run_pool(tmp_path, "stubborn", pids, max_concurrency=3, ignore_term=True)
     proc, bridge = serve_with(tmp_path, config)
     tasks = [bridge.admin("task.create", title=f"stubborn {i}", assignee="stubborn")["task"]["id"] for i in range(3)]
     wait_for(lambda: all((pids / t).exists() and (pids / t).read_text().strip() for t in tasks))
@@ -181,13 +188,7 @@ def test_pool_workers_show_alive_in_hermes_and_a_hermes_reclaim_stops_them(tmp_p
     Hermes never signals it (the bridge's lock is not its host's): when a person reclaims the task with
     Hermes' CLI, the coordinator stops the worker itself, and the task runs again."""
     marks = tmp_path / "marks"
-    marks.mkdir()
-    config = tmp_path / "bridge.yaml"
-    # First run: record the pid and hang. A later run completes.
-    script = (f'if [ ! -e {marks}/$KANBAN_TASK ]; then echo $$ > {marks}/$KANBAN_TASK; exec sleep 120; fi; '
-              'exec "$KANBAN_BRIDGE_BIN" complete --result second-run')
-    config.write_text("workers:\n  pool:\n    mode: pool\n    max_concurrency: 2\n"
-                      "    command: [\"/bin/sh\", \"-c\", " + json.dumps(script) + "]\n")
+    config = hanging_first_run_pool(tmp_path, "pool", marks, max_concurrency=2)
     proc, bridge = serve_with(tmp_path, config)
     try:
         task = bridge.admin("task.create", title="watched by Hermes", assignee="pool")["task"]["id"]
