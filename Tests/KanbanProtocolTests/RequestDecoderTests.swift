@@ -15,8 +15,13 @@ final class RequestDecoderTests: XCTestCase {
                 XCTAssertFalse(error.message.contains("uB7M0Aqr"), error.message)
             }
         }
-        do { _ = try decode("{\"op\": \"lane.regster\"}") } catch { XCTAssertTrue(error.message.contains("'lane.regster'"), "names are still shown") }
-        do { _ = try decode("{\"op\": \"ping\", \"sinse\": 1}") } catch { XCTAssertTrue(error.message.contains("'sinse'"), error.message) }
+        // Each must be refused: an accepted one fails the test instead of passing silently.
+        do { _ = try decode("{\"op\": \"lane.regster\"}"); XCTFail("accepted an unknown op") } catch {
+            XCTAssertTrue(error.message.contains("'lane.regster'"), "names are still shown")
+        }
+        do { _ = try decode("{\"op\": \"ping\", \"sinse\": 1}"); XCTFail("accepted an unknown field") } catch {
+            XCTAssertTrue(error.message.contains("'sinse'"), error.message)
+        }
     }
 
     func assertRefused(_ json: String, _ code: ErrorCode, file: StaticString = #filePath, line: UInt = #line) {
