@@ -33,11 +33,14 @@ public enum CompactJSON {
         case .object(let fields):
             for key in fields.keys where !isPlainKey(key) { return false }
             out.append(0x7B)
-            for (n, key) in fields.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            // Plain keys are ASCII, where String's `<` is byte order (and memcmp-fast); sorting the pairs
+            // saves looking each value up again. (Profiled: sorting by UTF8View and the lookups were 5%
+            // of the coordinator's instructions per task.)
+            for (n, field) in fields.sorted(by: { $0.key < $1.key }).enumerated() {
                 if n > 0 { out.append(0x2C) }
-                guard writeString(key, into: &out) else { return false }
+                guard writeString(field.key, into: &out) else { return false }
                 out.append(0x3A)
-                guard write(fields[key]!, into: &out) else { return false }
+                guard write(field.value, into: &out) else { return false }
             }
             out.append(0x7D)
         }
@@ -50,12 +53,21 @@ public enum CompactJSON {
 
     private static func writeString(_ s: String, into out: inout [UInt8]) -> Bool {
         out.append(0x22)
-        for byte in s.utf8 {
-            switch byte {
-            case 0x22: out.append(contentsOf: [0x5C, 0x22])
-            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-            case 0..<0x20: return false
-            default: out.append(byte)
+        // Most strings need no escape: copy them whole. (Profiled: byte by byte it was the coordinator's
+        // single most expensive Swift function.)
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied != true {
+            for byte in s.utf8 {
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0..<0x20: return false
+                default: out.append(byte)
+                }
             }
         }
         out.append(0x22)
