@@ -111,7 +111,8 @@ extension Coordinator {
         let now = clock.nowMs()
         guard now - lastTakenCheckMs >= 1000 else { return }
         lastTakenCheckMs = now
-        for run in spawnedRuns.byRun.values where !run.stopRequested {
+        // A worker still being set up (a worktree in the making) is looked at again once it has started.
+        for run in spawnedRuns.byRun.values where run.started && !run.stopRequested {
             guard (try? store.isClaimLive(runID: run.runID)) == false,
                   let outcome = try? store.runOutcome(runID: run.runID), !Self.endedByWorker.contains(outcome) else { continue }
             spawnedRuns.markStopRequested(runID: run.runID)
@@ -132,6 +133,7 @@ extension Coordinator {
         for report in reports {
             switch report {
             case .spawnFailed(let runID, _), .exited(let runID, _, _): spawnedRuns.remove(runID: runID)
+            case .spawned(let runID, _, _, _, _): spawnedRuns.markStarted(runID: runID)
             default: break
             }
         }

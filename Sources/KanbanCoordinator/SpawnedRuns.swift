@@ -13,6 +13,8 @@ struct SpawnedRuns {
         var nextBeatMs: Int64
         /// The run's time limit in seconds (the task's, else the lane's), for the record if it overstays.
         let limitSeconds: Int?
+        /// Set once the dispatcher reported the worker started (before that there is nothing to stop).
+        var started = false
         /// Set once the dispatcher was told to stop the worker (its run was taken back).
         var stopRequested = false
     }
@@ -42,4 +44,6 @@ struct SpawnedRuns {
     var nextBeatMs: Int64? { byRun.values.map(\.nextBeatMs).min() }
 
     mutating func markStopRequested(runID: Int64) { byRun[runID]?.stopRequested = true }
+
+    mutating func markStarted(runID: Int64) { byRun[runID]?.started = true }
 }
