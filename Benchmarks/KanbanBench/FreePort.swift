@@ -31,18 +31,15 @@ public struct BenchError: Error, CustomStringConvertible {
 }
 
 /// Peak resident set size (VmHWM, KiB) of a running process, from /proc.
-public func peakRSSKiB(pid: Int32) -> Int? {
-    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-    }
-    return nil
-}
+public func peakRSSKiB(pid: Int32) -> Int? { procStatusKiB(pid: pid, field: "VmHWM") }
 
 /// Current resident set size (VmRSS, KiB) of a running process, from /proc.
-public func currentRSSKiB(pid: Int32) -> Int? {
+public func currentRSSKiB(pid: Int32) -> Int? { procStatusKiB(pid: pid, field: "VmRSS") }
+
+/// A `<field>: N kB` line of /proc/<pid>/status.
+func procStatusKiB(pid: Int32, field: String) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
     return nil

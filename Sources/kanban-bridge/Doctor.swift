@@ -67,6 +67,7 @@ struct Doctor: ParsableCommand {
     }
 
     private func checkBoard(_ report: inout DoctorReport) {
+        var inspected: BoardReport?
         do {
             // The complete check: doctor has the time, and a damaged index passes the quicker one serve makes.
             guard try SQLiteBoard.verifyIntact(path: db, thorough: true) else {
@@ -75,6 +76,7 @@ struct Doctor: ParsableCommand {
                 return
             }
             let board = try SQLiteBoard.inspect(path: db)
+            inspected = board
             switch board.kind {
             case .missing:
                 report.add(.warn, "board", "no file at \(db); `serve --db \(db)` would create a new, empty board there")
@@ -103,7 +105,7 @@ struct Doctor: ParsableCommand {
             return
         }
         checkAdminToken(&report)
-        if let board = try? SQLiteBoard.inspect(path: db) { checkHermesCaps(board, &report) }
+        if let inspected { checkHermesCaps(inspected, &report) }
     }
 
     /// Hermes' dispatcher counts every running task against its caps, lanes' claims included.

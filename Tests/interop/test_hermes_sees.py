@@ -198,7 +198,7 @@ def test_hermes_writes_pass_its_torn_extend_check(tmp_path):
     by another connection could leave the header ahead of the file for a moment; the coordinator grows
     the file in chunks before its checkpoints copy pages, so its load never fails a Hermes write.
     (Two Hermes writers can still trip each other: measured in docs/HERMES.md.)"""
-    soak = Path(__file__).resolve().parents[2] / "Benchmarks" / "soak" / "torn_extend.py"
+    soak = Path(__file__).resolve().parents[2] / "Benchmarks" / "python" / "torn_extend.py"
     out = subprocess.run([sys.executable, str(soak), "--bridge", BIN, "--hermes-writers", "1", "--seconds", "15"],
                          env=clean_env(), capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

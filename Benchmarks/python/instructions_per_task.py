@@ -5,18 +5,16 @@ request_id, as the lifecycle benchmark does. Two runs (SMALL and LARGE tasks) ar
 and shut-down cancel out and what is left is the cost of one task:
 
     swift build -c release --product kanban-bridge
-    .venv/bin/python Benchmarks/callgrind/instructions_per_task.py --bridge .build/release/kanban-bridge
+    .venv/bin/python Benchmarks/python/instructions_per_task.py --bridge .build/release/kanban-bridge
 
 valgrind 3.19 cannot read Swift 6's debug info, so the binary is copied and `strip --strip-debug`ped.
 Prints instructions per task (Ir), and the same for another build when given `--compare OTHER_BINARY`.
 """
 import argparse
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -26,18 +24,11 @@ from pathlib import Path
 
 import zmq
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from wire import call as send_json, free_port
 
 
 def call(sock, msg):
-    sock.send(json.dumps(msg).encode())
-    if not sock.poll(600_000):
-        raise RuntimeError(f"no reply to {msg['op']}")
-    return json.loads(sock.recv())
+    return send_json(sock, msg, timeout_ms=600_000)  # callgrind runs the coordinator ~50x slower
 
 
 def serve(binary, db, cmd, evt, valgrind_out=None):

@@ -2,16 +2,14 @@
 against the header's page count after every commit) while lanes work through the coordinator.
 Counts Hermes' "torn-extend detected" errors. Run with the test venv's Python:
 
-    .venv/bin/python Benchmarks/soak/torn_extend.py --bridge .build/release/kanban-bridge --seconds 60
-    .venv/bin/python Benchmarks/soak/torn_extend.py --hermes-alone --seconds 60
+    .venv/bin/python Benchmarks/python/torn_extend.py --bridge .build/release/kanban-bridge --seconds 60
+    .venv/bin/python Benchmarks/python/torn_extend.py --hermes-alone --seconds 60
 
 Prints one line: the writes Hermes made, how many failed the check, and the coordinator's task rate.
 """
 import argparse
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,16 +19,7 @@ from pathlib import Path
 
 import zmq
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(sock, msg):
-    sock.send(json.dumps(msg).encode())
-    return json.loads(sock.recv())
+from wire import call, free_port
 
 
 def lane_worker(endpoint, token, stop, done):
