@@ -122,6 +122,19 @@ final class RequestDecoderTests: XCTestCase {
         assertRefused(deep, .badRequest)
     }
 
+    func test_timeoutMs_isAnEnvelopeField_inRange() throws {
+        XCTAssertEqual(try decode(#"{"op":"ping","timeout_ms":2500}"#).timeoutMs, 2500)
+        XCTAssertNil(try decode(#"{"op":"ping"}"#).timeoutMs)
+        assertRefused(#"{"op":"ping","timeout_ms":-1}"#, .badRequest)
+        assertRefused(#"{"op":"ping","timeout_ms":3600001}"#, .badRequest)
+        assertRefused(#"{"op":"ping","timeout_ms":"soon"}"#, .badRequest)
+    }
+
+    func test_metadataOverItsCap_isTooLarge() {
+        let blob = String(repeating: "m", count: 5000)
+        assertRefused(#"{"op":"heartbeat","task_id":"t_1","claim_token":"ct_x","metadata":{"blob":"\#(blob)"}}"#, .tooLarge)
+    }
+
     func test_oversizedRequest_isTooLarge() {
         let small = RequestDecoder(limits: DecodeLimits(maxRequestBytes: 64, maxDepth: 32))
         do {
