@@ -124,7 +124,8 @@ public enum StallBench {
         var config = Configuration()
         config.busyMode = .timeout(10)
         let blocker = try DatabaseQueue(path: board.path, configuration: config)
-        let locked = DispatchSemaphore(value: 0), unlocked = DispatchSemaphore(value: 0)
+        // Both the reader loop below and the writer thread watch this; a semaphore would wake only one.
+        let locked = DispatchSemaphore(value: 0), unlocked = Atomic<Bool>(false)
         Thread {
             try? blocker.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
@@ -133,7 +134,7 @@ public enum StallBench {
                     return .commit
                 }
             }
-            unlocked.signal()
+            unlocked.store(true, ordering: .releasing)
         }.start()
         locked.wait()
         // Writes on a thread of their own, each willing to wait 500 ms for the lock.
@@ -142,7 +143,7 @@ public enum StallBench {
         let token = board.adminToken, endpoint = bridge.command
         Thread {
             if let writer = try? WireClient(context: ZMQContext(), endpoint: endpoint, auth: token, name: "writer") {
-                while unlocked.wait(timeout: .now()) == .timedOut {
+                while !unlocked.load(ordering: .acquiring) {
                     let reply = try? writer.call(#"{"op":"task.create","auth":"\#(token)","title":"during the lock","timeout_ms":500}"#)
                     writeCounts.withLock { if reply.map(ReplyScan.isOK) == true { $0.ok += 1 } else { $0.busy += 1 } }
                 }
@@ -150,17 +151,15 @@ public enum StallBench {
             writesDone.signal()
         }.start()
         var pings = Latencies(), reads = Latencies()
-        var lockOver = false
-        while !lockOver {
+        while !unlocked.load(ordering: .acquiring) {
             var t0 = nowNs()
             _ = try admin.call(#"{"op":"ping"}"#)
             pings.add(nowNs() - t0)
             t0 = nowNs()
             _ = try admin.call(#"{"op":"task.get","auth":"\#(board.adminToken)","task_id":"\#(probeTask)"}"#)
             reads.add(nowNs() - t0)
-            lockOver = unlocked.wait(timeout: .now() + .milliseconds(20)) == .success
+            usleep(20_000)
         }
-        unlocked.signal()  // the writer thread looks too
         writesDone.wait()
         (result.writesOK, result.writesBusy) = writeCounts.withLock { ($0.ok, $0.busy) }
         result.pingDuringLock = pings.summary()
