@@ -7,15 +7,16 @@ import KanbanStore
 extension Operations {
     /// Completes the claim and, in the same transaction, claims the lane's best task. The completion
     /// stands even when no next task can be had: a refusal of the next claim (nothing ready, the lane
-    /// full or gone, a watch lane) leaves `next` empty and rolls back only the next claim's savepoint.
-    func completeAndClaimNext(_ proof: ClaimProof, _ ending: ClaimEnding, tokenSeed: String?) throws -> Outcome {
-        try store.atomically {
+    /// full or gone, a watch lane) leaves `next` empty. No savepoint: a claim refuses before it writes
+    /// (the demotions it makes on the way are Hermes' bookkeeping and stand, as in Hermes).
+    func completeAndClaimNext(_ proof: ClaimProof, _ ending: ClaimEnding, minter: inout TokenMinter) throws -> Outcome {
+        try store.inTransaction {
             let task = try store.endClaim(proof, ending, nowMs: clock.nowMs())
             var grant: ClaimGrant?
             // The claim's lane: a running task's assignee cannot change, so it is the lane that held it.
             if let lane = task.assignee {
                 do {
-                    grant = try store.atomically { try claim(ClaimRequest(lane: lane), tokenSeed: tokenSeed) }
+                    grant = try claim(ClaimRequest(lane: lane), minter: &minter)
                 } catch is BoardError {
                     grant = nil
                 }

@@ -153,7 +153,7 @@ extension Coordinator {
             try attempt("spawned") { try store.noteSpawned(taskID: taskID, runID: runID, lane: lane, pid: pid, workspace: workspace, nowMs: now) }
         case .spawnFailed(let runID, let error):
             try attempt("spawn failed") {
-                _ = try store.failClaim(runID: runID, outcome: "spawn_failed", error: error, payload: ["error": .string(error)],
+                _ = try store.failClaim(runID: runID, outcome: .spawnFailed, error: error, payload: ["error": .string(error)],
                                         retry: config.retry, nowMs: now)
             }
         case .exited(let runID, let status, let stoppedForRuntime):
@@ -162,11 +162,11 @@ extension Coordinator {
             try attempt("worker exited") {
                 if try store.isClaimLive(runID: runID) {
                     var data = status.fields
-                    let outcome = stoppedForRuntime ? EventType.timedOut : "crashed"
+                    let outcome: RunOutcome = stoppedForRuntime ? .timedOut : .crashed
                     if stoppedForRuntime, let limit = run.limitSeconds { data["limit_seconds"] = .int(Int64(limit)) }
                     let why = stoppedForRuntime ? "exceeded its run time limit" : "worker exited without completing or blocking (\(status))"
                     _ = try store.failClaim(runID: runID, outcome: outcome, error: why, payload: .object(data), retry: config.retry, nowMs: now)
-                    log.notice("worker ended its run without finishing it", metadata: ["task": "\(run.taskID)", "outcome": "\(outcome)", "status": "\(status)"])
+                    log.notice("worker ended its run without finishing it", metadata: ["task": "\(run.taskID)", "outcome": "\(outcome.rawValue)", "status": "\(status)"])
                 } else {
                     log.info("worker exited", metadata: ["task": "\(run.taskID)", "status": "\(status)"])
                 }

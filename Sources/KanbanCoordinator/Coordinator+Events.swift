@@ -7,13 +7,15 @@ import ZeroMQ
 
 /// Publishing what was committed, and offering new work to parked claims.
 extension Coordinator {
-    /// Publishes every committed event not yet sent, in `seq` order; then offers work to parked
-    /// claims of the lanes those events touched (which may commit and publish more).
+    /// Publishes every committed event not yet sent, in `seq` order, from what the store's
+    /// transactions appended (nothing is read back); then offers work to parked claims of the lanes
+    /// those events touched (which may commit and publish more).
     func publishNewEvents() {
         var touched: Set<String> = []
         while true {
-            while let batch = try? store.events(since: lastPublishedSeq, limit: 1000, lane: nil), !batch.isEmpty {
-                for event in batch {
+            let batch = store.takeCommittedEvents()
+            if !batch.isEmpty {
+                for event in batch where event.seq > lastPublishedSeq {
                     let body = Reply.encode(WireFormat.event(event))
                     try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
                     lastPublishedSeq = event.seq

@@ -188,74 +188,87 @@ extension Coordinator {
     /// Runs an admitted request and replies (into the outbox while a batch is open).
     func execute(_ a: Admitted) {
         let (envelope, decoded, caller) = (a.envelope, a.decoded, a.caller)
-        let outcome: Outcome
-        if let requestID = decoded.requestID, decoded.request.isMutation {
-            guard let remembered = handleOnce(decoded.request, as: caller, requestID: requestID) else {
-                send(envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")))
-                return
-            }
-            if case .replayed(let reply) = remembered {
-                log.info("repeat of an answered request; sent the first reply again", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"])
-                send(envelope, reply)
-                return
-            }
-            guard case .fresh(let o) = remembered else { return }
-            outcome = o
-        } else {
-            outcome = operations.handle(decoded.request, as: caller)
+        guard decoded.request.isMutation else {
+            let outcome = operations.handle(decoded.request, as: caller)
+            reply(outcome, Self.encode(outcome), decoded: decoded, caller: caller, to: envelope)
+            return
         }
+        switch runOnce(decoded, as: caller) {
+        case nil:
+            send(envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")))
+        case .replayed(let bytes)?:
+            log.info("repeat of an answered request; sent the first reply again", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"])
+            send(envelope, bytes)
+        case .fresh(let outcome, let bytes)?:
+            reply(outcome, bytes, decoded: decoded, caller: caller, to: envelope)
+        }
+    }
+
+    /// Sends what a request came to: its reply bytes (encoded once), a claim that must reach its
+    /// client, or nothing yet (a parked claim).
+    private func reply(_ outcome: Outcome, _ bytes: [UInt8]?, decoded: DecodedRequest, caller: Principal, to envelope: [[UInt8]]) {
         switch outcome {
-        case .result(let result):
+        case .result:
             if decoded.request.isMutation { log.info("ok", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"]) }
-            send(envelope, Reply.ok(result))
         case .failure(let error):
             log.info("failed", metadata: ["op": "\(decoded.op)", "code": "\(error.code.rawValue)", "principal": "\(caller.key)"])
-            send(envelope, Reply.error(error))
-        case .claimed(let grant):
-            deliver(grant, to: envelope, retryable: decoded.requestID != nil)
-        case .chained(let result, let grant):
-            deliver(grant, to: envelope, retryable: decoded.requestID != nil, reply: Reply.ok(result))
+        case .claimed(let grant), .chained(_, let grant):
+            deliver(grant, to: envelope, retryable: decoded.requestID != nil, reply: bytes)
+            return
         case .park(let request):
             parked.park(.init(envelope: envelope, request: request, deadlineMs: clock.nowMs() + Int64(request.waitMs)))
+            return
+        }
+        if let bytes { send(envelope, bytes) }
+    }
+
+    /// The reply an outcome sends (none for a parked claim).
+    static func encode(_ outcome: Outcome) -> [UInt8]? {
+        switch outcome {
+        case .result(let r), .chained(let r, _): return Reply.ok(r)
+        case .claimed(let g): return Reply.ok(WireFormat.claim(g))
+        case .failure(let e): return Reply.error(e)
+        case .park: return nil
         }
     }
 
     enum Remembered {
-        case fresh(Outcome)
+        case fresh(Outcome, [UInt8]?)
         case replayed([UInt8])
     }
 
-    /// Safe retries: runs a mutation and records its reply under (principal, request_id) in one
-    /// transaction, or returns the reply recorded the first time. Nil if the board could not be written.
-    func handleOnce(_ request: Request, as caller: Principal, requestID: String) -> Remembered? {
+    /// Runs a mutation in one savepoint of the batch's transaction, so a request that fails midway
+    /// leaves nothing behind. With a request_id, the reply is recorded in the same savepoint (safe
+    /// retries), or the reply recorded the first time is returned. Nil if the board could not be written.
+    func runOnce(_ decoded: DecodedRequest, as caller: Principal) -> Remembered? {
         let now = clock.nowMs()
+        let requestID = decoded.requestID
         do {
             return try store.atomically { () throws -> Remembered in
-                let seed = "\(caller.key)|\(requestID)"
-                if let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
+                let seed = requestID.map { "\(caller.key)|\($0)" }
+                if let requestID, let seed,
+                   let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
                     return .replayed(StoredReply.restored(saved) { prefix, nonce in
                         operations.rederiveToken(prefix: prefix, seed: seed, nonce: nonce)
                     })
                 }
-                _ = operations.takeMintedNonces()
-                let outcome = operations.handle(request, as: caller, tokenSeed: seed)
-                let nonces = operations.takeMintedNonces()
-                let reply: [UInt8]
-                switch outcome {
-                case .result(let r): reply = Reply.ok(r)
-                case .claimed(let g): reply = Reply.ok(WireFormat.claim(g))
-                case .chained(let r, _): reply = Reply.ok(r)
+                let handled = try operations.perform(decoded.request, as: caller, tokenSeed: seed)
+                let bytes = Self.encode(handled.outcome)
+                switch handled.outcome {
                 // Not remembered: an internal failure changed nothing and is worth retrying; a parked
                 // claim is answered later (a retry parks again; an undeliverable grant is released).
-                case .failure(let e) where e.code == .internal: return .fresh(outcome)
-                case .park: return .fresh(outcome)
-                case .failure(let e): reply = Reply.error(e)
+                case .failure(let e) where e.code == .internal: return .fresh(handled.outcome, bytes)
+                case .park: return .fresh(handled.outcome, bytes)
+                default: break
                 }
-                try store.saveReply(principal: caller.key, requestID: requestID, reply: StoredReply.redacted(reply, nonces: nonces), nowMs: now)
-                return .fresh(outcome)
+                if let requestID, let bytes {
+                    try store.saveReply(principal: caller.key, requestID: requestID,
+                                        reply: StoredReply.redacted(bytes, nonces: handled.nonces), nowMs: now)
+                }
+                return .fresh(handled.outcome, bytes)
             }
         } catch {
-            log.error("could not record a request", metadata: ["error": "\(error)"])
+            log.error("could not run a request", metadata: ["op": "\(decoded.op)", "error": "\(error)"])
             return nil
         }
     }

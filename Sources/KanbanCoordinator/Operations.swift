@@ -27,8 +27,6 @@ public final class Operations {
     let tokenKey: [UInt8]
     /// Directories where Hermes keeps its profiles: a lane may not take a profile's name.
     let hermesProfileDirs: [String]
-    /// Nonces of seeded tokens minted by the request being handled (owner thread only).
-    private var mintedNonces: [String: String] = [:]
     /// Removes finished tasks' workspaces (set when a dispatcher runs); returns "lane/task" of each.
     var pruneWorkspaces: ((String?) throws -> [String])?
 
@@ -46,41 +44,40 @@ public final class Operations {
     /// token in the reply is derived from it, so a retry's reply can be rebuilt without storing it.
     public func handle(_ request: Request, as principal: Principal, tokenSeed: String? = nil) -> Outcome {
         do {
-            return try dispatch(request, principal, tokenSeed)
-        } catch let error as BoardError {
-            return .failure(Self.wireError(error))
-        } catch let error as WireError {
-            return .failure(error)
+            return try perform(request, as: principal, tokenSeed: tokenSeed).outcome
         } catch {
             // Storage failures (disk full, I/O): the transaction rolled back, nothing changed.
             return .failure(WireError(.internal, "the board could not be written: \(type(of: error))"))
         }
     }
 
-    /// A fresh token: random without a seed. With one (a request that may be retried), derived from
-    /// the seed and a random nonce: the nonce goes into the stored reply (`mintedNonces`), so a retry
-    /// derives the same token again, while a request id reused after its window gets a new one.
-    func mintToken(prefix: String, seed: String?) -> String {
-        guard let seed else { return Secrets.newToken(prefix: prefix) }
-        var rng = SystemRandomNumberGenerator()
-        let nonce = String(rng.next() as UInt64, radix: 16)
-        let token = rederiveToken(prefix: prefix, seed: seed, nonce: nonce)
-        mintedNonces[token] = nonce
-        return token
+    /// What handling a request came to, with the nonces of the tokens it minted (they go into the
+    /// stored reply, so a retry derives the same tokens again).
+    public struct Handled {
+        public var outcome: Outcome
+        public var nonces: [String: String]
     }
 
-    /// The token `mintToken` made for `seed` with `nonce` (a reply stored before nonces: none).
+    /// Handles a request. A refusal (the board's or the wire's) is an outcome; any other error (the
+    /// storage failed) is thrown, so the caller's savepoint undoes whatever the request wrote.
+    public func perform(_ request: Request, as principal: Principal, tokenSeed: String? = nil) throws -> Handled {
+        var minter = TokenMinter(seed: tokenSeed, key: tokenKey)
+        do {
+            let outcome = try dispatch(request, principal, &minter)
+            return Handled(outcome: outcome, nonces: minter.nonces)
+        } catch let error as BoardError {
+            return Handled(outcome: .failure(Self.wireError(error)), nonces: [:])
+        } catch let error as WireError {
+            return Handled(outcome: .failure(error), nonces: [:])
+        }
+    }
+
+    /// The token `TokenMinter` made for `seed` with `nonce` (a reply stored before nonces: none).
     func rederiveToken(prefix: String, seed: String, nonce: String) -> String {
-        Secrets.derivedToken(prefix: prefix, key: tokenKey, seed: nonce.isEmpty ? seed : seed + "#" + nonce)
+        TokenMinter.derive(prefix: prefix, key: tokenKey, seed: seed, nonce: nonce)
     }
 
-    /// Nonces of the tokens minted since the last call, by token; the caller stores them with the reply.
-    func takeMintedNonces() -> [String: String] {
-        defer { mintedNonces = [:] }
-        return mintedNonces
-    }
-
-    private func dispatch(_ request: Request, _ principal: Principal, _ seed: String?) throws -> Outcome {
+    private func dispatch(_ request: Request, _ principal: Principal, _ minter: inout TokenMinter) throws -> Outcome {
         let now = clock.nowMs()
         switch request {
         case .ping:
@@ -92,7 +89,7 @@ public final class Operations {
                 throw BoardError.conflict("'\(spec.lane.name)' is a Hermes profile (\(dir)/\(spec.lane.name)); "
                     + "give the lane another name, e.g. '\(spec.lane.name)-lane'")
             }
-            let token = mintToken(prefix: "lt_", seed: seed)
+            let token = minter.mint(prefix: "lt_")
             let summary = try store.registerLane(spec.lane, tokenHash: Secrets.hash(token), nowMs: now)
             return .result(["lane": WireFormat.lane(summary), "token": .string(token)])
         case .laneUpdate(let name, let patch):
@@ -111,7 +108,7 @@ public final class Operations {
             try store.removeLane(name: name, nowMs: now)
             return .result(["removed": .string(name)])
         case .laneRotateToken(let name):
-            let token = mintToken(prefix: "lt_", seed: seed)
+            let token = minter.mint(prefix: "lt_")
             try store.rotateLaneToken(name: name, tokenHash: Secrets.hash(token), nowMs: now)
             return .result(["lane": .string(name), "token": .string(token)])
         case .taskCreate(let spec):
@@ -134,7 +131,7 @@ public final class Operations {
             return .result(["queued": .array(try prune(lane).map { .string($0) })])
         case .claim(let c):
             do {
-                if let grant = try claim(c, tokenSeed: seed) { return .claimed(grant) }
+                if let grant = try claim(c, minter: &minter) { return .claimed(grant) }
             } catch BoardError.laneFull where c.waitMs > 0 {
                 return .park(c)  // a blocking claim waits for a free slot as it waits for a task
             }
@@ -144,7 +141,7 @@ public final class Operations {
             return .result(["lease_expires_at": .int(Lease.hermesSeconds(fromMs: expires)), "lease_expires_at_ms": .int(expires)])
         case .complete(let ref, let result, let summary, let metadata, let claimNext):
             let ending = ClaimEnding.complete(result: result, summary: summary, metadata: metadata)
-            if claimNext { return try completeAndClaimNext(proof(ref, principal), ending, tokenSeed: seed) }
+            if claimNext { return try completeAndClaimNext(proof(ref, principal), ending, minter: &minter) }
             let task = try store.endClaim(proof(ref, principal), ending, nowMs: now)
             return .result(["task": WireFormat.task(task)])
         case .block(let ref, let reason, let kind):
@@ -164,15 +161,17 @@ public final class Operations {
 
     /// Tries to claim for the request now; nil when the lane has nothing claimable.
     /// Also used to serve parked claims when work shows up.
-    public func claim(_ c: ClaimRequest, tokenSeed: String? = nil) throws -> ClaimGrant? {
+    public func claim(_ c: ClaimRequest) throws -> ClaimGrant? {
+        var minter = TokenMinter(seed: nil, key: tokenKey)
+        return try claim(c, minter: &minter)
+    }
+
+    func claim(_ c: ClaimRequest, minter: inout TokenMinter) throws -> ClaimGrant? {
         guard let lane = try store.laneDefinition(named: c.lane) else {
             throw BoardError.notFound("no lane named '\(c.lane)'; register it with lane.register")
         }
-        if !lane.claimMode.mayPull, c.taskID == nil {
-            throw BoardError.invalid("lane '\(lane.name)' is a watch lane: claim the task its 'available' event names (task_id), or make it pull-or-watch")
-        }
         let seconds = Lease.seconds(requested: c.leaseSeconds, lane: lane.leaseSeconds, boardDefault: defaultLeaseSeconds)
-        let token = mintToken(prefix: "ct_", seed: tokenSeed)
+        let token = minter.mint(prefix: "ct_")
         let intent = ClaimIntent(lane: lane, taskID: c.taskID, leaseMs: Int64(seconds) * 1000, tokenHash: Secrets.hash(token))
         guard let claimed = try store.claim(intent, nowMs: clock.nowMs()) else { return nil }
         return ClaimGrant(task: claimed.task, token: token, runID: claimed.runID, leaseExpiresAtMs: claimed.leaseExpiresAtMs)

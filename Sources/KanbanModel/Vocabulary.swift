@@ -58,24 +58,71 @@ public enum Principal: Hashable, Sendable, CustomStringConvertible {
     public var description: String { key }
 }
 
-/// Names of the events the bridge publishes. Events imported from Hermes may carry other kinds.
-public enum EventType {
-    public static let created = "created"
-    public static let available = "available"
-    public static let claimed = "claimed"
-    public static let heartbeat = "heartbeat"
-    public static let completed = "completed"
-    public static let blocked = "blocked"
-    public static let released = "released"
-    public static let timedOut = "timed_out"
-    public static let gaveUp = "gave_up"
-    public static let reclaimed = "reclaimed"
-    public static let assigned = "assigned"
-    public static let unblocked = "unblocked"
-    public static let linked = "linked"
-    public static let promoted = "promoted"
-    public static let claimRejected = "claim_rejected"
-    public static let laneRegistered = "lane_registered"
-    public static let laneUpdated = "lane_updated"
-    public static let laneRemoved = "lane_removed"
+/// Every event kind the bridge itself writes: a closed set, so a new kind must be named here (and
+/// classified below) before any code can write it. Events imported from Hermes keep Hermes' own
+/// kind string (`BoardEvent.type`), which may be one of these or any other.
+public enum EventKind: String, CaseIterable, Codable, Sendable {
+    case created, available, claimed, heartbeat, completed, blocked, released
+    case timedOut = "timed_out"
+    case gaveUp = "gave_up"
+    case reclaimed, assigned, unblocked, linked, promoted
+    case claimRejected = "claim_rejected"
+    case spawned, crashed
+    case spawnFailed = "spawn_failed"
+    case laneRegistered = "lane_registered"
+    case laneUpdated = "lane_updated"
+    case laneRemoved = "lane_removed"
+
+    /// Where a row of this kind is written. Hermes reads `task_events`; subscribers read the
+    /// published stream. Exhaustive on purpose: a new kind must say where it goes.
+    public var audience: EventAudience {
+        switch self {
+        case .available, .laneRegistered, .laneUpdated, .laneRemoved: return .subscribersOnly
+        case .created, .claimed, .heartbeat, .completed, .blocked, .released, .timedOut, .gaveUp, .reclaimed,
+             .assigned, .unblocked, .linked, .promoted, .claimRejected, .spawned, .crashed, .spawnFailed:
+            return .hermesAndSubscribers
+        }
+    }
+}
+
+/// Who sees an event row.
+public enum EventAudience: Sendable {
+    /// A `task_events` row Hermes shows, mirrored into the published stream.
+    case hermesAndSubscribers
+    /// Published only (`available`, the lane registry): Hermes has no such kinds.
+    case subscribersOnly
+    /// A `task_events` row for Hermes alone (the `promoted` row that dates a requeued task).
+    case hermesOnly
+}
+
+/// How a bridge claim's run ended: `task_runs.outcome` as Hermes reads it, and the claim's end.
+public enum RunOutcome: String, CaseIterable, Codable, Sendable {
+    case completed, blocked, released, reclaimed
+    case timedOut = "timed_out"
+    case crashed
+    case spawnFailed = "spawn_failed"
+
+    /// `task_runs.status` for this outcome (Hermes writes `done` for a completed run).
+    public var runStatus: String { self == .completed ? "done" : rawValue }
+
+    /// The outcomes that count as a failure against the task (Hermes' circuit breaker).
+    public var isFailure: Bool {
+        switch self {
+        case .timedOut, .crashed, .spawnFailed: return true
+        case .completed, .blocked, .released, .reclaimed: return false
+        }
+    }
+
+    /// The event that records this outcome.
+    public var event: EventKind {
+        switch self {
+        case .completed: return .completed
+        case .blocked: return .blocked
+        case .released: return .released
+        case .reclaimed: return .reclaimed
+        case .timedOut: return .timedOut
+        case .crashed: return .crashed
+        case .spawnFailed: return .spawnFailed
+        }
+    }
 }

@@ -52,13 +52,64 @@ public enum ClaimEnding: Sendable {
     case release(reason: String?)
 }
 
-/// Everything the coordinator needs from a board. SQLite implements it today; a server database
-/// (several coordinators on one board) can implement it later without touching the coordinator.
+/// Everything the coordinator needs from a board: one protocol per job. SQLite implements all of them
+/// today (`SQLiteBoard`); a server database (several coordinators on one board) would implement the same
+/// and inherit the task rules, which live in `TaskLifecycle` and `TaskCommands.swift`, not in a store.
 ///
-/// Every mutation is one transaction that also appends its events; when a call returns, the change
-/// and its events are committed. Times are passed in (milliseconds since the epoch) so tests drive the clock.
-public protocol BoardStore: AnyObject {
-    // Lanes
+/// Times are passed in (milliseconds since the epoch) so tests drive the clock.
+public typealias BoardStore = BoardTransactions & LifecycleStore & LaneRegistry & TaskCatalog & EventLog & ReplyCache
+    & HermesChangeFeed & BoardObservability
+
+/// Transactions. Every write joins the open transaction or runs in one of its own; a call that
+/// returns has committed (or joined a transaction whose commit the caller awaits).
+public protocol BoardTransactions: AnyObject {
+    /// Runs several store calls in one transaction: all of them commit together, or none does.
+    /// Called inside another `atomically`, it is a savepoint: if `body` throws, only its writes are undone.
+    func atomically<T>(_ body: () throws -> T) throws -> T
+    /// Runs `body` in the open transaction as it is (no savepoint), or in an IMMEDIATE transaction of
+    /// its own. For commands that check before they write, so a refusal has nothing to undo.
+    func inTransaction<T>(_ body: () throws -> T) throws -> T
+    /// The longest a write waits for another program's write lock before it fails with
+    /// `BoardError.busy`. The coordinator keeps it small so its loop never stalls on a lock.
+    func limitLockWait(ms: Int)
+    /// The events committed since the last call, in `seq` order: what to publish. The store keeps
+    /// what its transactions appended; nothing is read back.
+    func takeCommittedEvents() -> [BoardEvent]
+}
+
+/// Snapshots for `TaskLifecycle` and the writes of its effects, with compare-and-set. No rules here.
+public protocol LifecycleStore: BoardTransactions {
+    /// The task with what the lifecycle reads (parents' statuses, backoff at `nowMs`).
+    func taskSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot?
+    /// The claim whose token hashes to `tokenHash`, ended or not.
+    func claimState(tokenHash: String) throws -> ClaimState?
+    /// The open (not ended) claim of a run.
+    func openClaim(runID: Int64) throws -> ClaimState?
+    /// Open claims whose lease ran out by `nowMs`, earliest first.
+    func expiredClaims(nowMs: Int64) throws -> [ClaimState]
+    /// Claims of the lane that are open and still carried by their task.
+    func liveClaimCount(lane: String) throws -> Int
+    /// The lane's best candidate: ready, unlocked, not backing off; highest priority, then oldest.
+    func nextCandidate(lane: String, nowMs: Int64) throws -> TaskSnapshot?
+    /// Children of `parent` waiting in `todo`.
+    func waitingChildren(of parent: String) throws -> [String]
+    /// True when `parent → child` would close a cycle.
+    func closesCycle(parent: String, child: String) throws -> Bool
+    /// Inserts the run row of a claim being opened (Hermes' order: the run first); returns its id.
+    func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64
+    /// Writes the effects. A `TaskUpdate` whose guard no longer holds throws (`mustApply`) or is skipped.
+    /// `claimTokenHash` is recorded for a claim being opened.
+    func apply(_ effects: LifecycleEffects, claimTokenHash: String?, nowMs: Int64) throws
+    /// Retry backoffs over by `nowMs`, removed; with each task's latest bridge run.
+    func takeDueBackoffs(nowMs: Int64) throws -> [(taskID: String, lastRunID: Int64?)]
+    /// How the task's lane learns about work (nil: no lane has the name).
+    func claimMode(ofLane name: String) throws -> ClaimMode?
+    /// The earliest lease expiry or backoff end, for the coordinator's next wake-up.
+    func nextTimerDue() throws -> Int64?
+}
+
+/// The lane registry (`bridge_lanes`).
+public protocol LaneRegistry: AnyObject {
     func registerLane(_ lane: Lane, tokenHash: String, nowMs: Int64) throws -> LaneSummary
     func updateLane(name: String, patch: LanePatch, nowMs: Int64) throws -> LaneSummary
     /// Makes the lane exactly as declared (every setting, unset ones cleared), registering it with
@@ -67,8 +118,7 @@ public protocol BoardStore: AnyObject {
     /// Assignees with ready tasks that are not registered lanes: (name, ready count, oldest created_at).
     func unregisteredAssignees() throws -> [(assignee: String, queued: Int, oldestQueuedAt: Int64)]
     func lane(named name: String) throws -> LaneSummary?
-    /// The lane's settings alone, without the counts of `lane(named:)` (which cost a scan of its
-    /// queue): what every claim reads.
+    /// The lane's settings alone, without the counts of `lane(named:)`: what every claim reads.
     func laneDefinition(named name: String) throws -> Lane?
     func lanes() throws -> [LaneSummary]
     /// Spawn and pool lanes that have at least one ready task, with their live claims counted.
@@ -81,35 +131,17 @@ public protocol BoardStore: AnyObject {
     func laneName(forCurveKey key: String) throws -> String?
     /// The hash of the lane's current token (worker credentials are derived from it).
     func tokenHash(ofLane name: String) throws -> String?
+}
 
-    // Tasks
+/// Tasks as rows: creating and reading them, and what the dispatcher records about its workers.
+public protocol TaskCatalog: AnyObject {
     func createTask(_ spec: TaskSpec, nowMs: Int64) throws -> TaskRecord
     func task(id: String) throws -> TaskDetail?
     func tasks(status: TaskStatus?, assignee: String?, limit: Int) throws -> [TaskRecord]
-    func assignTask(id: String, assignee: String?, nowMs: Int64) throws -> TaskRecord
-    func linkTasks(parent: String, child: String, nowMs: Int64) throws -> TaskRecord
-    /// Takes a running task back (from a lane or from a Hermes worker): run `reclaimed`, task `ready`.
-    func reclaimTask(id: String, reason: String?, nowMs: Int64) throws -> TaskRecord
-    /// Puts a blocked or scheduled task back: `ready`, or `todo` while a parent is unfinished.
-    func unblockTask(id: String, nowMs: Int64) throws -> TaskRecord
-
-    // Claims
-    /// Claims one task for the lane atomically; nil when the lane has nothing claimable.
-    func claim(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask?
-    /// Extends the lease of a live claim; returns the new expiry.
-    func heartbeat(_ proof: ClaimProof, note: String?, metadata: JSONValue?, nowMs: Int64) throws -> Int64
-    /// Ends a live claim by completing, blocking or releasing its task; returns the task after.
-    func endClaim(_ proof: ClaimProof, _ ending: ClaimEnding, nowMs: Int64) throws -> TaskRecord
-    /// Ends every claim whose lease ran out by `nowMs` as `timed_out`, counting a failure: the task is
-    /// retried (after any backoff) or given up per `retry`. Returns how many claims ended.
-    func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int
-    /// Ends a live claim without success (`crashed`, `timed_out`, `spawn_failed`) with `payload` as the
-    /// event's data, counting a failure. False if the claim had already ended.
-    func failClaim(runID: Int64, outcome: String, error: String, payload: JSONValue, retry: RetryPolicy, nowMs: Int64) throws -> Bool
     /// Records that the dispatcher started a worker for the run (Hermes' `spawned` event, the pid in
     /// `worker_pid` so Hermes shows it alive; Hermes never signals it, the lock being foreign) and where it works.
     func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws
-    /// The process id the dispatcher recorded for a run's worker (its `spawned` event), if any.
+    /// The process id the dispatcher recorded for a run's worker, if any.
     func spawnedPID(runID: Int64) throws -> Int32?
     /// How a run ended (`completed`, `reclaimed`, …), nil while it is open.
     func runOutcome(runID: Int64) throws -> String?
@@ -119,37 +151,35 @@ public protocol BoardStore: AnyObject {
     func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int
     /// True while the run's claim is live (not ended, and the task still carries it).
     func isClaimLive(runID: Int64) throws -> Bool
-    /// Makes tasks whose retry backoff is over claimable again (announcing them); returns how many.
-    func endBackoffs(nowMs: Int64) throws -> Int
-    /// The earliest lease expiry or backoff end, for the coordinator's next wake-up.
-    func nextTimerDue() throws -> Int64?
+}
 
-    // Writes by other programs (Hermes) to the same board
-    /// A value that changes whenever another program commits to the board.
-    func externalChangeMarker() throws -> Int64
-    /// Publishes what other programs wrote since the last call; returns how many events.
-    func importExternalEvents(nowMs: Int64) throws -> Int
+/// The published event stream, for replay (`events`) and the head (`last_seq`).
+public protocol EventLog: AnyObject {
+    func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent]
+    func lastEventSeq() throws -> Int64
+}
 
-    /// The longest a write waits for another program's write lock before it fails with
-    /// `BoardError.busy`. The coordinator keeps it small so its loop never stalls on a lock.
-    func limitLockWait(ms: Int)
-
-    // Safe retries
-    /// Runs several store calls in one transaction: all of them commit together, or none does.
-    /// Called inside another `atomically`, it is a savepoint: if `body` throws, only its writes are undone.
-    func atomically<T>(_ body: () throws -> T) throws -> T
+/// Replies remembered for safe retries.
+public protocol ReplyCache: AnyObject {
     /// The reply first given to `requestID` from `principal`, if it was given after `sinceMs`.
     func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> [UInt8]?
     /// Records the reply to a mutating request, in the caller's transaction.
     func saveReply(principal: String, requestID: String, reply: [UInt8], nowMs: Int64) throws
     /// Forgets replies older than `beforeMs`; returns how many.
     func forgetReplies(beforeMs: Int64) throws -> Int
+}
 
-    // Events
-    func events(since seq: Int64, limit: Int, lane: String?) throws -> [BoardEvent]
-    func lastEventSeq() throws -> Int64
+/// Writes by other programs (Hermes) to the same file. A SQLite capability: a server database would
+/// have every writer go through the coordinators (or its own change stream) instead.
+public protocol HermesChangeFeed: AnyObject {
+    /// A value that changes whenever another program commits to the board.
+    func externalChangeMarker() throws -> Int64
+    /// Publishes what other programs wrote since the last call; returns how many events.
+    func importExternalEvents(nowMs: Int64) throws -> Int
+}
 
-    // Observability
-    /// Per-lane counts now, and what happened since `sinceMs` (read-only; see StatsQueries.swift).
+/// Read-only figures for `stats`, `/metrics` and the dashboard.
+public protocol BoardObservability: AnyObject {
+    /// Per-lane counts now, and what happened since `sinceMs` (see StatsQueries.swift).
     func stats(sinceMs: Int64, nowMs: Int64) throws -> BoardStats
 }

@@ -32,7 +32,7 @@ extension SQLiteBoard {
                            AND EXISTS (SELECT 1 FROM bridge_claims c WHERE c.run_id = e.run_id AND c.task_id = e.task_id))
                 ORDER BY e.id LIMIT 1000
                 """), arguments: [cursor])
-            let events = EventWriter(db: db, nowMs: nowMs)
+            let events = events(db, nowMs)
             var changed: [String] = [], mayBeFree: Set<String> = []
             for row in rows {
                 let taskID: String = row["task_id"], kind: String = row["kind"]
@@ -45,7 +45,7 @@ extension SQLiteBoard {
             }
             for taskID in changed {
                 try Self.retireLostClaims(db, taskID: taskID, nowMs: nowMs)
-                if mayBeFree.contains(taskID) { try Self.announceIfClaimable(db, taskID, events: events) }
+                if mayBeFree.contains(taskID) { try announce(taskID, nowMs: nowMs) }
             }
             // Advance past our own rows too, so the NOT EXISTS scan stays short.
             let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM task_events")) ?? cursor

@@ -4,14 +4,15 @@ import KanbanModel
 /// The lane registry (`bridge_lanes`).
 extension SQLiteBoard {
     public func registerLane(_ lane: Lane, tokenHash: String, nowMs: Int64) throws -> LaneSummary {
-        try write { db in try Self.summary(db, try Self.insertLane(db, lane, tokenHash: tokenHash, nowMs: nowMs)) }
+        lanesChanged()
+        return try write { db in try Self.summary(db, try insertLane(db, lane, tokenHash: tokenHash, nowMs: nowMs)) }
     }
 
-    static func insertLane(_ db: Database, _ lane: Lane, tokenHash: String, nowMs: Int64) throws -> Lane {
+    func insertLane(_ db: Database, _ lane: Lane, tokenHash: String, nowMs: Int64) throws -> Lane {
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM bridge_lanes WHERE name = ?"), arguments: [lane.name]) == true {
             throw BoardError.conflict("lane '\(lane.name)' is already registered; use lane.update or lane.rotate-token")
         }
-        try refuseTakenCurveKey(db, lane)
+        try Self.refuseTakenCurveKey(db, lane)
         let now = nowMs / 1000
         var l = lane
         l.createdAt = now
@@ -22,31 +23,32 @@ extension SQLiteBoard {
               token_hash, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: Self.laneArguments(l) + [tokenHash, now, now])
-        try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRegistered, taskID: nil, lane: l.name,
+        try events(db, nowMs).published(EventKind.laneRegistered.rawValue, taskID: nil, lane: l.name,
                                                         data: ["kind": .string(l.kind.rawValue)])
         return l
     }
 
     public func updateLane(name: String, patch: LanePatch, nowMs: Int64) throws -> LaneSummary {
-        try write { db in
+        lanesChanged()
+        return try write { db in
             guard let current = try Self.fetchLane(db, name) else { throw BoardError.notFound("no lane named '\(name)'") }
             var l = patch.applied(to: current)
             l.updatedAt = nowMs / 1000
-            try Self.rewriteLane(db, l, nowMs: nowMs)
+            try rewriteLane(db, l, nowMs: nowMs)
             return try Self.summary(db, l)
         }
     }
 
     /// Every setting of `l` (found by its name), with a `lane_updated` event.
-    static func rewriteLane(_ db: Database, _ l: Lane, nowMs: Int64) throws {
-        try refuseTakenCurveKey(db, l)
+    func rewriteLane(_ db: Database, _ l: Lane, nowMs: Int64) throws {
+        try Self.refuseTakenCurveKey(db, l)
         try db.cachedStatement(sql: """
             UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
               allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
               max_runtime_seconds = ?, keep_workspaces = ?, curve_public_key = ?, updated_at = ?
             WHERE name = ?
             """).execute(arguments: Self.laneArguments(l) + [l.updatedAt, l.name])
-        try EventWriter(db: db, nowMs: nowMs).published(EventType.laneUpdated, taskID: nil, lane: l.name)
+        try events(db, nowMs).published(EventKind.laneUpdated.rawValue, taskID: nil, lane: l.name)
     }
 
     /// One key, one lane: a key shared by two lanes could act as either.
@@ -64,14 +66,15 @@ extension SQLiteBoard {
     }
 
     public func defineLane(_ lane: Lane, newTokenHash: String, nowMs: Int64) throws -> Bool {
-        try write { db in
+        lanesChanged()
+        return try write { db in
             guard try Self.fetchLane(db, lane.name) != nil else {
-                _ = try Self.insertLane(db, lane, tokenHash: newTokenHash, nowMs: nowMs)
+                _ = try insertLane(db, lane, tokenHash: newTokenHash, nowMs: nowMs)
                 return true
             }
             var l = lane
             l.updatedAt = nowMs / 1000
-            try Self.rewriteLane(db, l, nowMs: nowMs)
+            try rewriteLane(db, l, nowMs: nowMs)
             return false
         }
     }
@@ -90,8 +93,13 @@ extension SQLiteBoard {
         try read { db in try Self.fetchLane(db, name).map { try Self.summary(db, $0) } }
     }
 
+    /// From memory after the first read: the coordinator is the only writer of `bridge_lanes`, and
+    /// every write of it (and every rollback) empties the cache (`lanesChanged`).
     public func laneDefinition(named name: String) throws -> Lane? {
-        try read { db in try Self.fetchLane(db, name) }
+        if let cached = laneCache[name] { return cached }
+        let lane = try read { db in try Self.fetchLane(db, name) }
+        laneCache[name] = .some(lane)
+        return lane
     }
 
     public func lanes() throws -> [LaneSummary] {
@@ -101,7 +109,8 @@ extension SQLiteBoard {
     }
 
     public func removeLane(name: String, nowMs: Int64) throws {
-        try write { db in
+        lanesChanged()
+        return try write { db in
             guard try Self.fetchLane(db, name) != nil else { throw BoardError.notFound("no lane named '\(name)'") }
             // Removing a lane with live claims would orphan them: their holders could never finish.
             let live = try Self.liveClaims(db, lane: name)
@@ -109,12 +118,13 @@ extension SQLiteBoard {
                 throw BoardError.conflict("lane '\(name)' holds \(live) live claim(s); let them finish or release them first")
             }
             try db.cachedStatement(sql: "DELETE FROM bridge_lanes WHERE name = ?").execute(arguments: [name])
-            try EventWriter(db: db, nowMs: nowMs).published(EventType.laneRemoved, taskID: nil, lane: name)
+            try events(db, nowMs).published(EventKind.laneRemoved.rawValue, taskID: nil, lane: name)
         }
     }
 
     public func rotateLaneToken(name: String, tokenHash: String, nowMs: Int64) throws {
-        try write { db in
+        lanesChanged()
+        return try write { db in
             try db.cachedStatement(sql: "UPDATE bridge_lanes SET token_hash = ?, updated_at = ? WHERE name = ?").execute(
                            arguments: [tokenHash, nowMs / 1000, name])
             guard db.changesCount == 1 else { throw BoardError.notFound("no lane named '\(name)'") }

@@ -70,14 +70,34 @@ public final class SQLiteBoard: BoardStore {
     /// The board file grows by this much at a time (see `SQLITE_FCNTL_CHUNK_SIZE` above).
     static let chunkBytes: Int32 = 1 << 20
 
-    /// The connection while `atomically` holds a transaction open (owner thread only).
+    /// The connection while a transaction is open (owner thread only).
     private var openTransaction: Database?
+    /// Events written and not yet published (see `takeCommittedEvents`).
+    let journal = EventJournal()
+    /// The next lease or backoff end (LifecycleQueries.swift).
+    var timers = TimerHint()
+    /// Lane settings by name (LaneQueries.swift); `.some(nil)` remembers that no lane has the name.
+    var laneCache: [String: Lane?] = [:]
 
-    /// Runs `body` in one IMMEDIATE transaction; the change is committed when this returns. Inside
-    /// `atomically` it runs in a savepoint instead, so a refused op leaves the outer transaction usable.
+    /// A lane was written, or writes were undone: settings are read again.
+    func lanesChanged() { laneCache.removeAll(keepingCapacity: true) }
+
+    /// Writes were undone: forget what memory learned from them.
+    private func undone() {
+        lanesChanged()
+        timers.fired()
+    }
+
+    /// Runs `body` in the open transaction, or in one IMMEDIATE transaction of its own that is
+    /// committed when this returns. No savepoint: the caller that may need to undo a part
+    /// (the coordinator, per request) asks for one with `atomically`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let db = openTransaction { return try savepoint(db) { try body(db) } }
-        return try transaction(.immediate, body)
+        if let db = openTransaction { return try body(db) }
+        return try transaction(.immediate) { db in
+            openTransaction = db
+            defer { openTransaction = nil }
+            return try body(db)
+        }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -89,12 +109,19 @@ public final class SQLiteBoard: BoardStore {
         return try transaction(.deferred, body)
     }
 
-    /// `body` in a savepoint of the open transaction: if it throws, only its own writes are undone.
+    /// `body` in a savepoint of the open transaction: if it throws, only its own writes (and events) are undone.
     private func savepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
         var result: T?
-        try db.inSavepoint {
-            result = try body()
-            return .commit
+        let mark = journal.mark
+        do {
+            try db.inSavepoint {
+                result = try body()
+                return .commit
+            }
+        } catch {
+            journal.rollBack(to: mark)
+            undone()
+            throw error
         }
         return result!
     }
@@ -103,7 +130,7 @@ public final class SQLiteBoard: BoardStore {
     /// Another program's write lock held past the busy timeout is `BoardError.busy`: nothing was written.
     private func transaction<T>(_ kind: Database.TransactionKind, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.writeWithoutTransaction { db in
+            let value = try queue.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(kind) {
                     result = try body(db)
@@ -111,8 +138,16 @@ public final class SQLiteBoard: BoardStore {
                 }
                 return result!
             }
+            journal.commit()
+            return value
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            journal.discardPending()
+            undone()
             throw BoardError.busy
+        } catch {
+            journal.discardPending()
+            undone()
+            throw error
         }
     }
 
@@ -130,6 +165,11 @@ public final class SQLiteBoard: BoardStore {
             return try body()
         }
     }
+
+    public func takeCommittedEvents() -> [BoardEvent] { journal.take() }
+
+    /// An event writer for the open transaction.
+    func events(_ db: Database, _ nowMs: Int64) -> EventWriter { EventWriter(db: db, nowMs: nowMs, journal: journal) }
 
     // MARK: Events
 
@@ -165,50 +205,3 @@ public final class SQLiteBoard: BoardStore {
     }
 }
 
-/// Appends to both event logs inside the caller's transaction: Hermes' `task_events` (what its CLI,
-/// notifier and dashboard read) and the bridge's `bridge_events` (what the PUB socket publishes).
-struct EventWriter {
-    let db: Database
-    let nowMs: Int64
-
-    /// A Hermes-visible event, mirrored into the published stream.
-    func task(_ kind: String, taskID: String, lane: String?, runID: Int64? = nil,
-              hermesPayload: JSONValue? = nil, data: JSONValue = [:]) throws {
-        try db.cachedStatement(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)").execute(
-                       arguments: [taskID, runID, kind, hermesPayload.flatMap(JSONText.encode), nowMs / 1000])
-        try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, source: db.lastInsertedRowID)
-    }
-
-    /// A row only Hermes sees (not published). It must be one `importExternalEvents` recognises as
-    /// ours, or the change watcher would publish it as a foreign write.
-    func hermesOnly(_ kind: String, taskID: String, runID: Int64, payload: JSONValue) throws {
-        try db.cachedStatement(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)").execute(
-                       arguments: [taskID, runID, kind, JSONText.encode(payload), nowMs / 1000])
-    }
-
-    /// A bridge-only event (`available`, lane registry changes): published, not shown in Hermes.
-    /// `source` names the Hermes `task_events` row it mirrors, if any.
-    func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:],
-                   source: Int64? = nil) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
-    }
-}
-
-/// JSON text columns (payloads, metadata, event data).
-enum JSONText {
-    static func encode(_ value: JSONValue) -> String? {
-        if case .null = value { return nil }
-        if let fast = CompactJSON.encode(value) { return String(decoding: fast, as: UTF8.self) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    static func decode(_ text: String?) -> JSONValue? {
-        guard let text else { return nil }
-        if let fast = CompactJSONParser.parse(Array(text.utf8)) { return fast }
-        return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-    }
-}

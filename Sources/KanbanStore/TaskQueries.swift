@@ -18,8 +18,8 @@ extension SQLiteBoard {
                 guard let status = try Self.status(db, parent) else { throw BoardError.notFound("unknown parent task '\(parent)'") }
                 parentStatuses.append(status)
             }
-            let status = Readiness.initialStatus(parentStatuses: parentStatuses)
             let id = try Self.newTaskID(db)
+            let (status, created) = TaskLifecycle.create(id: id, spec: spec, parents: parents, parentStatuses: parentStatuses)
             let now = nowMs / 1000
             try db.cachedStatement(sql: """
                 INSERT INTO tasks (id, title, body, assignee, status, priority, created_by, created_at, tenant, idempotency_key)
@@ -29,14 +29,8 @@ extension SQLiteBoard {
             for parent in parents {
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)").execute(arguments: [parent, id])
             }
-            let events = EventWriter(db: db, nowMs: nowMs)
-            let payload: JSONValue = [
-                "assignee": .of(spec.assignee), "status": .string(status.rawValue),
-                "parents": .array(parents.map { .string($0) }), "tenant": .of(spec.tenant),
-                "branch_name": .null, "skills": .null, "goal_mode": .null,
-            ]
-            try events.task(EventType.created, taskID: id, lane: spec.assignee, hermesPayload: payload, data: payload)
-            try Self.announceIfClaimable(db, id, events: events)
+            try events(db, nowMs).write(created)
+            try announce(id, nowMs: nowMs)
             return try Self.fetchTask(db, id)!
         }
     }
@@ -89,47 +83,7 @@ extension SQLiteBoard {
         }
     }
 
-    public func assignTask(id: String, assignee: String?, nowMs: Int64) throws -> TaskRecord {
-        try write { db in
-            guard let task = try Self.fetchTask(db, id) else { throw BoardError.notFound("no task '\(id)'") }
-            if task.status == .running && task.claimLock != nil {
-                throw BoardError.conflict("cannot reassign \(id): it is running under a claim; wait for it to finish or reclaim it")
-            }
-            if task.assignee != assignee {
-                // A human reassigning is a recovery action: the new lane does not inherit the failure streak.
-                try db.cachedStatement(sql: "UPDATE tasks SET assignee = ?, consecutive_failures = 0, last_failure_error = NULL WHERE id = ?").execute(
-                               arguments: [assignee, id])
-            }
-            let events = EventWriter(db: db, nowMs: nowMs)
-            try events.task(EventType.assigned, taskID: id, lane: assignee, hermesPayload: ["assignee": .of(assignee)],
-                            data: ["assignee": .of(assignee), "previous": .of(task.assignee)])
-            if assignee != task.assignee { try Self.announceIfClaimable(db, id, events: events) }
-            return try Self.fetchTask(db, id)!
-        }
-    }
-
-    public func linkTasks(parent: String, child: String, nowMs: Int64) throws -> TaskRecord {
-        try write { db in
-            guard let parentStatus = try Self.status(db, parent) else { throw BoardError.notFound("no task '\(parent)'") }
-            guard let child0 = try Self.fetchTask(db, child) else { throw BoardError.notFound("no task '\(child)'") }
-            if parent == child { throw BoardError.invalid("a task cannot depend on itself") }
-            let cycles = try Readiness.wouldCycle(parent: parent, child: child) { node in
-                try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ?"), arguments: [node])
-            }
-            if cycles { throw BoardError.conflict("linking \(parent) -> \(child) would create a cycle") }
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)").execute(arguments: [parent, child])
-            if !parentStatus.releasesChildren {
-                // A ready child now waits for its new parent, as in Hermes.
-                try db.cachedStatement(sql: "UPDATE tasks SET status = 'todo' WHERE id = ? AND status = 'ready'").execute(arguments: [child])
-            }
-            try EventWriter(db: db, nowMs: nowMs).task(EventType.linked, taskID: child, lane: child0.assignee,
-                                                       hermesPayload: ["parent": .string(parent), "child": .string(child)],
-                                                       data: ["parent": .string(parent), "child": .string(child)])
-            return try Self.fetchTask(db, child)!
-        }
-    }
-
-    // MARK: Helpers shared with claims
+    // MARK: Helpers
 
     /// Hermes' id shape: `t_` + 8 hex digits, retried on the rare collision.
     static func newTaskID(_ db: Database) throws -> String {

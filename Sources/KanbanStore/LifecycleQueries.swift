@@ -1,0 +1,163 @@
+import GRDB
+import KanbanModel
+
+/// Snapshots for the lifecycle, read inside the write transaction. Each is one statement, bound by
+/// position and read by column index (GRDB's lookup by name lowercases every column name per row).
+extension SQLiteBoard {
+    public func inTransaction<T>(_ body: () throws -> T) throws -> T { try write { _ in try body() } }
+
+    /// The task row, its parents with their statuses, its children and whether it backs off: one statement.
+    /// Parent and child ids are joined with control characters Hermes' ids (`t_` + hex) never hold.
+    static let snapshotSQL = """
+        SELECT \(taskColumns), block_kind, block_recurrences, consecutive_failures, max_retries,
+          (SELECT group_concat(l.parent_id || char(31) || COALESCE(p.status, ''), char(30))
+             FROM task_links l LEFT JOIN tasks p ON p.id = l.parent_id WHERE l.child_id = tasks.id),
+          (SELECT group_concat(child_id, char(30)) FROM task_links WHERE parent_id = tasks.id),
+          EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
+        FROM tasks
+        """
+
+    public func taskSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot? {
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: Self.snapshotSQL + " WHERE id = ?"), arguments: [nowMs, id]).map(Self.snapshot)
+        }
+    }
+
+    public func nextCandidate(lane: String, nowMs: Int64) throws -> TaskSnapshot? {
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: Self.snapshotSQL + """
+                 WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
+                ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT 1
+                """), arguments: [nowMs, lane, nowMs]).map(Self.snapshot)
+        }
+    }
+
+    static func snapshot(_ row: Row) -> TaskSnapshot {
+        var parents: [String] = [], parentStatuses: [TaskStatus] = []
+        if let joined: String = row[21] {
+            for pair in joined.split(separator: "\u{1E}") {
+                let parts = pair.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
+                parents.append(String(parts[0]))
+                // A link to a parent that no longer exists does not hold the child back (Hermes deletes tasks).
+                if parts.count == 2, !parts[1].isEmpty { parentStatuses.append(TaskStatus(rawValue: String(parts[1])) ?? .triage) }
+            }
+        }
+        let children = (row[22] as String?).map { $0.split(separator: "\u{1E}").map(String.init).sorted() } ?? []
+        let record = Self.record(row, parents: parents.sorted(), children: children)
+        let state = TaskState(
+            id: record.id, status: record.status, assignee: record.assignee, priority: record.priority,
+            claimLock: record.claimLock, currentRunID: record.currentRunID, blockKind: row[17],
+            blockRecurrences: row[18] ?? 0, consecutiveFailures: row[19] ?? 0, maxRetries: row[20],
+            parentStatuses: parentStatuses, backingOff: row[23])
+        return TaskSnapshot(record: record, state: state)
+    }
+
+    static let claimColumns = "run_id, task_id, lane, lease_ms, lease_expires_ms, ended_at_ms"
+
+    static func claim(_ row: Row) -> ClaimState {
+        ClaimState(runID: row[0], taskID: row[1], lane: row[2], leaseMs: row[3], leaseExpiresAtMs: row[4],
+                   ended: (row[5] as Int64?) != nil)
+    }
+
+    public func claimState(tokenHash: String) throws -> ClaimState? {
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.claimColumns) FROM bridge_claims WHERE token_hash = ?"),
+                             arguments: [tokenHash]).map(Self.claim)
+        }
+    }
+
+    public func openClaim(runID: Int64) throws -> ClaimState? {
+        try read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.claimColumns) FROM bridge_claims WHERE run_id = ? AND ended_at_ms IS NULL"),
+                             arguments: [runID]).map(Self.claim)
+        }
+    }
+
+    public func expiredClaims(nowMs: Int64) throws -> [ClaimState] {
+        try read { db in
+            defer { timers.fired() }  // they are about to end: the next due time is read again
+            return try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Self.claimColumns) FROM bridge_claims WHERE ended_at_ms IS NULL AND lease_expires_ms <= ?
+                ORDER BY lease_expires_ms
+                """), arguments: [nowMs]).map(Self.claim)
+        }
+    }
+
+    public func liveClaimCount(lane: String) throws -> Int {
+        try read { db in try Self.liveClaims(db, lane: lane) }
+    }
+
+    public func waitingChildren(of parent: String) throws -> [String] {
+        try read { db in
+            try String.fetchAll(db.cachedStatement(sql: """
+                SELECT t.id FROM task_links l JOIN tasks t ON t.id = l.child_id WHERE l.parent_id = ? AND t.status = 'todo'
+                ORDER BY t.id
+                """), arguments: [parent])
+        }
+    }
+
+    public func closesCycle(parent: String, child: String) throws -> Bool {
+        try read { db in
+            try Readiness.wouldCycle(parent: parent, child: child) { node in
+                try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ?"), arguments: [node])
+            }
+        }
+    }
+
+    public func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64 {
+        try write { db in
+            let now = nowMs / 1000
+            try db.cachedStatement(sql: """
+                INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
+                SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
+                """).execute(arguments: [profile, now, now, taskID])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func takeDueBackoffs(nowMs: Int64) throws -> [(taskID: String, lastRunID: Int64?)] {
+        try write { db in
+            let due = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT b.task_id, (SELECT MAX(run_id) FROM bridge_claims c WHERE c.task_id = b.task_id)
+                FROM bridge_backoff b WHERE b.not_before_ms <= ? ORDER BY b.not_before_ms
+                """), arguments: [nowMs]).map { (taskID: $0[0] as String, lastRunID: $0[1] as Int64?) }
+            try db.cachedStatement(sql: "DELETE FROM bridge_backoff WHERE not_before_ms <= ?").execute(arguments: [nowMs])
+            timers.fired()
+            return due
+        }
+    }
+
+    public func claimMode(ofLane name: String) throws -> ClaimMode? {
+        try laneDefinition(named: name)?.claimMode
+    }
+
+    public func nextTimerDue() throws -> Int64? {
+        if let known = timers.due { return known }
+        let due = try read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT MIN(due) FROM (
+                  SELECT MIN(lease_expires_ms) AS due FROM bridge_claims WHERE ended_at_ms IS NULL
+                  UNION ALL SELECT MIN(not_before_ms) FROM bridge_backoff)
+                """))
+        }
+        timers.learned(due)
+        return due
+    }
+}
+
+/// The next timer (lease end or backoff end), kept in memory: the coordinator is the only writer of
+/// `bridge_claims` and `bridge_backoff`, so it learns every new due time as it writes it. The value is
+/// a lower bound: a lease extended or ended leaves it early, which costs one wake-up that finds nothing
+/// due and reads the true value again.
+struct TimerHint {
+    private(set) var due: Int64??
+    /// A new lease or backoff ends at `ms`.
+    mutating func add(_ ms: Int64) {
+        if case .some(let known) = due { due = .some(known.map { min($0, ms) } ?? ms) }
+    }
+    /// Read from the tables.
+    mutating func learned(_ ms: Int64?) { due = .some(ms) }
+    /// Timers ran (or a rollback may have undone a write): read again next time.
+    mutating func fired() { due = nil }
+}

@@ -1,0 +1,72 @@
+import GRDB
+import KanbanModel
+
+/// What the dispatcher records about running claims, and Hermes' liveness fields. (The claims
+/// themselves are `TaskLifecycle` decisions, written by TaskCommands.swift and EffectWriter.swift.)
+extension SQLiteBoard {
+    public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws {
+        try write { db in
+            if let workspace {
+                // Hermes' words for what the lane made: `scratch` (removed once done), `dir` (a scratch
+                // directory the lane keeps), `worktree` (on branch kanban/<task>, kept for review).
+                let policy = try Row.fetchOne(db.cachedStatement(sql: "SELECT workspace_policy, keep_workspaces FROM bridge_lanes WHERE name = ?"),
+                                              arguments: [lane])
+                let kind: String, branch: String?
+                switch (policy?["workspace_policy"] as String?).flatMap(WorkspacePolicy.init(rawValue:)) {
+                case .worktreePerTask: kind = "worktree"; branch = "kanban/\(taskID)"
+                case .scratch where (policy?["keep_workspaces"] as Bool?) == true: kind = "dir"; branch = nil
+                default: kind = "scratch"; branch = nil
+                }
+                try db.cachedStatement(sql: """
+                    UPDATE tasks SET workspace_kind = ?, workspace_path = ?, branch_name = COALESCE(?, branch_name) WHERE id = ?
+                    """).execute(arguments: [kind, workspace, branch, taskID])
+            }
+            // Hermes shows the worker as it shows its own: alive while the pid lives (the dashboard's
+            // active workers, run inspection). It never signals it or declares it crashed: Hermes does
+            // that only to workers whose claim lock names its own host, and a bridge lock
+            // (`lane:<lane>:<run>`) never does. Every end of the claim clears the task's `worker_pid`.
+            try db.cachedStatement(sql: "UPDATE tasks SET worker_pid = ? WHERE id = ? AND current_run_id = ? AND status = 'running'")
+                .execute(arguments: [pid, taskID, runID])
+            try db.cachedStatement(sql: "UPDATE task_runs SET worker_pid = ? WHERE id = ? AND ended_at IS NULL").execute(arguments: [pid, runID])
+            let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
+            try events(db, nowMs).task(EventKind.spawned.rawValue, taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
+        }
+    }
+
+    /// Keeps Hermes' liveness field fresh on every live bridge claim (lease not expired, task still
+    /// carrying the claim's lock) whose `last_heartbeat_at` is older than `staleAfterS` seconds, on
+    /// the task and its run. Hermes' gateway (`detect_stale_running`) reclaims a run older than its
+    /// stale timeout whose heartbeat is NULL or over an hour old, whatever the lease says; a lane may
+    /// hold a long lease and heartbeat rarely. No event: this is not a lane heartbeat, and
+    /// `claim_expires` is left alone (it stays the lease's real end, which Hermes' `release_stale_claims`
+    /// honours). Returns how many tasks were refreshed.
+    public func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int {
+        try write { db in
+            let now = nowMs / 1000
+            // The live claims: open in our table, lease running, and the task still theirs.
+            let live = """
+                SELECT c.run_id FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+                WHERE c.ended_at_ms IS NULL AND c.lease_expires_ms > ? AND t.status = 'running'
+                  AND t.current_run_id = c.run_id AND t.claim_lock = 'lane:' || c.lane || ':' || c.run_id
+                """
+            try db.cachedStatement(sql: """
+                UPDATE task_runs SET last_heartbeat_at = ?
+                WHERE id IN (\(live)) AND ended_at IS NULL AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            try db.cachedStatement(sql: """
+                UPDATE tasks SET last_heartbeat_at = ?
+                WHERE current_run_id IN (\(live)) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            return db.changesCount
+        }
+    }
+
+    public func isClaimLive(runID: Int64) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT 1 FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+                WHERE c.run_id = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
+                """), arguments: [runID]) == true
+        }
+    }
+}

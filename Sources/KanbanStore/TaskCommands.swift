@@ -1,0 +1,216 @@
+import KanbanModel
+
+/// The task commands, for any store: load a snapshot, let `TaskLifecycle` decide, apply its effects.
+/// No SQL and no rules here; a second backend inherits all of it by implementing `LifecycleStore`.
+///
+/// No command opens a savepoint: each checks before it writes, so a refusal leaves nothing to undo.
+/// The coordinator gives each request one savepoint (`atomically`) for what a failure mid-write leaves.
+extension LifecycleStore {
+    /// Claims one task for the lane; nil when the lane has nothing claimable. A refusal found after
+    /// Hermes-style bookkeeping (demoting a ready task whose parents are not done) is thrown only
+    /// after that bookkeeping is written, as in Hermes.
+    public func claim(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask? {
+        let outcome: Result<ClaimedTask?, BoardError> = try inTransaction {
+            do {
+                return .success(try claimOrRefuse(intent, nowMs: nowMs))
+            } catch let denial as LifecycleDenial {
+                return .failure(BoardError(denial))
+            }
+        }
+        return try outcome.get()
+    }
+
+    private func claimOrRefuse(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask? {
+        let lane = intent.lane
+        try TaskLifecycle.admitClaim(lane: lane, named: intent.taskID != nil, liveClaims: liveClaimCount(lane: lane.name))
+        while true {
+            let snapshot: TaskSnapshot?
+            if let id = intent.taskID {
+                snapshot = try taskSnapshot(id: id, nowMs: nowMs)
+            } else {
+                guard let best = try nextCandidate(lane: lane.name, nowMs: nowMs) else { return nil }
+                snapshot = best
+            }
+            switch try TaskLifecycle.claim(snapshot?.state, taskID: intent.taskID ?? "", lane: lane, named: intent.taskID != nil,
+                                           leaseMs: intent.leaseMs, nowMs: nowMs) {
+            case .demote(let effects):
+                try perform(effects, nowMs: nowMs)
+                if let id = intent.taskID { throw LifecycleDenial.notReady("task \(id) waits for unfinished parents") }
+            case .open(let plan):
+                let runID = try openRun(taskID: plan.task.id, profile: plan.profile, nowMs: nowMs)
+                let effects = plan.effects(runID: runID)
+                try perform(effects, claimTokenHash: intent.tokenHash, nowMs: nowMs)
+                return ClaimedTask(task: snapshot!.record.applying(effects.task), runID: runID, leaseExpiresAtMs: plan.leaseExpiresAtMs)
+            }
+        }
+    }
+
+    /// Extends the lease of a live claim; returns the new expiry.
+    public func heartbeat(_ proof: ClaimProof, note: String?, metadata: JSONValue?, nowMs: Int64) throws -> Int64 {
+        try inTransaction {
+            let (claim, _) = try authorized(proof, nowMs: nowMs)
+            try perform(TaskLifecycle.heartbeat(claim, note: note, metadata: metadata, nowMs: nowMs), nowMs: nowMs)
+            return nowMs + claim.leaseMs
+        }
+    }
+
+    /// Ends a live claim by completing, blocking or releasing its task; returns the task after.
+    public func endClaim(_ proof: ClaimProof, _ ending: ClaimEnding, nowMs: Int64) throws -> TaskRecord {
+        try inTransaction {
+            let (claim, task) = try authorized(proof, nowMs: nowMs)
+            let effects: LifecycleEffects
+            switch ending {
+            case .complete(let result, let summary, let metadata):
+                effects = TaskLifecycle.complete(claim, result: result, summary: summary, metadata: metadata, nowMs: nowMs)
+            case .block(let reason, let kind):
+                effects = TaskLifecycle.block(claim, task: task.state, reason: reason, kind: kind)
+            case .release(let reason):
+                effects = TaskLifecycle.release(claim, reason: reason)
+            }
+            try perform(effects, nowMs: nowMs)
+            return task.record.applying(effects.task)
+        }
+    }
+
+    /// Ends every claim whose lease ran out by `nowMs` as `timed_out`, counting a failure: the task is
+    /// retried (after any backoff) or given up per `retry`. Returns how many claims ended.
+    public func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int {
+        try inTransaction {
+            let expired = try expiredClaims(nowMs: nowMs)
+            for claim in expired {
+                try fail(claim, outcome: .timedOut, error: "lease expired", payload: ["reason": "lease expired"], retry: retry, nowMs: nowMs)
+            }
+            return expired.count
+        }
+    }
+
+    /// Ends a live claim without success (`crashed`, `timed_out`, `spawn_failed`) with `payload` as the
+    /// event's data, counting a failure. False if the claim had already ended (or Hermes took the task).
+    public func failClaim(runID: Int64, outcome: RunOutcome, error: String, payload: JSONValue, retry: RetryPolicy,
+                          nowMs: Int64) throws -> Bool {
+        try inTransaction {
+            guard let claim = try openClaim(runID: runID) else { return false }
+            return try fail(claim, outcome: outcome, error: error, payload: payload, retry: retry, nowMs: nowMs)
+        }
+    }
+
+    @discardableResult
+    private func fail(_ claim: ClaimState, outcome: RunOutcome, error: String, payload: JSONValue, retry: RetryPolicy,
+                      nowMs: Int64) throws -> Bool {
+        let task = try taskSnapshot(id: claim.taskID, nowMs: nowMs)
+        let effects = TaskLifecycle.fail(claim, task: task?.state, outcome: outcome, error: error, payload: payload,
+                                         retry: retry, nowMs: nowMs)
+        try perform(effects, nowMs: nowMs)
+        return effects.task != nil
+    }
+
+    /// Takes a running task back (from a lane or from a Hermes worker): run `reclaimed`, task `ready`.
+    public func reclaimTask(id: String, reason: String?, nowMs: Int64) throws -> TaskRecord {
+        try command(id, nowMs: nowMs) { try TaskLifecycle.reclaim($0?.state, taskID: id, reason: reason) }
+    }
+
+    /// Puts a blocked or scheduled task back: `ready`, or `todo` while a parent is unfinished.
+    public func unblockTask(id: String, nowMs: Int64) throws -> TaskRecord {
+        try command(id, nowMs: nowMs) { try TaskLifecycle.unblock($0?.state, taskID: id) }
+    }
+
+    public func assignTask(id: String, assignee: String?, nowMs: Int64) throws -> TaskRecord {
+        try command(id, nowMs: nowMs) { try TaskLifecycle.assign($0?.state, taskID: id, to: assignee) }
+    }
+
+    public func linkTasks(parent: String, child: String, nowMs: Int64) throws -> TaskRecord {
+        try inTransaction {
+            let parentStatus = try taskSnapshot(id: parent, nowMs: nowMs)?.state.status
+            let snapshot = parentStatus == nil ? nil : try taskSnapshot(id: child, nowMs: nowMs)
+            let cycle = snapshot != nil && parent != child ? try closesCycle(parent: parent, child: child) : false
+            let effects = try refusing {
+                try TaskLifecycle.link(parent: parent, parentStatus: parentStatus, child: snapshot?.state, childID: child, closesCycle: cycle)
+            }
+            try perform(effects, nowMs: nowMs)
+            var record = snapshot!.record.applying(effects.task)
+            if !record.parents.contains(parent) { record.parents = (record.parents + [parent]).sorted() }
+            return record
+        }
+    }
+
+    /// Makes tasks whose retry backoff is over claimable again (announcing them); returns how many.
+    public func endBackoffs(nowMs: Int64) throws -> Int {
+        try inTransaction {
+            let due = try takeDueBackoffs(nowMs: nowMs)
+            for (taskID, lastRun) in due {
+                guard let task = try taskSnapshot(id: taskID, nowMs: nowMs) else { continue }
+                try perform(TaskLifecycle.backoffOver(task.state, lastRunID: lastRun), nowMs: nowMs)
+            }
+            return due.count
+        }
+    }
+
+    // MARK: Steps
+
+    /// A command on one task that needs only its snapshot; the task as it is after.
+    private func command(_ id: String, nowMs: Int64,
+                         _ decide: (TaskSnapshot?) throws -> LifecycleEffects) throws -> TaskRecord {
+        try inTransaction {
+            let snapshot = try taskSnapshot(id: id, nowMs: nowMs)
+            let effects = try refusing { try decide(snapshot) }
+            try perform(effects, nowMs: nowMs)
+            return snapshot!.record.applying(effects.task)
+        }
+    }
+
+    /// Claim-scoped authority on a fresh snapshot: the live claim and its task.
+    private func authorized(_ proof: ClaimProof, nowMs: Int64) throws -> (ClaimState, TaskSnapshot) {
+        let claim = try claimState(tokenHash: proof.tokenHash)
+        let task = try taskSnapshot(id: proof.taskID, nowMs: nowMs)
+        return try refusing {
+            (try TaskLifecycle.authorize(proof.principal, taskID: proof.taskID, task: task?.state, claim: claim, nowMs: nowMs), task!)
+        }
+    }
+
+    /// Writes the effects, then what they leave to do (children to promote, work to announce), each
+    /// decided by the lifecycle on its own snapshot.
+    func perform(_ effects: LifecycleEffects, claimTokenHash: String? = nil, nowMs: Int64) throws {
+        try apply(effects, claimTokenHash: claimTokenHash, nowMs: nowMs)
+        for followUp in effects.followUps {
+            switch followUp {
+            case .promoteChildren(let parent):
+                for child in try waitingChildren(of: parent) {
+                    guard let snapshot = try taskSnapshot(id: child, nowMs: nowMs),
+                          let promotion = TaskLifecycle.promote(snapshot.state) else { continue }
+                    try perform(promotion, nowMs: nowMs)
+                }
+            case .announce(let taskID):
+                try announce(taskID, nowMs: nowMs)
+            case .backOff, .clearBackoff:
+                break  // rows of the store's own, written by `apply`
+            }
+        }
+    }
+
+    /// Publishes `<lane>.available` if the task is claimable now and its lane wants to be told.
+    public func announce(_ taskID: String, nowMs: Int64) throws {
+        guard let task = try taskSnapshot(id: taskID, nowMs: nowMs), let lane = task.state.assignee,
+              let event = TaskLifecycle.announcement(task.state, laneMode: try claimMode(ofLane: lane)) else { return }
+        try apply(LifecycleEffects(events: [event]), claimTokenHash: nil, nowMs: nowMs)
+    }
+}
+
+/// The lifecycle's refusal as the store's error.
+func refusing<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let denial as LifecycleDenial { throw BoardError(denial) }
+}
+
+extension BoardError {
+    /// The lifecycle's refusals, one for one.
+    public init(_ denial: LifecycleDenial) {
+        switch denial {
+        case .notFound(let m): self = .notFound(m)
+        case .conflict(let m): self = .conflict(m)
+        case .notAssigned(let m): self = .notAssigned(m)
+        case .notReady(let m): self = .notReady(m)
+        case .laneFull(let m): self = .laneFull(m)
+        case .invalid(let m): self = .invalid(m)
+        case .denied(let d): self = .denied(d)
+        }
+    }
+}
