@@ -57,6 +57,10 @@ public struct ClaimPlan: Equatable, Sendable {
     public var leaseMs: Int64
     public var nowMs: Int64
 
+    public init(task: TaskState, lane: String, profile: String, leaseMs: Int64, nowMs: Int64) {
+        self.task = task; self.lane = lane; self.profile = profile; self.leaseMs = leaseMs; self.nowMs = nowMs
+    }
+
     public var leaseExpiresAtMs: Int64 { nowMs + leaseMs }
     /// A ready task must not still point at an open run (defensive, as Hermes): it is closed first.
     public var staleRun: Int64? { task.currentRunID }
