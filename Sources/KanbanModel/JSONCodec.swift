@@ -45,6 +45,12 @@ public enum JSONCodec {
     }
 
     /// The value in `bytes`, or nil when they are not one whole JSON value (see the rules above).
+    public static func decode(_ bytes: [UInt8]) -> JSONValue? {
+        // Frames are arrays: this overload skips the generic one's dispatch on the request hot path.
+        bytes.withUnsafeBufferPointer { JSONReader.parse($0) }
+    }
+
+    /// `decode` for any bytes (`Data`, slices, views).
     public static func decode(_ bytes: some Collection<UInt8>) -> JSONValue? {
         if let parsed = bytes.withContiguousStorageIfAvailable({ JSONReader.parse($0) }) { return parsed }
         return Array(bytes).withUnsafeBufferPointer { JSONReader.parse($0) }
