@@ -120,7 +120,8 @@ struct Complete: ParsableCommand {
             // Agent output is not always valid UTF-8; keep what can be kept rather than refuse it.
             result = String(decoding: data, as: UTF8.self)
         }
-        try claimScopedCall(.complete(try claim.ref(), result: result, summary: summary, metadata: nil, claimNext: false), connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+        try claimScopedCall(.complete(try claim.ref(), result: result, summary: summary, metadata: nil, claimNext: false),
+                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
                             text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
@@ -133,7 +134,8 @@ struct Block: ParsableCommand {
     @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try claimScopedCall(.block(try claim.ref(), reason: reason, kind: kind), connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+        try claimScopedCall(.block(try claim.ref(), reason: reason, kind: kind),
+                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
                             text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
@@ -145,7 +147,8 @@ struct Release: ParsableCommand {
     @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try claimScopedCall(.release(try claim.ref(), reason: reason), connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+        try claimScopedCall(.release(try claim.ref(), reason: reason),
+                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
                             text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
