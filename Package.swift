@@ -63,7 +63,7 @@ let package = Package(
                           path: "examples/swift-worker", exclude: ["README.md"]),
         // The benchmark (docs/PERFORMANCE.md): the coordinator against ZeroMQ echo and beanstalkd.
         .target(name: "KanbanBench", dependencies: [
-            "ZeroMQ", "KanbanModel", "KanbanStore",
+            "ZeroMQ", "KanbanModel", "KanbanProtocol", "KanbanStore",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/KanbanBench"),

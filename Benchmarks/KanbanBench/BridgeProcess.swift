@@ -1,4 +1,6 @@
 import Foundation
+import KanbanModel
+import KanbanProtocol
 import ZeroMQ
 
 /// The real coordinator, `kanban-bridge serve`, as a child process on a board file: measured as
@@ -39,7 +41,7 @@ public final class BridgeProcess {
             guard process.isRunning else { throw BenchError("kanban-bridge serve exited with status \(process.terminationStatus)") }
             let socket = try ZMQSocket(context, .req)
             try socket.connect(command)
-            try socket.send([Array(#"{"op":"ping"}"#.utf8)])
+            try socket.send([RequestEncoder.encode(.ping)])
             if try socket.waitReadable(timeoutMs: 200) { return }
             socket.close()
         }

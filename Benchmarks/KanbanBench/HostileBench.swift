@@ -1,4 +1,6 @@
 import Foundation
+import KanbanModel
+import KanbanProtocol
 import ZeroMQ
 
 /// The hostile scenario (`kanban-bench --hostile`): what an attacker on the same machine costs the
@@ -26,7 +28,7 @@ public enum HostileBench {
             let s = try ZMQSocket(context, .dealer)
             try s.setSendHighWaterMark(0)
             try s.connect(bridge.command)
-            let frame = Array(#"{"op":"task.list","auth":"\#(board.tokens[BenchBoard.workLane]!)","limit":1000}"#.utf8)
+            let frame = RequestEncoder.encode(.taskList(status: nil, assignee: nil, limit: 1000), auth: board.tokens[BenchBoard.workLane]!)
             for _ in 0..<3000 { try s.send([[], frame]) }
             return { s.close() }
         },
@@ -34,7 +36,8 @@ public enum HostileBench {
             let s = try ZMQSocket(context, .dealer)
             try s.setSendHighWaterMark(0)
             try s.connect(bridge.command)
-            let frame = Array((#"{"op":"task.create","auth":"lt_nope","title":"t","body":""# + String(repeating: "y", count: 1_048_000) + #""}"#).utf8)
+            let frame = RequestEncoder.encode(.taskCreate(TaskSpec(title: "t", body: String(repeating: "y", count: 1_048_000), priority: 0)),
+                                              auth: "lt_nope")
             for _ in 0..<400 { try s.send([[], frame]) }
             return { s.close() }
         },
@@ -47,13 +50,11 @@ public enum HostileBench {
                 try sub.connect(bridge.events)
                 subs.append(sub)
             }
-            let lane = board.tokens[BenchBoard.eventLane]!
-            let client = try WireClient(context: context, endpoint: bridge.command, auth: lane, name: "amp")
+            let client = try WireClient(context: context, endpoint: bridge.command, auth: board.tokens[BenchBoard.eventLane]!, name: "amp")
             let (task, token) = try client.claimOne(lane: BenchBoard.eventLane)
             let note = String(repeating: "n", count: 4000), blob = String(repeating: "m", count: 4000)
-            for _ in 0..<300 {
-                _ = try client.call(#"{"op":"heartbeat","auth":"\#(lane)","task_id":"\#(task)","claim_token":"\#(token)","note":"\#(note)","metadata":{"blob":"\#(blob)"}}"#)
-            }
+            let heartbeat = Request.heartbeat(ClaimRef(taskID: task, claimToken: token), note: note, metadata: ["blob": .string(blob)])
+            for _ in 0..<300 { _ = try client.call(heartbeat) }
             return { subs.forEach { $0.close() } }
         },
         Attack(name: "20,000 messages without a REQ delimiter") { bridge, _, context in
@@ -80,11 +81,13 @@ public enum HostileBench {
             let stop = try attack.start(bridge, board, context)
             var latencies = Latencies(), failures = 0
             let until = nowNs() + UInt64(probeSeconds * 1e9)
+            // Encoded once: the probe loop measures the coordinator, not the encoder. (The ping carries no token.)
+            let probes = [RequestEncoder.encode(.ping), RequestEncoder.encode(.taskGet(taskID: task), auth: probeLane),
+                          RequestEncoder.encode(.heartbeat(ClaimRef(taskID: task, claimToken: token), note: nil, metadata: nil), auth: probeLane)]
             while nowNs() < until {
-                for json in [#"{"op":"ping"}"#, #"{"op":"task.get","auth":"\#(probeLane)","task_id":"\#(task)"}"#,
-                             #"{"op":"heartbeat","auth":"\#(probeLane)","task_id":"\#(task)","claim_token":"\#(token)"}"#] {
+                for frame in probes {
                     let t0 = nowNs()
-                    let reply = try probe.call(json)
+                    let reply = try probe.call(frame: frame)
                     latencies.add(nowNs() - t0)
                     if !ReplyScan.isOK(reply) { failures += 1 }
                 }

@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import KanbanModel
+import KanbanProtocol
 import Synchronization
 import ZeroMQ
 
@@ -76,9 +78,9 @@ public enum StallBench {
         defer { bridge.stop() }
         let context = ZMQContext()
         let admin = try WireClient(context: context, endpoint: bridge.command, auth: board.adminToken, name: "admin")
-        func must(_ json: String) throws -> [UInt8] {
-            let reply = try admin.call(json)
-            guard ReplyScan.isOK(reply) else { throw BenchError("\(json.prefix(80)): \(String(decoding: reply.prefix(300), as: UTF8.self))") }
+        func must(_ request: Request) throws -> [UInt8] {
+            let reply = try admin.call(request)
+            guard ReplyScan.isOK(reply) else { throw BenchError("\(request.op.rawValue): \(String(decoding: reply.prefix(300), as: UTF8.self))") }
             return reply
         }
         // The probe's claim: a task of the probe lane, heartbeated throughout.
@@ -99,12 +101,13 @@ public enum StallBench {
         result.idle = phase()
 
         progress("pool of 4 making 8 worktrees …")
-        let command = #"["/bin/sh","-c","exec \"$0\" complete --result ok","\#(bridgeBinary)"]"#
-        _ = try must(#"{"op":"lane.register","auth":"\#(board.adminToken)","name":"coders","kind":"pool","max_concurrency":4,"workspace_policy":"worktree-per-task","repo":"\#(repo)","command":\#(command)}"#)
+        let coders = Lane(name: "coders", kind: .pool, maxConcurrency: 4, command: ["/bin/sh", "-c", #"exec "$0" complete --result ok"#, bridgeBinary],
+                          workspacePolicy: .worktreePerTask, repo: repo)
+        _ = try must(.laneRegister(LaneSpec(lane: coders)))
         let started = nowNs()
-        for i in 0..<8 { _ = try must(#"{"op":"task.create","auth":"\#(board.adminToken)","title":"change \#(i)","assignee":"coders"}"#) }
+        for i in 0..<8 { _ = try must(.taskCreate(TaskSpec(title: "change \(i)", assignee: "coders"))) }
         try waitFor(seconds: 600) {
-            let reply = try admin.call(#"{"op":"task.list","auth":"\#(board.adminToken)","assignee":"coders","status":"done"}"#)
+            let reply = try admin.call(.taskList(status: .done, assignee: "coders", limit: 500))
             return String(decoding: reply, as: UTF8.self).components(separatedBy: "\"id\":").count - 1 == 8
         }
         result.worktreeSeconds = Double(nowNs() - started) / 1e9
@@ -114,7 +117,7 @@ public enum StallBench {
         let pruneStarted = nowNs()
         let workspaces = (board.path as NSString).deletingLastPathComponent + "/bridge-workspaces/coders"
         try waitFor(seconds: 600) {
-            _ = try must(#"{"op":"workspace.prune","auth":"\#(board.adminToken)","lane":"coders"}"#)
+            _ = try must(.workspacePrune(lane: "coders"))
             return ((try? FileManager.default.contentsOfDirectory(atPath: workspaces)) ?? []).isEmpty
         }
         result.pruneSeconds = Double(nowNs() - pruneStarted) / 1e9
@@ -144,19 +147,21 @@ public enum StallBench {
         Thread {
             if let writer = try? WireClient(context: ZMQContext(), endpoint: endpoint, auth: token, name: "writer") {
                 while !unlocked.load(ordering: .acquiring) {
-                    let reply = try? writer.call(#"{"op":"task.create","auth":"\#(token)","title":"during the lock","timeout_ms":500}"#)
+                    let reply = try? writer.call(.taskCreate(TaskSpec(title: "during the lock")), timeoutMs: 500)
                     writeCounts.withLock { if reply.map(ReplyScan.isOK) == true { $0.ok += 1 } else { $0.busy += 1 } }
                 }
             }
             writesDone.signal()
         }.start()
         var pings = Latencies(), reads = Latencies()
+        // Encoded once, outside the measured loop. (The ping carries no token.)
+        let ping = RequestEncoder.encode(.ping), read = RequestEncoder.encode(.taskGet(taskID: probeTask), auth: board.adminToken)
         while !unlocked.load(ordering: .acquiring) {
             var t0 = nowNs()
-            _ = try admin.call(#"{"op":"ping"}"#)
+            _ = try admin.call(frame: ping)
             pings.add(nowNs() - t0)
             t0 = nowNs()
-            _ = try admin.call(#"{"op":"task.get","auth":"\#(board.adminToken)","task_id":"\#(probeTask)"}"#)
+            _ = try admin.call(frame: read)
             reads.add(nowNs() - t0)
             usleep(20_000)
         }

@@ -1,7 +1,9 @@
+import KanbanModel
+import KanbanProtocol
 import ZeroMQ
 
-/// One worker's REQ socket to the coordinator, with requests written as JSON text directly (ids and
-/// tokens are from a safe alphabet) and a fresh `request_id` on every mutation, as real workers send.
+/// One worker's REQ socket to the coordinator, with requests written by `RequestEncoder` as every
+/// client writes them, and a fresh `request_id` on every mutation of the lifecycle, as real workers send.
 public final class WireClient {
     private let socket: ZMQSocket
     private let auth: String
@@ -22,26 +24,32 @@ public final class WireClient {
         return idPrefix + String(sequence)
     }
 
-    /// One round trip: sends the JSON text, returns the reply frame. Fails after 30 s without a reply.
-    public func call(_ json: String) throws -> [UInt8] {
-        let frame = Array(json.utf8)
+    /// One round trip: sends the frame, returns the reply frame. Fails after 30 s without a reply.
+    public func call(frame: [UInt8]) throws -> [UInt8] {
         lastRequestBytes = frame.count
         try socket.send([frame])
-        guard try socket.waitReadable(timeoutMs: 30_000) else { throw BenchError("no reply within 30 s to \(json.prefix(60))") }
+        guard try socket.waitReadable(timeoutMs: 30_000) else {
+            throw BenchError("no reply within 30 s to \(String(decoding: frame.prefix(60), as: UTF8.self))")
+        }
         return try socket.receive().last ?? []
     }
 
+    /// One round trip of `request` with this client's token (and a `request_id` or `timeout_ms` if given).
+    public func call(_ request: Request, requestID: String? = nil, timeoutMs: Int? = nil) throws -> [UInt8] {
+        try call(frame: RequestEncoder.encode(request, auth: auth, requestID: requestID, timeoutMs: timeoutMs))
+    }
+
     public func claim(lane: String) throws -> [UInt8] {
-        try call(#"{"op":"claim","auth":"\#(auth)","lane":"\#(lane)","request_id":"\#(nextRequestID())"}"#)
+        try call(.claim(ClaimRequest(lane: lane)), requestID: nextRequestID())
     }
 
     public func complete(taskID: String, token: String, claimNext: Bool) throws -> [UInt8] {
-        let next = claimNext ? #","claim_next":true"# : ""
-        return try call(#"{"op":"complete","auth":"\#(auth)","task_id":"\#(taskID)","claim_token":"\#(token)","result":"ok"\#(next),"request_id":"\#(nextRequestID())"}"#)
+        let ref = ClaimRef(taskID: taskID, claimToken: token)
+        return try call(.complete(ref, result: "ok", summary: nil, metadata: nil, claimNext: claimNext), requestID: nextRequestID())
     }
 
     public func heartbeat(taskID: String, token: String) throws -> [UInt8] {
-        try call(#"{"op":"heartbeat","auth":"\#(auth)","task_id":"\#(taskID)","claim_token":"\#(token)","request_id":"\#(nextRequestID())"}"#)
+        try call(.heartbeat(ClaimRef(taskID: taskID, claimToken: token), note: nil, metadata: nil), requestID: nextRequestID())
     }
 
     /// Claims one task of `lane` and fails unless one is granted.

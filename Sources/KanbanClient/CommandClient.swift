@@ -50,24 +50,36 @@ public final class CommandClient {
         self.context = context
     }
 
-    /// Ops that only read: safe to resend without a request id.
-    static let readOps: Set<String> = ["ping", "lane.list", "lane.get", "task.get", "task.list", "events", "stats"]
+    /// Sends `request` and returns the reply's `result`; throws `WireError` on an error reply and
+    /// `ClientError.timeout` once every attempt timed out. Mutations get a fresh `request_id` unless one
+    /// is given, so retries are safe, and a `timeout_ms` a little under ours, so a write that cannot get
+    /// the board's lock is answered `busy` before we stop listening.
+    public func call(_ request: Request, requestID: String? = nil) throws -> JSONValue {
+        let mutation = request.isMutation
+        let frame = RequestEncoder.encode(request, auth: auth, requestID: mutation ? requestID ?? Self.newRequestID() : requestID,
+                                          timeoutMs: mutation ? timeoutMs * 4 / 5 : nil)
+        return try send(frame)
+    }
 
-    /// Sends `op` with `fields` and returns the reply's `result`; throws `WireError` on an error reply
-    /// and `ClientError.timeout` once every attempt timed out. Mutations get a fresh `request_id`
-    /// unless one is given, so retries are safe.
+    /// Sends `op` with hand-built `fields`, with the same envelope, retries and replies as `call(_:)`.
+    /// For tests and tools that must send what a typed `Request` cannot say (an unknown op, a field of
+    /// the wrong type); everything else sends a `Request`.
     public func call(_ op: String, _ fields: [String: JSONValue] = [:], requestID: String? = nil) throws -> JSONValue {
         var request = fields
         request["op"] = .string(op)
         if let auth { request["auth"] = .string(auth) }
-        if !Self.readOps.contains(op) {
+        // An unknown op is treated as a mutation: a request id never hurts, a missing one might.
+        if Op(rawValue: op)?.isMutation ?? true {
             request["request_id"] = .string(requestID ?? Self.newRequestID())
-            // A write that cannot get the board's lock is answered `busy` before we stop listening.
             if request["timeout_ms"] == nil { request["timeout_ms"] = .int(Int64(timeoutMs * 4 / 5)) }
         } else if let requestID {
             request["request_id"] = .string(requestID)
         }
-        let frame = Reply.encode(.object(request))
+        return try send(JSONCodec.encode(.object(request)))
+    }
+
+    /// One request frame, resent on timeouts (up to `retries`) and on `busy` (up to `busyRetries`).
+    private func send(_ frame: [UInt8]) throws -> JSONValue {
         var attempt = 0, busyAttempt = 0
         while true {
             do {
@@ -161,7 +173,7 @@ public final class EventSubscriber {
     public func next(timeoutMs: Int) throws -> (topic: String, event: JSONValue)? {
         guard try socket.waitReadable(timeoutMs: timeoutMs) else { return nil }
         let frames = try socket.receive()
-        guard frames.count == 2, let event = try? JSONDecoder().decode(JSONValue.self, from: Data(frames[1])) else { return nil }
+        guard frames.count == 2, let event = JSONCodec.decode(frames[1]) else { return nil }
         return (String(decoding: frames[0], as: UTF8.self), event)
     }
 }

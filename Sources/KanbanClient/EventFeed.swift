@@ -67,7 +67,7 @@ public final class EventFeed {
         do {
             let sub = try connectedSubscriber()
             if tracker == nil {
-                guard let head = try? commands.call("ping")["last_seq"]?.intValue else {
+                guard let head = try? commands.call(.ping)["last_seq"]?.intValue else {
                     notices.append("coordinator at \(commands.endpoint) unreachable; retrying")
                     Thread.sleep(forTimeInterval: Double(timeoutMs) / 1000)
                     return []
@@ -76,7 +76,7 @@ public final class EventFeed {
             }
             if Date().timeIntervalSince(lastHeadCheck) > headCheckInterval {
                 lastHeadCheck = Date()
-                if let head = try? commands.call("ping")["last_seq"]?.intValue, let last = tracker?.last, head > last {
+                if let head = try? commands.call(.ping)["last_seq"]?.intValue, let last = tracker?.last, head > last {
                     out += replay(reason: "the coordinator is at seq \(head), we had \(last)")
                 }
             }
@@ -84,7 +84,7 @@ public final class EventFeed {
             while try sub.waitReadable(timeoutMs: wait) {
                 wait = 0
                 let frames = try sub.receive()
-                guard frames.count == 2, let event = try? JSONDecoder().decode(JSONValue.self, from: Data(frames[1])),
+                guard frames.count == 2, let event = JSONCodec.decode(frames[1]),
                       let seq = event["seq"]?.intValue, var t = tracker else { continue }
                 switch t.classify(seq) {
                 case .duplicate: continue
@@ -114,7 +114,7 @@ public final class EventFeed {
         guard var t = tracker else { return [] }
         var out: [JSONValue] = []
         while true {
-            guard let page = try? commands.call("events", ["since": .int(t.last), "limit": 1000])["events"]?.arrayValue else {
+            guard let page = try? commands.call(.events(since: t.last, limit: 1000, lane: nil))["events"]?.arrayValue else {
                 notices.append("replay failed (coordinator unreachable); will retry")
                 break
             }

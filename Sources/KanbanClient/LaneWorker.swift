@@ -37,17 +37,15 @@ public final class LaneWorker {
     /// blocks the task with the error as the reason.
     @discardableResult
     public func runOne(waitMs: Int, handler: (JSONValue) throws -> String?) throws -> String? {
-        var fields: [String: JSONValue] = ["lane": .string(lane), "wait_ms": .int(Int64(waitMs))]
-        if let leaseSeconds { fields["lease_seconds"] = .int(Int64(leaseSeconds)) }
         let saved = commands.timeoutMs
         commands.timeoutMs = saved + waitMs
         defer { commands.timeoutMs = saved }
-        let claim = try commands.call("claim", fields)
+        let claim = try commands.call(.claim(ClaimRequest(lane: lane, leaseSeconds: leaseSeconds, waitMs: waitMs)))
         guard let task = claim["task"], !task.isNull, let taskID = task["id"]?.stringValue,
               let claimToken = claim["claim"]?["token"]?.stringValue,
               let leaseMs = claim["claim"]?["lease_expires_at_ms"]?.intValue else { return nil }
         commands.timeoutMs = saved
-        let ref: [String: JSONValue] = ["task_id": .string(taskID), "claim_token": .string(claimToken)]
+        let ref = ClaimRef(taskID: taskID, claimToken: claimToken)
         let beats = Heartbeats(endpoint: endpoint, auth: token, timeoutMs: saved, context: context, ref: ref, everyMs: max(200, Int((leaseMs - Int64(Date().timeIntervalSince1970 * 1000)) / 3)))
         let outcome = Result { try handler(task) }
         beats.stop()
@@ -55,13 +53,9 @@ public final class LaneWorker {
         do {
             switch outcome {
             case .success(let result):
-                var f = ref
-                if let result { f["result"] = .string(result) }
-                _ = try commands.call("complete", f)
+                _ = try commands.call(.complete(ref, result: result, summary: nil, metadata: nil, claimNext: false))
             case .failure(let error):
-                var f = ref
-                f["reason"] = .string("\(error)")
-                _ = try commands.call("block", f)
+                _ = try commands.call(.block(ref, reason: "\(error)", kind: nil))
             }
         } catch let e as WireError where e.code == .staleClaim {
             throw Failure.claimLost(taskID: taskID)
@@ -76,14 +70,14 @@ final class Heartbeats: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let state = Mutex<(stopped: Bool, lost: Bool)>((false, false))
 
-    init(endpoint: String, auth: String, timeoutMs: Int, context: ZMQContext, ref: [String: JSONValue], everyMs: Int) {
+    init(endpoint: String, auth: String, timeoutMs: Int, context: ZMQContext, ref: ClaimRef, everyMs: Int) {
         let thread = Thread { [self] in
             // Its own REQ socket: ZeroMQ sockets belong to one thread.
             let client = CommandClient(endpoint: endpoint, auth: auth, timeoutMs: timeoutMs, retries: 3, context: context)
             while wake.wait(timeout: .now() + .milliseconds(everyMs)) == .timedOut {
                 if state.withLock({ $0.stopped }) { break }
                 do {
-                    _ = try client.call("heartbeat", ref)
+                    _ = try client.call(.heartbeat(ref, note: nil, metadata: nil))
                 } catch let e as WireError where e.code == .staleClaim || e.code == .notClaimOwner {
                     state.withLock { $0.lost = true }
                     break

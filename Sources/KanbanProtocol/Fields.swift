@@ -1,4 +1,3 @@
-import Foundation
 import KanbanModel
 
 /// Strict, typed reads of a request object's fields. Each read consumes the key, so whatever is
@@ -83,7 +82,7 @@ struct Fields {
         guard let v = take(key) else { return nil }
         guard case .object = v else { throw WireError(.badRequest, "field '\(key)' must be an object") }
         // Metadata is published to every subscriber: its size is capped like any text field's.
-        let size = CompactJSON.encode(v)?.count ?? (try? JSONEncoder().encode(v))?.count ?? maxBytes + 1
+        let size = JSONCodec.encode(v).count
         guard size <= maxBytes else {
             throw WireError(.tooLarge, "field '\(key)' is \(size) bytes as compact JSON; the limit is \(maxBytes)")
         }

@@ -1,4 +1,3 @@
-import Foundation
 import KanbanModel
 
 /// Protocol version spoken on the wire.
@@ -16,22 +15,12 @@ public enum Reply {
         encode(["ok": false, "error": ["code": .string(error.code.rawValue), "message": .string(error.message)]])
     }
 
-    /// Compact JSON with sorted keys, so equal values encode to equal bytes.
-    public static func encode(_ value: JSONValue) -> [UInt8] {
-        if let fast = CompactJSON.encode(value) { return fast }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // JSONValue holds only finite numbers from decoding; a failure here is a programming error
-        // we still answer rather than crash on.
-        guard let data = try? encoder.encode(value) else {
-            return Array(#"{"ok":false,"error":{"code":"internal","message":"reply could not be encoded"}}"#.utf8)
-        }
-        return Array(data)
-    }
+    /// Compact JSON with sorted keys, so equal values encode to equal bytes (`JSONCodec.encode`).
+    public static func encode(_ value: JSONValue) -> [UInt8] { JSONCodec.encode(value) }
 
     /// Parses a reply frame (used by clients): the result on success, the wire error otherwise.
     public static func parse(_ frame: [UInt8]) -> Result<JSONValue, WireError> {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(frame)), case .object = value else {
+        guard let value = JSONCodec.decode(frame), case .object = value else {
             return .failure(WireError(.internal, "reply is not a JSON object"))
         }
         if value["ok"]?.boolValue == true { return .success(value["result"] ?? .null) }

@@ -30,13 +30,36 @@ public enum Request: Equatable, Sendable {
     /// Per-lane counts now, and throughput and claim latency over the last `windowSeconds`.
     case stats(windowSeconds: Int)
 
-    /// True for ops that change the board (and so honour `request_id`).
-    public var isMutation: Bool {
+    /// The op this request is sent as.
+    public var op: Op {
         switch self {
-        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats: return false
-        default: return true
+        case .ping: return .ping
+        case .laneRegister: return .laneRegister
+        case .laneUpdate: return .laneUpdate
+        case .laneList: return .laneList
+        case .laneGet: return .laneGet
+        case .laneRemove: return .laneRemove
+        case .laneRotateToken: return .laneRotateToken
+        case .taskCreate: return .taskCreate
+        case .taskGet: return .taskGet
+        case .taskList: return .taskList
+        case .taskAssign: return .taskAssign
+        case .taskLink: return .taskLink
+        case .taskReclaim: return .taskReclaim
+        case .taskUnblock: return .taskUnblock
+        case .workspacePrune: return .workspacePrune
+        case .claim: return .claim
+        case .heartbeat: return .heartbeat
+        case .complete: return .complete
+        case .block: return .block
+        case .release: return .release
+        case .events: return .events
+        case .stats: return .stats
         }
     }
+
+    /// True for ops that change the board (and so honour `request_id`); classified per op in `Op`.
+    public var isMutation: Bool { op.isMutation }
 }
 
 /// A full lane definition, as `lane.register` takes it.

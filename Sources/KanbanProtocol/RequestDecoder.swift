@@ -1,4 +1,3 @@
-import Foundation
 import KanbanModel
 
 /// Limits on what a request may be. Everything past them is refused before any work is done.
@@ -31,10 +30,7 @@ public struct RequestDecoder: Sendable {
         if let depth = Self.nestingDepth(frame), depth > limits.maxDepth {
             throw WireError(.badRequest, "JSON nested deeper than \(limits.maxDepth) levels")
         }
-        let value: JSONValue
-        do {
-            value = try CompactJSONParser.parse(frame) ?? JSONDecoder().decode(JSONValue.self, from: Data(frame))
-        } catch {
+        guard let value = JSONCodec.decode(frame) else {
             throw WireError(.badRequest, "request is not valid JSON")
         }
         guard case .object(let object) = value else {
@@ -52,10 +48,12 @@ public struct RequestDecoder: Sendable {
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func decodeOp(_ op: String, _ f: inout Fields) throws(WireError) -> Request {
-        switch op {
-        case "ping":
+        guard let name = Op(rawValue: op) else { throw WireError(.unknownOp, "unknown op \(Fields.quotedIfName(op))") }
+        // No default: a new op does not compile until it is decoded here.
+        switch name {
+        case .ping:
             return .ping
-        case "lane.register":
+        case .laneRegister:
             let name = try f.laneName("name")
             var lane = Lane(name: name)
             lane.kind = try f.optionalEnum("kind", LaneKind.self) ?? .persistent
@@ -71,7 +69,7 @@ public struct RequestDecoder: Sendable {
             lane.keepWorkspaces = try f.optionalBool("keep_workspaces") ?? false
             lane.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: false)
             return .laneRegister(LaneSpec(lane: lane))
-        case "lane.update":
+        case .laneUpdate:
             let name = try f.laneName("name")
             var p = LanePatch()
             p.kind = try f.optionalEnum("kind", LaneKind.self)
@@ -87,15 +85,15 @@ public struct RequestDecoder: Sendable {
             p.keepWorkspaces = try f.optionalBool("keep_workspaces")
             p.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: true)
             return .laneUpdate(name: name, p)
-        case "lane.list":
+        case .laneList:
             return .laneList
-        case "lane.get":
+        case .laneGet:
             return .laneGet(name: try f.laneName("name"))
-        case "lane.remove":
+        case .laneRemove:
             return .laneRemove(name: try f.laneName("name"))
-        case "lane.rotate-token":
+        case .laneRotateToken:
             return .laneRotateToken(name: try f.laneName("name"))
-        case "task.create":
+        case .taskCreate:
             let title = try f.requiredString("title", maxLength: 1024)
             guard !title.allSatisfy(\.isWhitespace) else { throw WireError(.badRequest, "'title' must not be blank") }
             let assignee = try f.optionalAssignee("assignee")
@@ -107,50 +105,48 @@ public struct RequestDecoder: Sendable {
                 parents: try f.optionalTaskIDs("parents") ?? [],
                 idempotencyKey: try f.optionalString("idempotency_key", maxLength: 256),
                 tenant: try f.optionalString("tenant", maxLength: 256)))
-        case "task.get":
+        case .taskGet:
             return .taskGet(taskID: try f.taskID("task_id"))
-        case "task.list":
+        case .taskList:
             return .taskList(status: try f.optionalEnum("status", TaskStatus.self),
                              assignee: try f.optionalAssignee("assignee"),
                              limit: try f.optionalInt("limit", range: 1...10_000) ?? 500)
-        case "task.assign":
+        case .taskAssign:
             let id = try f.taskID("task_id")
             return .taskAssign(taskID: id, assignee: try f.optionalAssignee("assignee"))
-        case "task.link":
+        case .taskLink:
             return .taskLink(parent: try f.taskID("parent_id"), child: try f.taskID("child_id"))
-        case "task.reclaim":
+        case .taskReclaim:
             return .taskReclaim(taskID: try f.taskID("task_id"), reason: try f.optionalString("reason", maxLength: 64 * 1024))
-        case "task.unblock":
+        case .taskUnblock:
             return .taskUnblock(taskID: try f.taskID("task_id"))
-        case "workspace.prune":
+        case .workspacePrune:
             return .workspacePrune(lane: try f.optionalLaneOrNone("lane"))
-        case "claim":
+        case .claim:
             return .claim(ClaimRequest(
                 lane: try f.laneName("lane"),
                 taskID: try f.optionalTaskID("task_id"),
                 leaseSeconds: try f.optionalInt("lease_seconds", range: 1...Lease.maxSeconds),
                 waitMs: try f.optionalInt("wait_ms", range: 0...3_600_000) ?? 0))
-        case "heartbeat":
+        case .heartbeat:
             return .heartbeat(try f.claimRef(), note: try f.optionalString("note", maxLength: 4096),
                               metadata: try f.optionalObject("metadata", maxBytes: 4096))
-        case "complete":
+        case .complete:
             return .complete(try f.claimRef(), result: try f.optionalString("result", maxLength: 256 * 1024),
                              summary: try f.optionalString("summary", maxLength: 64 * 1024),
                              metadata: try f.optionalObject("metadata", maxBytes: 16 * 1024),
                              claimNext: try f.optionalBool("claim_next") ?? false)
-        case "block":
+        case .block:
             return .block(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
                           kind: try f.optionalString("kind", maxLength: 64))
-        case "release":
+        case .release:
             return .release(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024))
-        case "events":
+        case .events:
             return .events(since: Int64(try f.optionalInt("since", range: 0...Int.max) ?? 0),
                            limit: try f.optionalInt("limit", range: 1...10_000) ?? 1000,
                            lane: try f.optionalLaneOrNone("lane"))
-        case "stats":
+        case .stats:
             return .stats(windowSeconds: try f.optionalInt("window_seconds", range: 1...7 * 86_400) ?? 3600)
-        default:
-            throw WireError(.unknownOp, "unknown op \(Fields.quotedIfName(op))")
         }
     }
 

@@ -32,11 +32,11 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the reply's result as JSON.")
     var json = false
 
-    /// Calls `op` and prints its result: as JSON with `--json`, else through `human`.
+    /// Sends `request` and prints its result: as JSON with `--json`, else through `human`.
     /// Failures become a message on stderr and the documented exit code.
-    func run(_ op: String, _ fields: [String: JSONValue] = [:], asLane: Bool = false, human: (JSONValue) -> Void) throws {
+    func run(_ request: Request, asLane: Bool = false, human: (JSONValue) -> Void) throws {
         try perform {
-            let result = try client(preferLane: asLane).call(op, fields)
+            let result = try client(preferLane: asLane).call(request)
             if json { printJSON(result) } else { human(result) }
         }
     }
@@ -87,7 +87,7 @@ func printError(_ message: String) {
 }
 
 func printJSON(_ value: JSONValue) {
-    print(String(decoding: Reply.encode(value), as: UTF8.self))
+    print(JSONCodec.encodeString(value))
 }
 
 /// One line per task: id, status, assignee, priority, title.

@@ -184,7 +184,7 @@ struct Doctor: ParsableCommand {
         defer { client.reset() }
         let ping: JSONValue
         do {
-            ping = try client.call("ping")
+            ping = try client.call(.ping)
         } catch ClientError.timeout {
             report.add(.fail, "command socket", "\(endpoint) did not answer a ping within \(timeout) ms. Is `kanban-bridge serve` running, "
                 + "and is this its --command-endpoint? (A firewall or a wrong host gives the same silence.)")
@@ -202,7 +202,7 @@ struct Doctor: ParsableCommand {
             return
         }
         do {
-            let lanes = try client.call("lane.list")
+            let lanes = try client.call(.laneList)
             report.add(.ok, "command socket", "the admin token beside \(db) is accepted")
             DoctorLanes.check(lanes, nowMs: Int64(Date().timeIntervalSince1970 * 1000), &report)
         } catch let error as WireError where error.code == .unauthorized {

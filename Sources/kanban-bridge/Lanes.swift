@@ -1,6 +1,7 @@
 import ArgumentParser
 import KanbanConfig
 import KanbanModel
+import KanbanProtocol
 import ZeroMQ
 
 extension Lane {
@@ -48,31 +49,26 @@ struct Lanes: ParsableCommand {
         @Option(help: ArgumentHelp("With CURVE: the lane's public key, or its .pub file ('none' removes it).", valueName: "key|file"))
         var curvePublicKey: String?
 
-        func fields(name: String) -> [String: JSONValue] {
-            var f: [String: JSONValue] = ["name": .string(name)]
-            if let kind { f["kind"] = .string(kind.rawValue) }
-            if let claimMode { f["claim_mode"] = .string(claimMode.rawValue) }
-            if let maxConcurrency { f["max_concurrency"] = .int(Int64(maxConcurrency)) }
-            if let leaseSeconds { f["lease_seconds"] = .int(Int64(leaseSeconds)) }
-            if let allowedStatusMutations { f["allowed_status_mutations"] = .string(allowedStatusMutations.rawValue) }
-            if !command.isEmpty { f["command"] = .array(command.map { .string($0) }) }
-            if let profile { f["profile"] = .string(profile) }
-            if let workspacePolicy { f["workspace_policy"] = .string(workspacePolicy.rawValue) }
-            if let repo { f["repo"] = .string(repo) }
-            if let maxRuntimeSeconds { f["max_runtime_seconds"] = .int(Int64(maxRuntimeSeconds)) }
-            if let keepWorkspaces { f["keep_workspaces"] = .bool(keepWorkspaces) }
-            return f
-        }
-
-        /// The fields, with `--curve-public-key` read from its file when it names one.
-        func resolvedFields(name: String) throws -> [String: JSONValue] {
-            var f = fields(name: name)
+        /// The settings given, with `--curve-public-key` read from its file when it names one.
+        func patch() throws -> LanePatch {
+            var p = LanePatch()
+            p.kind = kind
+            p.claimMode = claimMode
+            p.maxConcurrency = maxConcurrency
+            p.leaseSeconds = leaseSeconds
+            p.allowedStatusMutations = allowedStatusMutations
+            p.command = command.isEmpty ? nil : command
+            p.profile = profile
+            p.workspacePolicy = workspacePolicy
+            p.repo = repo
+            p.maxRuntimeSeconds = maxRuntimeSeconds
+            p.keepWorkspaces = keepWorkspaces
             if let key = curvePublicKey {
-                do { f["curve_public_key"] = .string(key == "none" ? "" : try CurveKeyFile.publicKey(key)) } catch {
+                do { p.curvePublicKey = key == "none" ? "" : try CurveKeyFile.publicKey(key) } catch {
                     throw ValidationError("--curve-public-key: \(error)")
                 }
             }
-            return f
+            return p
         }
     }
 
@@ -80,7 +76,7 @@ struct Lanes: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List lanes with their slots: running/max, queued.")
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.list") { result in
+            try connection.run(.laneList) { result in
                 let lanes = result["lanes"]?.arrayValue ?? []
                 if lanes.isEmpty { print("no lanes registered (kanban-bridge lanes register NAME)") }
                 lanes.forEach { print(laneLine($0)) }
@@ -104,7 +100,7 @@ struct Lanes: ParsableCommand {
                 throw ExitCode(2)
             }
             var registered: [Lane] = []
-            try connection.run("lane.list") { result in registered = (result["lanes"]?.arrayValue ?? []).compactMap(Lane.init(wire:)) }
+            try connection.run(.laneList) { result in registered = (result["lanes"]?.arrayValue ?? []).compactMap(Lane.init(wire:)) }
             let changes = ConfigDiff.changes(declared: declared, registered: registered)
             for change in changes {
                 switch change {
@@ -129,7 +125,14 @@ struct Lanes: ParsableCommand {
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.register", try lane.resolvedFields(name: name)) { result in
+            // Settings not given are the protocol's defaults, which `Lane(name:)` holds. The key is sent as
+            // given: `applied` reads "" (`none`) as "remove it", but a new lane has none to remove and the
+            // coordinator says so.
+            let patch = try lane.patch()
+            var registered = patch.applied(to: Lane(name: name))
+            registered.curvePublicKey = patch.curvePublicKey
+            let spec = LaneSpec(lane: registered)
+            try connection.run(.laneRegister(spec)) { result in
                 print(laneLine(result["lane"] ?? .null))
                 print("token: \(result["token"]?.stringValue ?? "")")
                 print("(shown once: give it to the lane as KANBAN_LANE_TOKEN)")
@@ -142,7 +145,7 @@ struct Lanes: ParsableCommand {
         @Argument var name: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.get", ["name": .string(name)]) { print(laneLine($0["lane"] ?? .null)) }
+            try connection.run(.laneGet(name: name)) { print(laneLine($0["lane"] ?? .null)) }
         }
     }
 
@@ -152,7 +155,7 @@ struct Lanes: ParsableCommand {
         @OptionGroup var lane: LaneFields
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.update", try lane.resolvedFields(name: name)) { print(laneLine($0["lane"] ?? .null)) }
+            try connection.run(.laneUpdate(name: name, try lane.patch())) { print(laneLine($0["lane"] ?? .null)) }
         }
     }
 
@@ -161,7 +164,7 @@ struct Lanes: ParsableCommand {
         @Argument var name: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.remove", ["name": .string(name)]) { _ in print("removed lane \(name)") }
+            try connection.run(.laneRemove(name: name)) { _ in print("removed lane \(name)") }
         }
     }
 
@@ -170,7 +173,7 @@ struct Lanes: ParsableCommand {
         @Argument var name: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("lane.rotate-token", ["name": .string(name)]) { print("token: \($0["token"]?.stringValue ?? "")") }
+            try connection.run(.laneRotateToken(name: name)) { print("token: \($0["token"]?.stringValue ?? "")") }
         }
     }
 }

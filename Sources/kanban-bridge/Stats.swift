@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KanbanModel
+import KanbanProtocol
 
 /// `kanban-bridge stats`: per-lane counts, throughput and claim latency, from the `stats` op.
 struct Stats: ParsableCommand {
@@ -24,7 +25,7 @@ struct Stats: ParsableCommand {
     }
 
     func run() throws {
-        try connection.run("stats", ["window_seconds": .int(Int64(window))], asLane: true) { result in
+        try connection.run(.stats(windowSeconds: window), asLane: true) { result in
             print(StatsTable.render(result))
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KanbanModel
+import KanbanProtocol
 
 struct TaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,13 +22,9 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "Tenant label.") var tenant: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            var f: [String: JSONValue] = ["title": .string(title), "priority": .int(Int64(priority))]
-            if let body { f["body"] = .string(body) }
-            if let assignee { f["assignee"] = .string(assignee) }
-            if !parent.isEmpty { f["parents"] = .array(parent.map { .string($0) }) }
-            if let idempotencyKey { f["idempotency_key"] = .string(idempotencyKey) }
-            if let tenant { f["tenant"] = .string(tenant) }
-            try connection.run("task.create", f) { print(taskLine($0["task"] ?? .null)) }
+            let spec = TaskSpec(title: title, body: body, assignee: assignee, priority: priority, parents: parent,
+                                idempotencyKey: idempotencyKey, tenant: tenant)
+            try connection.run(.taskCreate(spec)) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 
@@ -36,7 +33,7 @@ struct TaskCommand: ParsableCommand {
         @Argument var taskID: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("task.get", ["task_id": .string(taskID)], asLane: true) { result in
+            try connection.run(.taskGet(taskID: taskID), asLane: true) { result in
                 let t = result["task"] ?? .null
                 print(taskLine(t))
                 if let lock = t["claim_lock"]?.stringValue { print("claim:    \(lock)") }
@@ -60,10 +57,7 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "At most this many.") var limit: Int = 500
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            var f: [String: JSONValue] = ["limit": .int(Int64(limit))]
-            if let status { f["status"] = .string(status.rawValue) }
-            if let assignee { f["assignee"] = .string(assignee) }
-            try connection.run("task.list", f, asLane: true) { ($0["tasks"]?.arrayValue ?? []).forEach { print(taskLine($0)) } }
+            try connection.run(.taskList(status: status, assignee: assignee, limit: limit), asLane: true) { ($0["tasks"]?.arrayValue ?? []).forEach { print(taskLine($0)) } }
         }
     }
 
@@ -73,9 +67,7 @@ struct TaskCommand: ParsableCommand {
         @Argument(help: "Lane name; omit to unassign.") var assignee: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            var f: [String: JSONValue] = ["task_id": .string(taskID)]
-            if let assignee { f["assignee"] = .string(assignee) }
-            try connection.run("task.assign", f) { print(taskLine($0["task"] ?? .null)) }
+            try connection.run(.taskAssign(taskID: taskID, assignee: assignee)) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 
@@ -86,9 +78,7 @@ struct TaskCommand: ParsableCommand {
         @Option(help: "Why (kept on the run).") var reason: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            var f: [String: JSONValue] = ["task_id": .string(taskID)]
-            if let reason { f["reason"] = .string(reason) }
-            try connection.run("task.reclaim", f) { print(taskLine($0["task"] ?? .null)) }
+            try connection.run(.taskReclaim(taskID: taskID, reason: reason)) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 
@@ -98,7 +88,7 @@ struct TaskCommand: ParsableCommand {
         @Argument var taskID: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("task.unblock", ["task_id": .string(taskID)]) { print(taskLine($0["task"] ?? .null)) }
+            try connection.run(.taskUnblock(taskID: taskID)) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 
@@ -135,7 +125,7 @@ struct TaskCommand: ParsableCommand {
         @Argument var child: String
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            try connection.run("task.link", ["parent_id": .string(parent), "child_id": .string(child)]) { print(taskLine($0["task"] ?? .null)) }
+            try connection.run(.taskLink(parent: parent, child: child)) { print(taskLine($0["task"] ?? .null)) }
         }
     }
 }

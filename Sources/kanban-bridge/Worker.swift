@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KanbanModel
+import KanbanProtocol
 
 /// The task and claim token every claim-scoped verb needs.
 struct ClaimOptions: ParsableArguments {
@@ -9,13 +10,13 @@ struct ClaimOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Claim token from `claim` (default: $KANBAN_CLAIM_TOKEN).", valueName: "token"))
     var claimToken: String?
 
-    func fields() throws -> [String: JSONValue] {
+    func ref() throws -> ClaimRef {
         let env = ProcessInfo.processInfo.environment
         guard let task = task ?? env["KANBAN_TASK"] else { throw ValidationError("missing --task (or $KANBAN_TASK)") }
         guard let token = claimToken ?? env["KANBAN_CLAIM_TOKEN"] else {
             throw ValidationError("missing --claim-token (or $KANBAN_CLAIM_TOKEN)")
         }
-        return ["task_id": .string(task), "claim_token": .string(token)]
+        return ClaimRef(taskID: task, claimToken: token)
     }
 }
 
@@ -43,14 +44,12 @@ struct Claim: ParsableCommand {
 
     func run() throws {
         try perform {
-            var f: [String: JSONValue] = ["lane": .string(lane)]
-            if let taskID { f["task_id"] = .string(taskID) }
-            if let leaseSeconds { f["lease_seconds"] = .int(Int64(leaseSeconds)) }
-            if wait > 0 { f["wait_ms"] = .int(Int64(wait)) }
+            // A negative --wait was always sent as none: answer at once.
+            let request = ClaimRequest(lane: lane, taskID: taskID, leaseSeconds: leaseSeconds, waitMs: max(0, wait))
             let client = try connection.client(preferLane: true)
             client.timeoutMs = max(client.timeoutMs, wait + 5000)
             client.retries = output.retries
-            let result = try client.call("claim", f)
+            let result = try client.call(.claim(request))
             let format = output.resolved(json: connection.json)
             if format == .json { printJSON(result) }
             guard let task = result["task"], !task.isNull else {
@@ -73,13 +72,13 @@ struct Claim: ParsableCommand {
     }
 }
 
-/// Calls a claim-scoped op as the lane and prints the result in the chosen format.
-func claimScopedCall(_ op: String, _ fields: [String: JSONValue], _ connection: ConnectionOptions, _ output: WorkerOutputOptions,
+/// Sends a claim-scoped request as the lane and prints the result in the chosen format.
+func claimScopedCall(_ request: Request, _ connection: ConnectionOptions, _ output: WorkerOutputOptions,
                      shell: (JSONValue) -> [(String, String)], text: (JSONValue) -> Void) throws {
     try perform {
         let client = try connection.client(preferLane: true)
         client.retries = output.retries
-        let result = try client.call(op, fields)
+        let result = try client.call(request)
         switch output.resolved(json: connection.json) {
         case .json: printJSON(result)
         case .shell: print(ShellAssignments.render(shell(result)))
@@ -95,9 +94,7 @@ struct Heartbeat: ParsableCommand {
     @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        var f = try claim.fields()
-        if let note { f["note"] = .string(note) }
-        try claimScopedCall("heartbeat", f, connection, output,
+        try claimScopedCall(.heartbeat(try claim.ref(), note: note, metadata: nil), connection, output,
                             shell: { [("KANBAN_LEASE_EXPIRES_AT", String($0["lease_expires_at"]?.intValue ?? 0))] },
                             text: { print("lease until \($0["lease_expires_at"]?.intValue ?? 0) (unix seconds)") })
     }
@@ -116,16 +113,15 @@ struct Complete: ParsableCommand {
         if result != nil, resultFile != nil { throw ValidationError("give --result or --result-file, not both") }
     }
     func run() throws {
-        var f = try claim.fields()
-        if let result { f["result"] = .string(result) }
+        var result = self.result
         if let resultFile {
             let data = resultFile == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: resultFile)
             guard let data else { throw ValidationError("cannot read --result-file \(resultFile)") }
             // Agent output is not always valid UTF-8; keep what can be kept rather than refuse it.
-            f["result"] = .string(String(decoding: data, as: UTF8.self))
+            result = String(decoding: data, as: UTF8.self)
         }
-        if let summary { f["summary"] = .string(summary) }
-        try claimScopedCall("complete", f, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+        try claimScopedCall(.complete(try claim.ref(), result: result, summary: summary, metadata: nil, claimNext: false),
+                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
                             text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
@@ -138,10 +134,8 @@ struct Block: ParsableCommand {
     @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        var f = try claim.fields()
-        if let reason { f["reason"] = .string(reason) }
-        if let kind { f["kind"] = .string(kind) }
-        try claimScopedCall("block", f, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+        try claimScopedCall(.block(try claim.ref(), reason: reason, kind: kind),
+                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
                             text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
@@ -153,9 +147,8 @@ struct Release: ParsableCommand {
     @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        var f = try claim.fields()
-        if let reason { f["reason"] = .string(reason) }
-        try claimScopedCall("release", f, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+        try claimScopedCall(.release(try claim.ref(), reason: reason),
+                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
                             text: { print(taskLine($0["task"] ?? .null)) })
     }
 }
@@ -167,9 +160,7 @@ struct Events: ParsableCommand {
     @Option(help: "At most this many.") var limit: Int = 1000
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        var f: [String: JSONValue] = ["since": .int(Int64(since)), "limit": .int(Int64(limit))]
-        if let lane { f["lane"] = .string(lane) }
-        try connection.run("events", f, asLane: true) { result in
+        try connection.run(.events(since: Int64(since), limit: limit, lane: lane), asLane: true) { result in
             for e in result["events"]?.arrayValue ?? [] {
                 print("\(e["seq"]?.intValue ?? 0)  \((e["lane"]?.stringValue ?? "_").padding(16))  \((e["type"]?.stringValue ?? "").padding(14))  \(e["task_id"]?.stringValue ?? "")")
             }
@@ -181,7 +172,7 @@ struct Ping: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check that the coordinator answers.")
     @OptionGroup var connection: ConnectionOptions
     func run() throws {
-        try connection.run("ping", asLane: true) { result in
+        try connection.run(.ping, asLane: true) { result in
             print("kanban-bridge \(result["version"]?.stringValue ?? "?") protocol \(result["protocol"]?.intValue ?? 0) at \(connection.endpoint)")
         }
     }

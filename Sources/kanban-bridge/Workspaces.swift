@@ -1,5 +1,6 @@
 import ArgumentParser
 import KanbanModel
+import KanbanProtocol
 
 struct WorkspacesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,9 +20,7 @@ struct WorkspacesCommand: ParsableCommand {
         @Option(help: "Only this lane's.") var lane: String?
         @OptionGroup var connection: ConnectionOptions
         func run() throws {
-            var f: [String: JSONValue] = [:]
-            if let lane { f["lane"] = .string(lane) }
-            try connection.run("workspace.prune", f) { result in
+            try connection.run(.workspacePrune(lane: lane)) { result in
                 let queued = (result["queued"]?.arrayValue ?? []).compactMap(\.stringValue)
                 print(queued.isEmpty ? "nothing to prune" : "removing \(queued.count) in the background: " + queued.joined(separator: " "))
             }

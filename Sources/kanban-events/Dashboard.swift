@@ -1,6 +1,7 @@
 import Foundation
 import KanbanClient
 import KanbanModel
+import KanbanProtocol
 
 /// The live dashboard: lanes with their slots, then the latest events, redrawn in place.
 struct Dashboard {
@@ -26,7 +27,7 @@ struct Dashboard {
             nextDraw = Date().addingTimeInterval(Double(refreshMs) / 1000)
             let lanes: [JSONValue]?
             do {
-                lanes = try commands.call("lane.list")["lanes"]?.arrayValue
+                lanes = try commands.call(.laneList)["lanes"]?.arrayValue
             } catch {
                 lanes = nil
                 (notice, noticeAt) = ("\(error)", Date())

@@ -61,7 +61,7 @@ struct KanbanEvents: ParsableCommand {
         let commands = CommandClient(endpoint: endpoint, auth: curve == nil ? credential : nil, timeoutMs: 2000, curve: curve)
         // The dashboard opens with the last few events for context; --follow starts from now.
         var start = since
-        if start == nil, !follow, let head = try? commands.call("ping")["last_seq"]?.intValue { start = max(0, head - 50) }
+        if start == nil, !follow, let head = try? commands.call(.ping)["last_seq"]?.intValue { start = max(0, head - 50) }
         let feed = EventFeed(commands: commands, eventEndpoint: eventsEndpoint, since: start)
         let stop = StopFlag()
         if follow {

@@ -15,7 +15,7 @@ final class BadInputTests: XCTestCase {
 
     func rawReply(_ bytes: [UInt8], auth: Bool = true) throws -> (code: String?, ok: Bool) {
         let reply = try live.client(nil).roundTrip(bytes)
-        let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(reply))
+        let parsed = try XCTUnwrap(JSONCodec.decode(reply))
         return (parsed["error"]?["code"]?.stringValue, parsed["ok"]?.boolValue ?? false)
     }
 
@@ -57,7 +57,7 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(try dealer.waitReadable(timeoutMs: 5000))
         let frames = try dealer.receive()
         XCTAssertEqual(frames.first, [], "reply keeps the delimiter")
-        let reply = try JSONDecoder().decode(JSONValue.self, from: Data(frames.last!))
+        let reply = try XCTUnwrap(JSONCodec.decode(frames.last!))
         XCTAssertEqual(reply["error"]?["code"], "bad_request")
         try assertStillServing()
     }
@@ -105,7 +105,7 @@ final class BadInputTests: XCTestCase {
             for j in bytes.indices { bytes[j] = UInt8.random(in: 0...255, using: &rng) }
             if i % 2 == 0 { bytes = Array(#"{"op":"complete","task_id":"\#(task)","claim_token":"#.utf8) + bytes }
             let reply = try client.roundTrip(bytes)
-            let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(reply))
+            let parsed = try XCTUnwrap(JSONCodec.decode(reply))
             XCTAssertEqual(parsed["ok"], false)
             XCTAssertNotNil(parsed["error"]?["code"]?.stringValue.flatMap(ErrorCode.init(rawValue:)), "stable code")
         }

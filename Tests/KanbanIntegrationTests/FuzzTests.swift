@@ -52,7 +52,7 @@ final class FuzzTests: XCTestCase {
             }
             let reply = try dealer.receive().last ?? []
             received += 1
-            guard let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(reply)) else {
+            guard let parsed = JSONCodec.decode(reply) else {
                 XCTFail("a reply that is not JSON: \(String(decoding: reply.prefix(200), as: UTF8.self))")
                 continue
             }
