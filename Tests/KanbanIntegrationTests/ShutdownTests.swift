@@ -18,7 +18,7 @@ final class ShutdownTests: XCTestCase {
             answer.withLock { $0 = try? live.client(token, timeoutMs: 10_000).call("claim", ["lane": "factory", "wait_ms": 60_000]) }
             done.signal()
         }
-        Thread.sleep(forTimeInterval: 0.2)  // parked
+        live.waitForParkedClaims(1)
         let next = try live.restarted()
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
         XCTAssertEqual(answer.withLock { $0 }?["task"], .null, "parked claims are answered, not dropped")
