@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "KanbanProtocolTests", dependencies: ["KanbanProtocol", "KanbanClient"]),
         .testTarget(name: "KanbanStoreTests", dependencies: [
             "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        ], exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol", "KanbanBench",

@@ -62,6 +62,10 @@ public final class Coordinator: @unchecked Sendable {
     let decoder: RequestDecoder
     let dispatcher: Dispatcher?
     let stopping = Atomic<Bool>(false)
+    /// How many claims are parked, as of the end of the loop's last turn. Readable from any thread:
+    /// tests wait until a claim has parked instead of sleeping and hoping it did.
+    public var parkedClaimCount: Int { parkedCount.load(ordering: .acquiring) }
+    private let parkedCount = Atomic<Int>(0)
     let bound = Mutex<(command: String, events: String)?>(nil)
     let finished = DispatchSemaphore(value: 0)
 
@@ -255,6 +259,7 @@ public final class Coordinator: @unchecked Sendable {
                 publishNewEvents()
             }
             runTimers()
+            parkedCount.store(parked.entries.count, ordering: .releasing)
         }
     }
 

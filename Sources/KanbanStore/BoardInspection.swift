@@ -58,6 +58,11 @@ extension SQLiteBoard {
                                        running: all, runningUnderLanes: underLanes)
                 }
                 let version = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'schema_version'") ?? 0
+                // A migration this build does not know (GRDB's `grdb_migrations`): `serve` would refuse it.
+                if try Schema.bridgeMigrator.hasBeenSuperseded(db) {
+                    throw BoardError.incompatibleBoard(
+                        "the board's bridge tables have migrations this kanban-bridge does not know; upgrade kanban-bridge")
+                }
                 if version > Schema.bridgeVersion {
                     throw BoardError.incompatibleBoard(
                         "the board's bridge tables are version \(version), newer than this kanban-bridge (\(Schema.bridgeVersion)); upgrade kanban-bridge")

@@ -3,8 +3,37 @@ import GRDB
 /// The board's on-disk format: Hermes Agent 0.19's own tables, created exactly as `hermes kanban init`
 /// creates them, plus the bridge's `bridge_*` tables beside them in the same file.
 enum Schema {
-    /// Bump when the `bridge_*` tables change shape, and add a step to `migrateBridge`.
-    static let bridgeVersion = 2
+    /// The bridge tables' migrations, in order, by GRDB's `DatabaseMigrator` identifiers (recorded in
+    /// `grdb_migrations`). Append-only: never edit, rename or reorder a shipped step; change the
+    /// `bridge_*` tables by appending a new one.
+    static let bridgeMigrations: [(id: String, migrate: @Sendable (Database) throws -> Void)] = [
+        ("bridge-v1", { db in for sql in bridgeV1 { try db.execute(sql: sql) } }),
+        ("bridge-v2-lane-curve-key", { db in for sql in bridgeV2 { try db.execute(sql: sql) } }),
+    ]
+
+    /// The same steps registered with GRDB's migrator: its bookkeeping (`appliedIdentifiers`,
+    /// `hasBeenSuperseded`, `completedMigrations`) is what `migrateBridge` reads and keeps, so
+    /// `bridgeMigrator.migrate(writer)` on a migrated board is a no-op.
+    ///
+    /// `migrateBridge` applies the steps itself rather than calling `migrate(writer)`: GRDB's migrator
+    /// only runs through a `DatabaseWriter` (not reentrant on the connection the store holds) and
+    /// opens one `BEGIN IMMEDIATE` per step, and SQLite cannot nest transactions. The store needs the
+    /// check of what is applied and every step in the one IMMEDIATE transaction it opens at startup,
+    /// so two processes opening a board at once cannot both run a step.
+    static let bridgeMigrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        for step in bridgeMigrations { migrator.registerMigration(step.id, migrate: step.migrate) }
+        return migrator
+    }()
+
+    /// What `bridge_meta.schema_version` holds after migrating: the number of migrations. Releases up
+    /// to 4efae95 kept their version there (1, then 2) and refuse a board whose value is above theirs,
+    /// so it is kept up to date: an older bridge then refuses a board a newer one has changed.
+    static var bridgeVersion: Int { bridgeMigrations.count }
+
+    /// The migrations a board at a hand-rolled `schema_version` (before `grdb_migrations`) already has:
+    /// version n had exactly the first n steps (v1: `bridgeV1`, v2: `bridgeV2`).
+    static let legacyVersions = 2
 
     /// Hermes 0.19 DDL, verbatim in meaning (see shared/design/hermes-compat.md §1). `IF NOT EXISTS`
     /// everywhere, so attaching to a board Hermes created is a no-op here.
@@ -62,7 +91,8 @@ enum Schema {
         "CREATE INDEX IF NOT EXISTS idx_notify_task ON kanban_notify_subs(task_id)",
     ]
 
-    /// The bridge's own state. Append-only: never edit a shipped statement, add a new version.
+    /// The bridge's own state as release 4efae95 made it (migration "bridge-v1"). Never edit a shipped
+    /// statement: append a migration.
     static let bridgeV1 = [
         "CREATE TABLE bridge_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         // Lane registry. token_hash: SHA-256 of the lane token; the token itself is never stored.
@@ -111,7 +141,8 @@ enum Schema {
         "CREATE INDEX IF NOT EXISTS bridge_idx_tasks_claim ON tasks(assignee, status, priority DESC, created_at)",
     ]
 
-    /// CURVE: a lane may be known by its public key instead of (or besides) its token.
+    /// CURVE: a lane may be known by its public key instead of (or besides) its token (migration
+    /// "bridge-v2-lane-curve-key").
     static let bridgeV2 = [
         "ALTER TABLE bridge_lanes ADD COLUMN curve_public_key TEXT",
         "CREATE UNIQUE INDEX bridge_lanes_curve_key ON bridge_lanes(curve_public_key) WHERE curve_public_key IS NOT NULL",
@@ -159,28 +190,48 @@ enum Schema {
         return tables
     }
 
-    /// Creates what is missing (Hermes tables on a fresh file, the bridge tables everywhere).
+    /// Creates what is missing (Hermes tables on a fresh file, the bridge tables everywhere). Runs in
+    /// the caller's IMMEDIATE transaction. `tables` (read before the write lock was taken) is not
+    /// trusted for the bridge tables: `migrateBridge` reads their state again under the lock.
     static func create(_ db: Database, tables: Set<String>) throws {
         for sql in hermesDDL { try db.execute(sql: sql) }
-        try migrateBridge(db, tables: tables)
+        try migrateBridge(db)
     }
 
-    private static func migrateBridge(_ db: Database, tables: Set<String>) throws {
-        var version = 0
-        if tables.contains("bridge_meta") {
-            version = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'schema_version'") ?? 0
-        }
-        if version > bridgeVersion {
+    /// Brings the `bridge_*` tables up to date in the caller's transaction, recording each step in
+    /// `grdb_migrations` as GRDB's `DatabaseMigrator` does. A board with a step this build does not
+    /// know was migrated by a newer bridge and is refused, unchanged.
+    static func migrateBridge(_ db: Database) throws {
+        let migrator = bridgeMigrator
+        if try migrator.hasBeenSuperseded(db) {
+            let unknown = try migrator.appliedIdentifiers(db).subtracting(bridgeMigrations.map(\.id)).sorted()
             throw BoardError.incompatibleBoard(
-                "the board's bridge tables are version \(version), newer than this kanban-bridge (\(bridgeVersion)); upgrade kanban-bridge")
+                "the board's bridge tables have migration(s) \(unknown.joined(separator: ", ")) this kanban-bridge does not know; upgrade kanban-bridge")
         }
-        if version < 1 {
-            for sql in bridgeV1 { try db.execute(sql: sql) }
-        }
-        if version < 2 {
-            for sql in bridgeV2 { try db.execute(sql: sql) }
+        // GRDB's own DDL for its table, so the migrator reads and extends it as if it had made it.
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        try adoptLegacyVersion(db, applied: migrator.appliedIdentifiers(db))
+        let applied = try migrator.appliedIdentifiers(db)
+        for step in bridgeMigrations where !applied.contains(step.id) {
+            try step.migrate(db)
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [step.id])
         }
         try db.execute(sql: "INSERT OR REPLACE INTO bridge_meta (key, value) VALUES ('schema_version', ?)",
                        arguments: [String(bridgeVersion)])
+    }
+
+    /// A board made before `grdb_migrations` (releases up to 4efae95) says how far its bridge tables
+    /// go in `bridge_meta.schema_version`: its steps are recorded as applied, without running them
+    /// again, and only the later ones run. Nothing to do once any migration is recorded.
+    private static func adoptLegacyVersion(_ db: Database, applied: Set<String>) throws {
+        guard applied.isEmpty, try db.tableExists("bridge_meta") else { return }
+        let version = try Int.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM bridge_meta WHERE key = 'schema_version'") ?? 0
+        if version > legacyVersions {
+            throw BoardError.incompatibleBoard(
+                "the board's bridge tables are version \(version), newer than this kanban-bridge (\(bridgeVersion)); upgrade kanban-bridge")
+        }
+        for step in bridgeMigrations.prefix(max(version, 0)) {
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [step.id])
+        }
     }
 }

@@ -67,6 +67,13 @@ final class BadInputTests: XCTestCase {
         try dealer.connect(live.commandEndpoint)
         try dealer.send([Array(#"{"op":"ping"}"#.utf8)])
         XCTAssertFalse(try dealer.waitReadable(timeoutMs: 300), "no envelope, nowhere to answer")
+        // Positive control: a proper request sent after it on the same socket is handled after it, so
+        // its reply being the first to arrive shows the first got none (not merely a slow one).
+        try dealer.send([[], Array(#"{"op":"ping"}"#.utf8)])
+        XCTAssertTrue(try dealer.waitReadable(timeoutMs: 15_000))
+        let first = try dealer.receive()
+        XCTAssertEqual(try JSONDecoder().decode(JSONValue.self, from: Data(first.last!))["result"]?["protocol"], 1, "no envelope, nowhere to answer")
+        XCTAssertFalse(try dealer.waitReadable(timeoutMs: 0))
         try assertStillServing()
     }
 

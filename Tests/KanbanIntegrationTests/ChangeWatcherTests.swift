@@ -27,7 +27,7 @@ final class ChangeWatcherTests: XCTestCase {
             answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000]) }
             done.signal()
         }
-        Thread.sleep(forTimeInterval: 0.2)
+        live.waitForParkedClaims(1)  // the foreign write must be what wakes it
         let now = Int64(Date().timeIntervalSince1970)
         try hermes(live).write { db in
             try db.execute(sql: "INSERT INTO tasks (id, title, assignee, status, priority, created_at) VALUES ('t_0000beef', 'from hermes', 'factory', 'ready', 0, ?)",

@@ -82,9 +82,20 @@ final class CurveTests: XCTestCase {
                                            context: live.context)
         let member = try EventSubscriber(endpoint: live.eventEndpoint, curve: CurveCredentials(serverKey: server.publicKey, keys: adminKeys),
                                          context: live.context)
-        Thread.sleep(forTimeInterval: 0.3)  // both handshakes done (or refused)
-        _ = try admin.call("task.create", ["title": "announce me"])
-        XCTAssertEqual(try member.next(timeoutMs: 2000)?.event["type"], "created")
+        // Wait for the member's handshake and subscription, not a fixed pause: announce until it hears.
+        var heard: JSONValue?
+        try waitFor("the member receives events") {
+            _ = try admin.call("task.create", ["title": "announce me"])
+            heard = try member.next(timeoutMs: 200)?.event["type"]
+            return heard != nil
+        }
+        XCTAssertEqual(heard, "created")
+        // The stranger connected before the member, and a marker published now reaches the member:
+        // anything the stranger could read would have reached it by then too.
+        _ = try admin.call("task.create", ["title": "marker"])
+        var sawMarker = false
+        while let e = try member.next(timeoutMs: 5000) { if e.event["type"] == "created", e.event["seq"] == (try admin.call("ping")["last_seq"]) { sawMarker = true; break } }
+        XCTAssertTrue(sawMarker, "the marker reached the member")
         XCTAssertNil(try stranger.next(timeoutMs: 300), "an unregistered key reads nothing")
     }
 

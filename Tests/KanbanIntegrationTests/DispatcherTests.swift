@@ -165,7 +165,10 @@ final class DispatcherTests: XCTestCase {
         let theirs = try (0..<3).map { try live.createTask("pool \($0)", assignee: "pool") }
         let mine = try (0..<3).map { try live.createTask("factory \($0)", assignee: "factory") }
         try waitUntil { try allDone(live, theirs) }
-        Thread.sleep(forTimeInterval: 0.3)  // several dispatcher ticks after the pool drained
+        // Positive control instead of a pause: pool work created now is dispatched and done only
+        // after dispatcher passes that saw the persistent lane's tasks ready.
+        let marker = try live.createTask("pool marker", assignee: "pool")
+        try waitUntil { try allDone(live, [marker]) }
         for id in mine { XCTAssertEqual(try live.status(id), "ready") }
         XCTAssertFalse(try live.board.events(since: 0, limit: 1000, lane: "factory").contains { $0.type == "spawned" })
     }
@@ -187,7 +190,11 @@ final class DispatcherTests: XCTestCase {
     func test_workForANameNoLaneServes_staysReady_andIsReported() throws {
         let live = try LiveCoordinator(dispatch: true)
         let task = try live.createTask("for nobody", assignee: "ghost")
-        Thread.sleep(forTimeInterval: 0.3)
+        // Positive control instead of a pause: a spawn lane's task created after it is dispatched and
+        // done only after dispatcher passes that saw the ghost's task ready.
+        try register(live, "control", kind: "spawn", command: Self.completes(after: 0))
+        let marker = try live.createTask("control marker", assignee: "control")
+        try waitUntil { try live.status(marker) == "done" }
         XCTAssertEqual(try live.status(task), "ready")
         let unregistered = try live.admin.call("lane.list")["unregistered"]?.arrayValue ?? []
         XCTAssertEqual(unregistered.first?["assignee"], "ghost")

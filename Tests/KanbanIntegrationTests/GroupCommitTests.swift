@@ -51,7 +51,12 @@ final class GroupCommitTests: XCTestCase {
         try send("C", #"{"op":"complete","auth":"\#(token)","task_id":"\#(first)","claim_token":"ct_not-a-real-token"}"#)
         try send("D", #"{"op":"task.create","auth":"\#(live.adminToken)","title":"made in a batch","request_id":"r2"}"#)
         try send("E", complete)
-        Thread.sleep(forTimeInterval: 0.2)
+        // Positive control instead of a pause: a read sent after them on the same socket is handled
+        // after them (one pipe, in order) and answered at once, so any early answer to B–E would
+        // arrive before its reply.
+        try send("F", #"{"op":"ping"}"#)
+        XCTAssertTrue(try dealer.waitReadable(timeoutMs: 15_000), "the marker read is answered while the lock is held")
+        XCTAssertEqual(String(decoding: try dealer.receive()[0], as: UTF8.self), "F", "nothing may be answered before its commit")
         XCTAssertFalse(try dealer.waitReadable(timeoutMs: 0), "nothing may be answered before its commit")
         release.signal()
         XCTAssertEqual(unlocked.wait(timeout: .now() + 15), .success)

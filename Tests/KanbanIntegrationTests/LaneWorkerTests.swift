@@ -1,16 +1,27 @@
 import Foundation
 import KanbanClient
+import KanbanCoordinator
 import KanbanModel
 import XCTest
 
 final class LaneWorkerTests: XCTestCase {
     func test_longHandler_keepsItsClaimAlive_byAutomaticHeartbeats() throws {
-        let live = try LiveCoordinator()
+        // The lease runs on the coordinator's clock, driven here; the worker's heartbeats come on its
+        // own real-time timer (a third of the lease, measured against the wall clock, hence the start).
+        let clock = ManualClock(startMs: SystemClock().nowMs())
+        let live = try LiveCoordinator(clock: clock)
         let token = try live.registerLane("factory")
         let task = try live.createTask("longer than the lease")
         let worker = LaneWorker(endpoint: live.commandEndpoint, lane: "factory", token: token, leaseSeconds: 1, context: live.context)
         let done = try worker.runOne(waitMs: 1000) { _ in
-            Thread.sleep(forTimeInterval: 2.5)  // two and a half leases
+            // Two and a half leases and more: 0.9 s at a time, each after a heartbeat has renewed the
+            // lease. Without the heartbeats the lease would run out at the second step.
+            for n in 1...3 {
+                try waitFor("heartbeat \(n)") {
+                    try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.type == "heartbeat" }.count >= n
+                }
+                clock.advance(ms: 900)
+            }
             return "finished"
         }
         XCTAssertEqual(done, task)

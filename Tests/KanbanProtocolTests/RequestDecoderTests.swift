@@ -150,35 +150,3 @@ final class RequestDecoderTests: XCTestCase {
         XCTAssertTrue(try decode(#"{"op":"release","task_id":"t_1","claim_token":"c"}"#).request.isMutation)
     }
 }
-
-final class ReplyTests: XCTestCase {
-    func test_okReply_roundTrips() {
-        let bytes = Reply.ok(["task": ["id": "t_1"]])
-        XCTAssertEqual(try Reply.parse(bytes).get()["task"]?["id"], "t_1")
-    }
-
-    func test_errorReply_carriesStableCode() {
-        let bytes = Reply.error(WireError(.staleClaim, "gone"))
-        guard case .failure(let e) = Reply.parse(bytes) else { return XCTFail() }
-        XCTAssertEqual(e.code, .staleClaim)
-        XCTAssertEqual(String(decoding: bytes, as: UTF8.self), #"{"error":{"code":"stale_claim","message":"gone"},"ok":false}"#)
-    }
-
-    func test_eventTopic_usesLaneOrUnderscore() {
-        XCTAssertEqual(BoardEvent(seq: 1, type: "claimed", taskID: "t", lane: "factory", runID: 1, atMs: 0, data: [:]).topic, "factory.claimed")
-        XCTAssertEqual(BoardEvent(seq: 1, type: "created", taskID: "t", lane: nil, runID: nil, atMs: 0, data: [:]).topic, "_.created")
-    }
-}
-
-final class EndpointTests: XCTestCase {
-    func test_loopbackIpcAndInproc_areLocal_everythingElseIsRemote() {
-        for local in ["tcp://127.0.0.1:5555", "tcp://127.1.2.3:1", "tcp://localhost:5555", "tcp://[::1]:5555", "tcp://lo:5555",
-                      "ipc:///tmp/kb.sock", "inproc://x"] {
-            XCTAssertTrue(Endpoints.isLocal(local), local)
-        }
-        for remote in ["tcp://*:5555", "tcp://0.0.0.0:5555", "tcp://10.0.0.5:5555", "tcp://eth0:5555", "tcp://[::]:5555",
-                       "tcp://127.0.0.1.evil.example:5555", "tcp://128.0.0.1:5", "ws://127.0.0.1:5555", "tcp://127.0.0.1"] {
-            XCTAssertFalse(Endpoints.isLocal(remote), remote)
-        }
-    }
-}

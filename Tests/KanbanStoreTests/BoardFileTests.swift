@@ -4,7 +4,7 @@ import KanbanModel
 import KanbanStore
 import XCTest
 
-/// The board file on disk: who can read it, and what happens to files that are not a healthy board.
+/// SQLite only. The board file on disk: who can read it, and what happens to files that are not a healthy board.
 final class BoardFileTests: XCTestCase {
     var dir: URL!
     var savedUmask: mode_t = 0

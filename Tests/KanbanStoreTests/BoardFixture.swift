@@ -2,18 +2,43 @@ import Foundation
 import KanbanModel
 import KanbanStore
 
-/// A fresh board file in a temporary directory, removed afterwards.
+/// A fresh board in a temporary directory, removed afterwards.
+///
+/// The store tests (every file but the SQLite-only ones: BoardFileTests, CompatibilityTests,
+/// HermesSeesTests, HermesWritesTests, SQLiteMigrationTests) see the board only as `any BoardStore`,
+/// made by `makeStore(in:)`: a second backend inherits all of them by adding its case there and
+/// running the suite with `KANBAN_TEST_STORE=<its name>`.
 final class BoardFixture {
     let dir: URL
-    let board: SQLiteBoard
+    let board: any BoardStore
     var nowMs: Int64 = 1_800_000_000_000
 
+    /// The board file of an SQLite store (`BoardFixture.sqlite()`): what the SQLite-only tests open
+    /// beside the store, as Hermes would.
     var path: String { dir.appendingPathComponent("kanban.db").path }
 
-    init() throws {
+    /// A board of the backend under test.
+    convenience init() throws { try self.init(makeStore: Self.makeStore(in:)) }
+
+    /// A board that is an `SQLiteBoard` at `path` whatever backend is under test: for tests of the
+    /// file itself (its rows as Hermes reads and writes them).
+    static func sqlite() throws -> BoardFixture {
+        try BoardFixture { dir in try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path) }
+    }
+
+    private init(makeStore: (URL) throws -> any BoardStore) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("kb-store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        board = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
+        board = try makeStore(dir)
+    }
+
+    /// The one factory of the store tests: an empty board of the backend named by `KANBAN_TEST_STORE`
+    /// (default `sqlite`), with `dir` to keep any files in.
+    static func makeStore(in dir: URL) throws -> any BoardStore {
+        switch ProcessInfo.processInfo.environment["KANBAN_TEST_STORE"] ?? "sqlite" {
+        case "sqlite": return try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
+        case let other: throw BoardError.invalid("KANBAN_TEST_STORE=\(other): no such store backend in BoardFixture.makeStore")
+        }
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }

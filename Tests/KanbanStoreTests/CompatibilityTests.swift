@@ -4,14 +4,7 @@ import KanbanModel
 import KanbanStore
 import XCTest
 
-/// Another program's connection to the same board file (stands in for Hermes' sqlite3 writes).
-struct SQLiteBoardRaw {
-    let queue: DatabaseQueue
-    init(path: String) throws { queue = try DatabaseQueue(path: path) }
-    func exec(_ sql: String) throws { try queue.write { try $0.execute(sql: sql) } }
-    func scalar(_ sql: String) throws -> String? { try queue.read { try String.fetchOne($0, sql: sql) } }
-}
-
+/// SQLite only: the board file next to Hermes' own schema, and files the store refuses.
 final class CompatibilityTests: XCTestCase {
     var dir: URL!
 

@@ -4,7 +4,8 @@ import KanbanModel
 import KanbanStore
 import XCTest
 
-/// What Hermes' own readers see of bridge claims: liveness, readiness dates, run reasons, workspace, profile.
+/// SQLite only: what Hermes' own readers see of bridge claims (its columns, read raw): liveness,
+/// readiness dates, run reasons, workspace, profile, failure streak.
 final class HermesSeesTests: XCTestCase {
     func scalar(_ f: BoardFixture, _ sql: String) throws -> String? { try SQLiteBoardRaw(path: f.path).scalar(sql) }
 
@@ -14,7 +15,7 @@ final class HermesSeesTests: XCTestCase {
     }
 
     func test_liveness_refreshesOnlyLiveOldClaims() throws {
-        let f = try BoardFixture()
+        let f = try BoardFixture.sqlite()
         try f.lane("factory", max: 3)
         let long = try f.task("long lease")
         let short = try f.task("short lease")
@@ -45,7 +46,7 @@ final class HermesSeesTests: XCTestCase {
     }
 
     func test_liveness_leavesATakenTaskAlone() throws {
-        let f = try BoardFixture()
+        let f = try BoardFixture.sqlite()
         try f.lane("factory")
         let t = try f.task("taken")
         _ = try f.claim("factory", leaseMs: 86_400_000)
@@ -55,7 +56,7 @@ final class HermesSeesTests: XCTestCase {
     }
 
     func test_release_datesReadiness_andKeepsPublishedTypes() throws {
-        let f = try BoardFixture()
+        let f = try BoardFixture.sqlite()
         try f.lane("factory")
         let t = try f.task("released")
         let c = try XCTUnwrap(try f.claim("factory", leaseMs: 3_600_000))
@@ -72,7 +73,7 @@ final class HermesSeesTests: XCTestCase {
     }
 
     func test_failureRetried_datesReadiness_atOnceOrAfterBackoff() throws {
-        let f = try BoardFixture()
+        let f = try BoardFixture.sqlite()
         try f.lane("factory")
         let t = try f.task("expires")
         _ = try f.claim("factory", leaseMs: 1_000)
@@ -95,11 +96,24 @@ final class HermesSeesTests: XCTestCase {
     }
 
     func test_hermesOwnPromoted_isStillImported() throws {
-        let f = try BoardFixture()
+        let f = try BoardFixture.sqlite()
         try f.lane("factory")
         let t = try f.task("x")
         try SQLiteBoardRaw(path: f.path).exec(
             "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES ('\(t.id)', NULL, 'promoted', NULL, 1)")
         XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 1)
+    }
+
+    func test_successResetsTheFailureStreak() throws {
+        let f = try BoardFixture.sqlite()
+        try f.lane("factory")
+        let t = try f.task("once flaky")
+        _ = try f.claim("factory", leaseMs: 1_000)
+        f.nowMs += 1_000
+        _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 2))
+        let c = try XCTUnwrap(try f.claim("factory"))
+        _ = try f.board.endClaim(f.proof("factory", t.id, c.token), .complete(result: nil, summary: nil, metadata: nil), nowMs: f.nowMs)
+        let raw = try SQLiteBoardRaw(path: f.path)
+        XCTAssertEqual(try raw.scalar("SELECT consecutive_failures FROM tasks WHERE id = '\(t.id)'"), "0")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KanbanClient
+import KanbanCoordinator
 import KanbanModel
 import KanbanProtocol
 import XCTest
@@ -34,14 +35,15 @@ final class DuplicateDeliveryTests: XCTestCase {
     }
 
     func test_requestIDReusedAfterItsWindow_isANewRequest_withAFreshToken() throws {
-        let live = try LiveCoordinator(retryWindowMs: 300)
+        let clock = ManualClock()  // the window passes on the coordinator's clock, not in real time
+        let live = try LiveCoordinator(clock: clock, retryWindowMs: 300)
         let token = try live.registerLane("factory")
         let lane = live.client(token)
         _ = try live.createTask("first")
         let first = try lane.call("claim", ["lane": "factory"], requestID: "reused")
         XCTAssertEqual(try lane.call("claim", ["lane": "factory"], requestID: "reused"), first, "a retry within the window")
         _ = try lane.call("complete", ["task_id": first["task"]!["id"]!, "claim_token": first["claim"]!["token"]!])
-        Thread.sleep(forTimeInterval: 0.5)  // the window is over; the old reply may still be stored
+        clock.advance(ms: 500)  // the window is over; the old reply may still be stored
 
         let secondTask = try live.createTask("second")
         let second = try lane.call("claim", ["lane": "factory"], requestID: "reused")

@@ -1,0 +1,113 @@
+import Foundation
+import KanbanClient
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import Synchronization
+import XCTest
+import ZeroMQ
+
+final class BlockingClaimTests: XCTestCase {
+    func test_parkedClaim_isAnsweredWhenATaskArrives() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let answer = Mutex<JSONValue?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let r = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000])
+            answer.withLock { $0 = r }
+            done.signal()
+        }
+        // The claim parks; it must not stall other requests meanwhile.
+        for _ in 0..<5 { XCTAssertEqual(try live.admin.call("ping")["protocol"], 1) }
+        live.waitForParkedClaims(1)  // so the task below arrives after the claim, as the test says
+        let task = try live.createTask("arrives later")
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(answer.withLock { $0 }?["task"]?["id"]?.stringValue, task)
+    }
+
+    func test_blockingClaimOnAFullLane_waitsForASlot() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")  // one slot
+        let first = try live.createTask("first"), second = try live.createTask("second")
+        let held = try live.client(token).call("claim", ["lane": "factory"])
+        XCTAssertEqual(held["task"]?["id"]?.stringValue, first)
+        let answer = Mutex<JSONValue?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000]) }
+            done.signal()
+        }
+        live.waitForParkedClaims(1)  // a claim refused with lane_full would never park
+        XCTAssertEqual(done.wait(timeout: .now()), .timedOut, "parked, not refused with lane_full")
+        _ = try live.client(token).call("complete", ["task_id": .string(first), "claim_token": held["claim"]!["token"]!])
+        XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(answer.withLock { $0 }?["task"]?["id"]?.stringValue, second)
+    }
+
+    func test_parkedClaim_getsNullWhenTheWaitEnds() throws {
+        // The wait is time passing on the coordinator's clock: driven, not slept.
+        let clock = ManualClock()
+        let live = try LiveCoordinator(clock: clock)
+        let token = try live.registerLane("factory")
+        let answer = Mutex<JSONValue?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 60_000).call("claim", ["lane": "factory", "wait_ms": 200]) }
+            done.signal()
+        }
+        live.waitForParkedClaims(1)
+        clock.advance(ms: 200)
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        let r = try XCTUnwrap(answer.withLock { $0 })
+        XCTAssertEqual(r["task"], .null)
+    }
+
+    func test_tenParkedClaimersAndFiveTasks_fiveGetOneEach_fiveGetNull() throws {
+        let clock = ManualClock()
+        let live = try LiveCoordinator(clock: clock)
+        let token = try live.registerLane("factory", maxConcurrency: 10)
+        let results = Mutex<[String?]>([])
+        let group = DispatchGroup()
+        for _ in 0..<10 {
+            group.enter()
+            Thread.detachNewThread {
+                let r = try? live.client(token, timeoutMs: 60_000).call("claim", ["lane": "factory", "wait_ms": 2_000])
+                results.withLock { $0.append(r?["task"]?["id"]?.stringValue) }
+                group.leave()
+            }
+        }
+        live.waitForParkedClaims(10)
+        var created: Set<String> = []
+        for i in 0..<5 { created.insert(try live.createTask("t\(i)")) }
+        // Five answered with a task; the other five wait out their 2 s on the coordinator's clock.
+        waitFor("five claims answered") { results.withLock { $0.count } == 5 }
+        clock.advance(ms: 2_000)
+        XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+        let got = results.withLock { $0 }
+        XCTAssertEqual(got.count, 10)
+        XCTAssertEqual(Set(got.compactMap { $0 }), created)
+        XCTAssertEqual(got.compactMap { $0 }.count, 5)
+    }
+
+    func test_claimForAClientThatLeft_isReleased_notHeld() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory")
+        let req = try ZMQSocket(live.context, .req)
+        try req.connect(live.commandEndpoint)
+        try req.send([Reply.encode(["op": "claim", "auth": .string(token), "lane": "factory", "wait_ms": 10_000])])
+        live.waitForParkedClaims(1)
+        req.close()
+        // The ROUTER notices the disconnect in its own time, and nothing outside it can tell when:
+        // this is the one fixed pause left (a send to a peer it still thinks connected is not refused).
+        Thread.sleep(forTimeInterval: 0.3)
+        let task = try live.createTask("for a ghost")
+        var types: [String] = []
+        try waitFor("the claim released") {
+            types = try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.taskID == task }.map(\.type)
+            return types.contains("released")
+        }
+        XCTAssertEqual(types, ["created", "available", "claimed", "released", "available"])
+        XCTAssertEqual(try live.status(task), "ready")
+    }
+}
