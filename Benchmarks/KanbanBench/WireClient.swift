@@ -10,7 +10,11 @@ public final class WireClient {
     /// Size of the last request sent (for sizing the echo baseline).
     public private(set) var lastRequestBytes = 0
 
-    public init(context: ZMQContext, endpoint: String, auth: String, name: String) throws {
+    /// Milliseconds `call` waits for a reply (a coordinator under valgrind answers ~50 times slower).
+    private let replyTimeoutMs: Int
+
+    public init(context: ZMQContext, endpoint: String, auth: String, name: String, replyTimeoutMs: Int = 30_000) throws {
+        self.replyTimeoutMs = replyTimeoutMs
         socket = try ZMQSocket(context, .req)
         try socket.connect(endpoint)
         self.auth = auth
@@ -22,12 +26,14 @@ public final class WireClient {
         return idPrefix + String(sequence)
     }
 
-    /// One round trip: sends the JSON text, returns the reply frame. Fails after 30 s without a reply.
+    /// One round trip: sends the JSON text, returns the reply frame. Fails after `replyTimeoutMs` without a reply.
     public func call(_ json: String) throws -> [UInt8] {
         let frame = Array(json.utf8)
         lastRequestBytes = frame.count
         try socket.send([frame])
-        guard try socket.waitReadable(timeoutMs: 30_000) else { throw BenchError("no reply within 30 s to \(json.prefix(60))") }
+        guard try socket.waitReadable(timeoutMs: replyTimeoutMs) else {
+            throw BenchError("no reply within \(replyTimeoutMs / 1000) s to \(json.prefix(60))")
+        }
         return try socket.receive().last ?? []
     }
 
