@@ -20,13 +20,13 @@ public enum InstructionsBench {
         public var smallTasks: Int
         public var largeTasks: Int
 
-        func perTask(_ value: (Run) -> Int) -> Double {
-            Callgrind.perTask(small: UInt64(value(small)), large: UInt64(value(large)), smallTasks: smallTasks, largeTasks: largeTasks)
+        func perTask(_ value: (Run) -> UInt64) -> Double {
+            Callgrind.perTask(small: value(small), large: value(large), smallTasks: smallTasks, largeTasks: largeTasks)
         }
-        public var instructionsPerTask: Double { perTask { Int($0.coordinatorInstructions) } }
-        public var floorPerTask: Double { perTask { Int($0.replayInstructions) } }
-        public var statementsPerTask: Double { perTask { $0.statements } }
-        public var stepsPerTask: Double { perTask { $0.steps } }
+        public var instructionsPerTask: Double { perTask { $0.coordinatorInstructions } }
+        public var floorPerTask: Double { perTask { $0.replayInstructions } }
+        public var statementsPerTask: Double { perTask { UInt64($0.statements) } }
+        public var stepsPerTask: Double { perTask { UInt64($0.steps) } }
         /// Steps of the replays that returned other than the coordinator's did (should be 0).
         public var mismatches: Int { small.mismatches + large.mismatches }
     }
