@@ -10,7 +10,8 @@ public struct BenchCommand: ParsableCommand {
             Starts `kanban-bridge serve` as a child process on a fresh board for every measurement (boards live in a temporary \
             directory), and beanstalkd with a binlog on a free loopback port. Build in release mode first: \
             swift build -c release && .build/release/kanban-bench --quick
-            """)
+            """,
+        subcommands: [ReplayCommand.self])
 
     @Flag(help: "Small sizes: about two minutes on two cores.")
     var quick = false
@@ -48,6 +49,15 @@ public struct BenchCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Run only the hostile scenario: a well-behaved lane's latency and the coordinator's memory under each attack (unread replies, unauthenticated megabyte requests, heartbeat amplification, malformed envelopes)."))
     var hostile = false
 
+    @Flag(help: ArgumentHelp("Run only the instruction count: the coordinator's instructions and SQLite statements per task under callgrind, and its floor, the same SQL replayed in-process (needs valgrind, strip and cc)."))
+    var instructions = false
+
+    @Option(help: ArgumentHelp("With --instructions: another kanban-bridge binary measured the same way in the same run (the ratios are --bridge ÷ this).", valueName: "path"))
+    var compare: String?
+
+    @Option(help: "With --instructions: the tasks of the small and the large run, whose difference is measured.")
+    var instructionTasks = "200,1200"
+
     @Option(help: "Seconds the hostile scenario probes during each attack.")
     var probeSeconds = 8.0
 
@@ -72,7 +82,20 @@ public struct BenchCommand: ParsableCommand {
         return plan
     }
 
-    public func validate() throws { _ = try makePlan() }
+    /// The small and large task counts of --instructions.
+    func instructionSizes() throws -> (small: Int, large: Int) {
+        let sizes = try BenchPlan.parseSizes(instructionTasks)
+        guard sizes.count == 2, sizes[0] >= 1, sizes[1] > sizes[0] else {
+            throw ValidationError("--instruction-tasks: two counts, the second larger (e.g. 200,1200)")
+        }
+        return (sizes[0], sizes[1])
+    }
+
+    public func validate() throws {
+        _ = try makePlan()
+        _ = try instructionSizes()
+        if compare != nil && !instructions { throw ValidationError("--compare goes with --instructions") }
+    }
 
     public func run() throws {
         let plan = try makePlan()
@@ -99,6 +122,14 @@ public struct BenchCommand: ParsableCommand {
         if hostile {
             let rows = try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds, progress: progress)
             return try report("hostile", HostileBench.render(rows))
+        }
+        if instructions {
+            let sizes = try instructionSizes()
+            let results = try InstructionsBench.run(binaries: [bridgeBinary] + (compare.map { [$0] } ?? []), smallTasks: sizes.small,
+                                                    largeTasks: sizes.large, workDir: workDir, progress: progress)
+            try report("instructions", InstructionsBench.render(results))
+            if keep { print("kept in \(workDir) (callgrind_annotate \(workDir)/1/\(sizes.large)/coordinator.callgrind)") }
+            return
         }
         if stall {
             let r = try StallBench.run(bridgeBinary: bridgeBinary, dir: workDir + "/stall", repoFiles: repoFiles, lockSeconds: lockSeconds,

@@ -12,7 +12,11 @@ public final class WireClient {
     /// Size of the last request sent (for sizing the echo baseline).
     public private(set) var lastRequestBytes = 0
 
-    public init(context: ZMQContext, endpoint: String, auth: String, name: String) throws {
+    /// Milliseconds `call` waits for a reply (a coordinator under valgrind answers ~50 times slower).
+    private let replyTimeoutMs: Int
+
+    public init(context: ZMQContext, endpoint: String, auth: String, name: String, replyTimeoutMs: Int = 30_000) throws {
+        self.replyTimeoutMs = replyTimeoutMs
         socket = try ZMQSocket(context, .req)
         try socket.connect(endpoint)
         self.auth = auth
@@ -24,12 +28,12 @@ public final class WireClient {
         return idPrefix + String(sequence)
     }
 
-    /// One round trip: sends the frame, returns the reply frame. Fails after 30 s without a reply.
+    /// One round trip: sends the frame, returns the reply frame. Fails after `replyTimeoutMs` without a reply.
     public func call(frame: [UInt8]) throws -> [UInt8] {
         lastRequestBytes = frame.count
         try socket.send([frame])
-        guard try socket.waitReadable(timeoutMs: 30_000) else {
-            throw BenchError("no reply within 30 s to \(String(decoding: frame.prefix(60), as: UTF8.self))")
+        guard try socket.waitReadable(timeoutMs: replyTimeoutMs) else {
+            throw BenchError("no reply within \(replyTimeoutMs / 1000) s to \(String(decoding: frame.prefix(60), as: UTF8.self))")
         }
         return try socket.receive().last ?? []
     }
