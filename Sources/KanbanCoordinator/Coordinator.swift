@@ -79,6 +79,8 @@ public final class Coordinator: @unchecked Sendable {
     var parked = ParkedClaims()
     var lastPublishedSeq: Int64 = 0
     var externalMarker: Int64?
+    /// When the change watcher may next ask (see `watchExternalChanges`).
+    var nextExternalCheckNs: UInt64 = 0
     var lastReplyPruneMs: Int64 = 0
     var lastTrimMs: Int64 = 0
     var timersHeldUntilMs: Int64 = 0
@@ -263,6 +265,9 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
+    /// How often, at most, the change watcher asks SQLite whether another program committed.
+    static let externalCheckNs: UInt64 = 10_000_000
+
     /// How long one turn of the loop may spend on arrived requests before timers and the poll run again.
     static let turnBudgetNs: UInt64 = 10_000_000
 
@@ -286,6 +291,12 @@ public final class Coordinator: @unchecked Sendable {
     /// The change watcher: when another program (Hermes' CLI or dispatcher) has committed to the
     /// board, mirror its new `task_events` into our stream. Publishing them wakes parked claims.
     func watchExternalChanges() {
+        // At most every `externalCheckMs`: a busy loop turns over every millisecond or so, and Hermes'
+        // writes need not be seen sooner than that (an idle loop wakes every `idleWakeMs` anyway).
+        // (Real time, not the injected clock: this paces work, it is not a board time.)
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now >= nextExternalCheckNs else { return }
+        nextExternalCheckNs = now + Self.externalCheckNs
         guard let marker = try? store.externalChangeMarker(), marker != externalMarker else { return }
         // Importing writes (the published stream's rows): while the board is locked it waits, and the
         // marker is only moved once it went through, so nothing is skipped.

@@ -6,22 +6,27 @@ import KanbanModel
 extension SQLiteBoard {
     public func apply(_ effects: LifecycleEffects, claimTokenHash: String?, nowMs: Int64) throws {
         try write { db in
-            if let update = effects.task { try Self.write(update, db) }
+            if let update = effects.task { try write(update, db) }
             for change in effects.runs { try write(change, db, tokenHash: claimTokenHash, nowMs: nowMs) }
             if let link = effects.newLink {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)")
-                    .execute(arguments: [link.parent, link.child])
+                let q = try prepared(Hot.linkInsert.rawValue, db, "INSERT OR IGNORE INTO task_links (parent_id, child_id) VALUES (?, ?)")
+                q.bind(.text(link.parent), .text(link.child))
+                try q.run()
             }
             let events = events(db, nowMs)
             for event in effects.events { try events.write(event) }
             for followUp in effects.followUps {
                 switch followUp {
                 case .backOff(let taskID, let until):
-                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)")
-                        .execute(arguments: [taskID, until])
+                    let q = try prepared(Hot.backoffInsert.rawValue, db,
+                                         "INSERT OR REPLACE INTO bridge_backoff (task_id, not_before_ms) VALUES (?, ?)")
+                    q.bind(.text(taskID), .int(until))
+                    try q.run()
                     timers.add(until)
                 case .clearBackoff(let taskID):
-                    try db.cachedStatement(sql: "DELETE FROM bridge_backoff WHERE task_id = ?").execute(arguments: [taskID])
+                    let q = try prepared(Hot.backoffDelete.rawValue, db, "DELETE FROM bridge_backoff WHERE task_id = ?")
+                    q.bind(.text(taskID))
+                    try q.run()
                 case .promoteChildren, .announce:
                     break  // decided on their own snapshots (`perform` in TaskCommands.swift)
                 }
@@ -29,32 +34,50 @@ extension SQLiteBoard {
         }
     }
 
-    /// One UPDATE per shape of update (which fields, which guard), prepared once and bound by position.
-    static func write(_ update: TaskUpdate, _ db: Database) throws {
-        let taskID = update.taskID
-        var sets: [String] = [], values: [DatabaseValue] = []
-        sets.reserveCapacity(update.fields.count)
-        values.reserveCapacity(update.fields.count + 3)
+    /// A task update's statement key: which fields it sets, which of them keep a set value, and its
+    /// guard. One prepared statement per shape.
+    static func updateKey(_ update: TaskUpdate) -> Int {
+        var set = 0, keep = 0
         for (field, value) in update.fields {
+            let bit = 1 << fieldIndex[field]!
+            set |= bit
+            if case .unlessSet = value { keep |= bit }
+        }
+        let guardKind: Int
+        switch update.guardedBy {
+        case .runningUnder: guardKind = 0
+        case .claimable: guardKind = 1
+        case .status: guardKind = 2
+        case .any: guardKind = 3
+        }
+        return 1 << 40 | guardKind << 34 | keep << 17 | set
+    }
+
+    static let fieldIndex: [TaskField: Int] = Dictionary(uniqueKeysWithValues: TaskField.allCases.enumerated().map { ($1, $0) })
+
+    /// One UPDATE per shape of update, bound by position: the fields in the update's order, then the
+    /// id, then the guard's value. A guard that no longer holds changes no row.
+    func write(_ update: TaskUpdate, _ db: Database) throws {
+        let taskID = update.taskID
+        let q = try prepared(Self.updateKey(update), db, Self.updateSQL(update))
+        var values: [SQLValue] = []
+        values.reserveCapacity(update.fields.count + 2)
+        for (_, value) in update.fields {
             switch value {
-            case .unlessSet(let v):
-                sets.append("\(field.rawValue) = COALESCE(\(field.rawValue), ?)"); values.append(v.databaseValue)
-            case .int(let v): sets.append("\(field.rawValue) = ?"); values.append(v.databaseValue)
-            case .text(let v): sets.append("\(field.rawValue) = ?"); values.append(v.databaseValue)
-            case .null: sets.append("\(field.rawValue) = NULL")
+            case .unlessSet(let v), .int(let v): values.append(.int(v))
+            case .text(let v): values.append(.text(v))
+            case .null: values.append(.null)
             }
         }
-        values.append(taskID.databaseValue)
-        let guardSQL: String
+        values.append(.text(taskID))
         switch update.guardedBy {
-        case .runningUnder(let lock): guardSQL = " AND status = 'running' AND claim_lock = ?"; values.append(lock.databaseValue)
-        case .claimable: guardSQL = " AND status = 'ready' AND claim_lock IS NULL"
-        case .status(let s): guardSQL = " AND status = ?"; values.append(s.rawValue.databaseValue)
-        case .any: guardSQL = ""
+        case .runningUnder(let lock): values.append(.text(lock))
+        case .status(let s): values.append(.text(s.rawValue))
+        case .claimable, .any: break
         }
-        try db.cachedStatement(sql: "UPDATE tasks SET " + sets.joined(separator: ", ") + " WHERE id = ?" + guardSQL)
-            .execute(arguments: StatementArguments(values))
-        guard update.mustApply, db.changesCount == 0 else { return }
+        q.bind(values)
+        let changed = try q.run()
+        guard update.mustApply, changed == 0 else { return }
         switch update.guardedBy {
         case .runningUnder: throw BoardError.denied(.staleClaim("the task changed under this claim"))
         case .claimable: throw BoardError.conflict("task \(taskID) was claimed by someone else")
@@ -62,37 +85,66 @@ extension SQLiteBoard {
         }
     }
 
+    static func updateSQL(_ update: TaskUpdate) -> String {
+        let sets = update.fields.map { field, value -> String in
+            if case .unlessSet = value { return "\(field.rawValue) = COALESCE(\(field.rawValue), ?)" }
+            return "\(field.rawValue) = ?"
+        }
+        let guardSQL: String
+        switch update.guardedBy {
+        case .runningUnder: guardSQL = " AND status = 'running' AND claim_lock = ?"
+        case .claimable: guardSQL = " AND status = 'ready' AND claim_lock IS NULL"
+        case .status: guardSQL = " AND status = ?"
+        case .any: guardSQL = ""
+        }
+        return "UPDATE tasks SET " + sets.joined(separator: ", ") + " WHERE id = ?" + guardSQL
+    }
+
     func write(_ change: RunChange, _ db: Database, tokenHash: String?, nowMs: Int64) throws {
         let now = nowMs / 1000
         switch change {
         case .open(let runID, let taskID, let lock, let lane, let leaseMs, let expiresMs):
-            try db.cachedStatement(sql: "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?")
-                .execute(arguments: [lock, Lease.hermesSeconds(fromMs: expiresMs), runID])
-            try db.cachedStatement(sql: """
+            let run = try prepared(Hot.runOpen.rawValue, db, "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?")
+            run.bind(.text(lock), .int(Lease.hermesSeconds(fromMs: expiresMs)), .int(runID))
+            try run.run()
+            let claim = try prepared(Hot.claimInsert.rawValue, db, """
                 INSERT INTO bridge_claims (run_id, task_id, lane, token_hash, lease_ms, lease_expires_ms, claimed_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [runID, taskID, lane, tokenHash, leaseMs, expiresMs, nowMs])
+                """)
+            claim.bind(.int(runID), .text(taskID), .text(lane), .of(tokenHash), .int(leaseMs), .int(expiresMs), .int(nowMs))
+            try claim.run()
             timers.add(expiresMs)
         case .extend(let runID, let expiresMs):
-            try db.cachedStatement(sql: "UPDATE task_runs SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ?")
-                .execute(arguments: [Lease.hermesSeconds(fromMs: expiresMs), now, runID])
-            try db.cachedStatement(sql: "UPDATE bridge_claims SET lease_expires_ms = ? WHERE run_id = ?").execute(arguments: [expiresMs, runID])
+            let run = try prepared(Hot.runExtend.rawValue, db, "UPDATE task_runs SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ?")
+            run.bind(.int(Lease.hermesSeconds(fromMs: expiresMs)), .int(now), .int(runID))
+            try run.run()
+            let claim = try prepared(Hot.claimExtend.rawValue, db, "UPDATE bridge_claims SET lease_expires_ms = ? WHERE run_id = ?")
+            claim.bind(.int(expiresMs), .int(runID))
+            try claim.run()
         case .close(let runID, let outcome, let summary, let error, let metadata):
-            try db.cachedStatement(sql: """
+            let run = try prepared(Hot.runClose.rawValue, db, """
                 UPDATE task_runs SET status = ?, outcome = ?, summary = ?, error = ?, metadata = ?, ended_at = ?,
                   claim_lock = NULL, claim_expires = NULL, worker_pid = NULL
                 WHERE id = ? AND ended_at IS NULL
-                """).execute(arguments: [outcome.runStatus, outcome.rawValue, summary, error, metadata.flatMap(JSONText.encode), now, runID])
-            try db.cachedStatement(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = ? WHERE run_id = ? AND ended_at_ms IS NULL")
-                .execute(arguments: [nowMs, outcome.rawValue, runID])
+                """)
+            run.bind(.text(outcome.runStatus), .text(outcome.rawValue), .of(summary), .of(error), .of(metadata.flatMap(JSONText.encode)),
+                     .int(now), .int(runID))
+            try run.run()
+            let claim = try prepared(Hot.claimClose.rawValue, db,
+                                     "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = ? WHERE run_id = ? AND ended_at_ms IS NULL")
+            claim.bind(.int(nowMs), .text(outcome.rawValue), .int(runID))
+            try claim.run()
         case .closeStale(let runID):
-            try db.cachedStatement(sql: """
+            let run = try prepared(Hot.runCloseStale.rawValue, db, """
                 UPDATE task_runs SET status = 'reclaimed', outcome = 'reclaimed', ended_at = ?, claim_lock = NULL, claim_expires = NULL
                 WHERE id = ? AND ended_at IS NULL
-                """).execute(arguments: [now, runID])
+                """)
+            run.bind(.int(now), .int(runID))
+            try run.run()
         case .forgetLost(let runID):
-            try db.cachedStatement(sql: "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?")
-                .execute(arguments: [nowMs, runID])
+            let claim = try prepared(Hot.claimLost.rawValue, db, "UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost' WHERE run_id = ?")
+            claim.bind(.int(nowMs), .int(runID))
+            try claim.run()
         }
     }
 }

@@ -34,6 +34,7 @@ struct EventWriter {
     let db: Database
     let nowMs: Int64
     let journal: EventJournal
+    let prepared: PreparedStatements
 
     /// One lifecycle event, where its audience says.
     func write(_ e: LifecycleEvent) throws {
@@ -43,33 +44,44 @@ struct EventWriter {
         case .subscribersOnly:
             try published(e.kind.rawValue, taskID: e.taskID, lane: e.lane, runID: e.runID, data: e.data)
         case .hermesOnly:
-            try hermesRow(e.kind.rawValue, taskID: e.taskID, runID: e.runID, payload: e.hermesPayload)
+            _ = try hermesRow(e.kind.rawValue, taskID: e.taskID, runID: e.runID, payload: e.hermesPayload)
         }
     }
 
     /// A Hermes-visible event, mirrored into the published stream.
     func task(_ kind: String, taskID: String, lane: String?, runID: Int64? = nil,
               hermesPayload: JSONValue? = nil, data: JSONValue = [:]) throws {
-        let source = try hermesRow(kind, taskID: taskID, runID: runID, payload: hermesPayload)
-        try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, source: source)
+        // Most events show Hermes and subscribers the same payload: encode it once.
+        let payloadText = hermesPayload.flatMap(JSONText.encode)
+        let dataText = hermesPayload == data ? payloadText ?? "{}" : JSONText.encode(data) ?? "{}"
+        let source = try hermesRow(kind, taskID: taskID, runID: runID, payloadText: payloadText)
+        try published(kind, taskID: taskID, lane: lane, runID: runID, data: data, dataText: dataText, source: source)
     }
 
     /// A `task_events` row; returns its id. A row only Hermes sees (not published) must be one
     /// `importExternalEvents` recognises as ours, or the change watcher would publish it as a foreign write.
     @discardableResult
     func hermesRow(_ kind: String, taskID: String, runID: Int64?, payload: JSONValue?) throws -> Int64 {
-        try db.cachedStatement(sql: "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)").execute(
-                       arguments: [taskID, runID, kind, payload.flatMap(JSONText.encode), nowMs / 1000])
-        return db.lastInsertedRowID
+        try hermesRow(kind, taskID: taskID, runID: runID, payloadText: payload.flatMap(JSONText.encode))
+    }
+
+    private func hermesRow(_ kind: String, taskID: String, runID: Int64?, payloadText: String?) throws -> Int64 {
+        let q = try prepared(Hot.hermesEvent.rawValue, db,
+                             "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)")
+        q.bind(.text(taskID), .of(runID), .text(kind), .of(payloadText), .int(nowMs / 1000))
+        try q.run()
+        return q.lastInsertedRowID
     }
 
     /// A published event (`available`, lane registry changes, or the mirror of a Hermes row named by `source`).
     func published(_ type: String, taskID: String?, lane: String?, runID: Int64? = nil, data: JSONValue = [:],
-                   source: Int64? = nil) throws {
-        try db.cachedStatement(sql: """
+                   dataText: String? = nil, source: Int64? = nil) throws {
+        let q = try prepared(Hot.publishedEvent.rawValue, db, """
             INSERT INTO bridge_events (type, task_id, lane, run_id, at_ms, data, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [type, taskID, lane, runID, nowMs, JSONText.encode(data) ?? "{}", source])
-        journal.append(BoardEvent(seq: db.lastInsertedRowID, type: type, taskID: taskID, lane: lane, runID: runID, atMs: nowMs,
+            """)
+        q.bind(.text(type), .of(taskID), .of(lane), .of(runID), .int(nowMs), .text(dataText ?? JSONText.encode(data) ?? "{}"), .of(source))
+        try q.run()
+        journal.append(BoardEvent(seq: q.lastInsertedRowID, type: type, taskID: taskID, lane: lane, runID: runID, atMs: nowMs,
                                   data: data))
     }
 }

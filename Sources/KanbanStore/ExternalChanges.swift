@@ -16,7 +16,9 @@ extension SQLiteBoard {
     /// Changes whenever another connection commits to the file; cheap enough to poll often.
     /// (SQLite's `data_version` ignores this connection's own commits, which is exactly what we want.)
     public func externalChangeMarker() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
+        // One statement in autocommit mode (its own read transaction), not BEGIN … COMMIT around it.
+        if openTransactionActive { return try read { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 } }
+        return try queue.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
     }
 
     /// Publishes every `task_events` row written by someone else since the last call; returns how many.

@@ -131,12 +131,26 @@ extension SQLiteBoard {
         }
     }
 
+    /// Every request with a lane token asks this. Known tokens are answered from memory (emptied with
+    /// the lane cache on every lane write); unknown ones are not remembered, so a stranger trying
+    /// tokens cannot grow the cache.
     public func laneName(forTokenHash tokenHash: String) throws -> String? {
-        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM bridge_lanes WHERE token_hash = ?"), arguments: [tokenHash]) }
+        if let lane = laneByTokenHash[tokenHash] { return lane }
+        let lane = try read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT name FROM bridge_lanes WHERE token_hash = ?"), arguments: [tokenHash])
+        }
+        if let lane { laneByTokenHash[tokenHash] = lane }
+        return lane
     }
 
+    /// Worker tokens are derived from it: every request with a worker token asks (cached like the above).
     public func tokenHash(ofLane name: String) throws -> String? {
-        try read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT token_hash FROM bridge_lanes WHERE name = ?"), arguments: [name]) }
+        if let hash = tokenHashByLane[name] { return hash }
+        let hash = try read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT token_hash FROM bridge_lanes WHERE name = ?"), arguments: [name])
+        }
+        if let hash { tokenHashByLane[name] = hash }
+        return hash
     }
 
     // MARK: Row mapping
@@ -148,11 +162,13 @@ extension SQLiteBoard {
     /// Claims the lane holds that are still live on the board. Joined with `tasks` so a claim that
     /// Hermes took back (reclaim, complete, block by hand) stops counting against the lane at once.
     static func liveClaims(_ db: Database, lane: String) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT COUNT(*) FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
-            WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
-            """), arguments: [lane]) ?? 0
+        try Int.fetchOne(db.cachedStatement(sql: liveClaimsSQL), arguments: [lane]) ?? 0
     }
+
+    static let liveClaimsSQL = """
+        SELECT COUNT(*) FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+        WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
+        """
 
     static func summary(_ db: Database, _ lane: Lane) throws -> LaneSummary {
         let queue = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks WHERE assignee = ? AND status = 'ready'"),

@@ -19,23 +19,32 @@ extension SQLiteBoard {
 
     public func taskSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: Self.snapshotSQL + " WHERE id = ?"), arguments: [nowMs, id]).map(Self.snapshot)
+            let q = try prepared(Hot.snapshotByID.rawValue, db, Self.snapshotSQL + " WHERE id = ?")
+            q.bind(.int(nowMs), .text(id))
+            guard try q.next() else { return nil }
+            defer { q.reset() }
+            return Self.snapshot(q)
         }
     }
 
     public func nextCandidate(lane: String, nowMs: Int64) throws -> TaskSnapshot? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: Self.snapshotSQL + """
+            let q = try prepared(Hot.nextCandidate.rawValue, db, Self.snapshotSQL + """
                  WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
                 ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT 1
-                """), arguments: [nowMs, lane, nowMs]).map(Self.snapshot)
+                """)
+            q.bind(.int(nowMs), .text(lane), .int(nowMs))
+            guard try q.next() else { return nil }
+            defer { q.reset() }
+            return Self.snapshot(q)
         }
     }
 
-    static func snapshot(_ row: Row) -> TaskSnapshot {
+    /// A row of `snapshotSQL`.
+    static func snapshot(_ row: SQLStatement) -> TaskSnapshot {
         var parents: [String] = [], parentStatuses: [TaskStatus] = []
-        if let joined: String = row[21] {
+        if let joined = row.text(21) {
             for pair in joined.split(separator: "\u{1E}") {
                 let parts = pair.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
                 parents.append(String(parts[0]))
@@ -43,13 +52,21 @@ extension SQLiteBoard {
                 if parts.count == 2, !parts[1].isEmpty { parentStatuses.append(TaskStatus(rawValue: String(parts[1])) ?? .triage) }
             }
         }
-        let children = (row[22] as String?).map { $0.split(separator: "\u{1E}").map(String.init).sorted() } ?? []
-        let record = Self.record(row, parents: parents.sorted(), children: children)
+        let children = row.text(22).map { $0.split(separator: "\u{1E}").map(String.init).sorted() } ?? []
+        let record = TaskRecord(
+            id: row.text(0) ?? "", title: row.text(1) ?? "", body: row.text(2), assignee: row.text(3),
+            // Statuses written by a newer Hermes that we do not know are shown as triage (never claimable).
+            status: row.text(4).flatMap(TaskStatus.init(rawValue:)) ?? .triage, priority: Int(row.int(5)),
+            tenant: row.text(6), idempotencyKey: row.text(7), createdAt: row.int(8),
+            startedAt: row.optionalInt(9), completedAt: row.optionalInt(10), result: row.text(11),
+            claimLock: row.text(12), claimExpires: row.optionalInt(13), currentRunID: row.optionalInt(14),
+            lastHeartbeatAt: row.optionalInt(15), maxRuntimeSeconds: row.optionalInt(16).map { Int($0) },
+            parents: parents.sorted(), children: children)
         let state = TaskState(
             id: record.id, status: record.status, assignee: record.assignee, priority: record.priority,
-            claimLock: record.claimLock, currentRunID: record.currentRunID, blockKind: row[17],
-            blockRecurrences: row[18] ?? 0, consecutiveFailures: row[19] ?? 0, maxRetries: row[20],
-            parentStatuses: parentStatuses, backingOff: row[23])
+            claimLock: record.claimLock, currentRunID: record.currentRunID, blockKind: row.text(17),
+            blockRecurrences: Int(row.int(18)), consecutiveFailures: Int(row.int(19)), maxRetries: row.optionalInt(20).map { Int($0) },
+            parentStatuses: parentStatuses, backingOff: row.int(23) != 0)
         return TaskSnapshot(record: record, state: state)
     }
 
@@ -60,17 +77,28 @@ extension SQLiteBoard {
                    ended: (row[5] as Int64?) != nil)
     }
 
+    /// One claim row of `claimColumns`, if the query has one.
+    static func claim(_ q: SQLStatement) throws -> ClaimState? {
+        guard try q.next() else { return nil }
+        defer { q.reset() }
+        return ClaimState(runID: q.int(0), taskID: q.text(1) ?? "", lane: q.text(2) ?? "", leaseMs: q.int(3),
+                          leaseExpiresAtMs: q.int(4), ended: !q.isNull(5))
+    }
+
     public func claimState(tokenHash: String) throws -> ClaimState? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.claimColumns) FROM bridge_claims WHERE token_hash = ?"),
-                             arguments: [tokenHash]).map(Self.claim)
+            let q = try prepared(Hot.claimByToken.rawValue, db, "SELECT \(Self.claimColumns) FROM bridge_claims WHERE token_hash = ?")
+            q.bind(.text(tokenHash))
+            return try Self.claim(q)
         }
     }
 
     public func openClaim(runID: Int64) throws -> ClaimState? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.claimColumns) FROM bridge_claims WHERE run_id = ? AND ended_at_ms IS NULL"),
-                             arguments: [runID]).map(Self.claim)
+            let q = try prepared(Hot.openClaimByRun.rawValue, db,
+                                 "SELECT \(Self.claimColumns) FROM bridge_claims WHERE run_id = ? AND ended_at_ms IS NULL")
+            q.bind(.int(runID))
+            return try Self.claim(q)
         }
     }
 
@@ -85,15 +113,25 @@ extension SQLiteBoard {
     }
 
     public func liveClaimCount(lane: String) throws -> Int {
-        try read { db in try Self.liveClaims(db, lane: lane) }
+        try read { db in
+            let q = try prepared(Hot.liveClaims.rawValue, db, Self.liveClaimsSQL)
+            q.bind(.text(lane))
+            guard try q.next() else { return 0 }
+            defer { q.reset() }
+            return Int(q.int(0))
+        }
     }
 
     public func waitingChildren(of parent: String) throws -> [String] {
         try read { db in
-            try String.fetchAll(db.cachedStatement(sql: """
+            let q = try prepared(Hot.waitingChildren.rawValue, db, """
                 SELECT t.id FROM task_links l JOIN tasks t ON t.id = l.child_id WHERE l.parent_id = ? AND t.status = 'todo'
                 ORDER BY t.id
-                """), arguments: [parent])
+                """)
+            q.bind(.text(parent))
+            var children: [String] = []
+            while try q.next() { if let id = q.text(0) { children.append(id) } }
+            return children
         }
     }
 
@@ -108,11 +146,13 @@ extension SQLiteBoard {
     public func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64 {
         try write { db in
             let now = nowMs / 1000
-            try db.cachedStatement(sql: """
+            let q = try prepared(Hot.openRun.rawValue, db, """
                 INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
                 SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
-                """).execute(arguments: [profile, now, now, taskID])
-            return db.lastInsertedRowID
+                """)
+            q.bind(.text(profile), .int(now), .int(now), .text(taskID))
+            try q.run()
+            return q.lastInsertedRowID
         }
     }
 
@@ -160,4 +200,13 @@ struct TimerHint {
     mutating func learned(_ ms: Int64?) { due = .some(ms) }
     /// Timers ran (or a rollback may have undone a write): read again next time.
     mutating func fired() { due = nil }
+}
+
+/// Keys of the hot path's prepared statements (`PreparedStatements`). Task updates, whose SQL depends
+/// on the fields they set, use keys from `EffectWriter.updateKey` above this range.
+enum Hot: Int {
+    case snapshotByID, nextCandidate, claimByToken, openClaimByRun, liveClaims, waitingChildren, openRun
+    case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
+    case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
+    case savepoint, release, rollbackTo
 }

@@ -5,15 +5,21 @@ import GRDB
 extension SQLiteBoard {
     public func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> [UInt8]? {
         try read { db in
-            try Data.fetchOne(db.cachedStatement(sql: "SELECT reply FROM bridge_requests WHERE principal = ? AND request_id = ? AND at_ms >= ?"),
-                              arguments: [principal, requestID, sinceMs]).map { Array($0) }
+            let q = try prepared(Hot.savedReply.rawValue, db,
+                                 "SELECT reply FROM bridge_requests WHERE principal = ? AND request_id = ? AND at_ms >= ?")
+            q.bind(.text(principal), .text(requestID), .int(sinceMs))
+            guard try q.next() else { return nil }
+            defer { q.reset() }
+            return q.blob(0)
         }
     }
 
     public func saveReply(principal: String, requestID: String, reply: [UInt8], nowMs: Int64) throws {
         try write { db in
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO bridge_requests (principal, request_id, reply, at_ms) VALUES (?, ?, ?, ?)").execute(
-                           arguments: [principal, requestID, Data(reply), nowMs])
+            let q = try prepared(Hot.saveReply.rawValue, db,
+                                 "INSERT OR REPLACE INTO bridge_requests (principal, request_id, reply, at_ms) VALUES (?, ?, ?, ?)")
+            q.bind(.text(principal), .text(requestID), .blob(reply), .int(nowMs))
+            try q.run()
         }
     }
 

@@ -67,11 +67,21 @@ public final class SQLiteBoard: BoardStore {
         }
     }
 
+    deinit {
+        // Before GRDB closes the connection, which SQLite would otherwise keep open for them.
+        prepared.finalizeAll()
+    }
+
     /// The board file grows by this much at a time (see `SQLITE_FCNTL_CHUNK_SIZE` above).
     static let chunkBytes: Int32 = 1 << 20
 
     /// The connection while a transaction is open (owner thread only).
     private var openTransaction: Database?
+    /// The hot path's statements, prepared once (PreparedStatements.swift).
+    let prepared = PreparedStatements()
+
+    /// True while a transaction is open on the connection.
+    var openTransactionActive: Bool { openTransaction != nil }
     /// Events written and not yet published (see `takeCommittedEvents`).
     let journal = EventJournal()
     /// The next lease or backoff end (LifecycleQueries.swift).
@@ -79,8 +89,16 @@ public final class SQLiteBoard: BoardStore {
     /// Lane settings by name (LaneQueries.swift); `.some(nil)` remembers that no lane has the name.
     var laneCache: [String: Lane?] = [:]
 
-    /// A lane was written, or writes were undone: settings are read again.
-    func lanesChanged() { laneCache.removeAll(keepingCapacity: true) }
+    /// Known lane tokens (by hash) and lanes' token hashes (LaneQueries.swift).
+    var laneByTokenHash: [String: String] = [:]
+    var tokenHashByLane: [String: String] = [:]
+
+    /// A lane was written, or writes were undone: settings and tokens are read again.
+    func lanesChanged() {
+        laneCache.removeAll(keepingCapacity: true)
+        laneByTokenHash.removeAll(keepingCapacity: true)
+        tokenHashByLane.removeAll(keepingCapacity: true)
+    }
 
     /// Writes were undone: forget what memory learned from them.
     private func undone() {
@@ -110,20 +128,26 @@ public final class SQLiteBoard: BoardStore {
     }
 
     /// `body` in a savepoint of the open transaction: if it throws, only its own writes (and events) are undone.
+    ///
+    /// Prepared once and run through the C API, not GRDB's `inSavepoint`, which prepares the
+    /// SAVEPOINT and RELEASE text anew each time and keeps a savepoint stack for observers this
+    /// connection has none of (profiled: it ran once per request, every request). Savepoints nest
+    /// by name, so one name serves every level.
     private func savepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        var result: T?
         let mark = journal.mark
+        try prepared(Hot.savepoint.rawValue, db, "SAVEPOINT request").run()
         do {
-            try db.inSavepoint {
-                result = try body()
-                return .commit
-            }
+            let result = try body()
+            try prepared(Hot.release.rawValue, db, "RELEASE request").run()
+            return result
         } catch {
+            // Undo the body's writes, then drop the savepoint itself (ROLLBACK TO keeps it open).
+            try? prepared(Hot.rollbackTo.rawValue, db, "ROLLBACK TO request").run()
+            try? prepared(Hot.release.rawValue, db, "RELEASE request").run()
             journal.rollBack(to: mark)
             undone()
             throw error
         }
-        return result!
     }
 
     /// `body` in a transaction of its own on the one connection, committed when this returns.
@@ -169,7 +193,7 @@ public final class SQLiteBoard: BoardStore {
     public func takeCommittedEvents() -> [BoardEvent] { journal.take() }
 
     /// An event writer for the open transaction.
-    func events(_ db: Database, _ nowMs: Int64) -> EventWriter { EventWriter(db: db, nowMs: nowMs, journal: journal) }
+    func events(_ db: Database, _ nowMs: Int64) -> EventWriter { EventWriter(db: db, nowMs: nowMs, journal: journal, prepared: prepared) }
 
     // MARK: Events
 

@@ -37,7 +37,7 @@ final class TaskLifecycleDecisionTests: XCTestCase {
 
     // MARK: Claim-scoped commands
 
-    func test_heartbeat_extendsTheLeaseFromNow_andKeepsHermesLivenessFresh() {
+    func test_heartbeatExtendsLease_andHermesLiveness() {
         let e = TaskLifecycle.heartbeat(claim(), note: "half way", metadata: ["step": 3], nowMs: now)
         XCTAssertEqual(e.task?.guardedBy, .runningUnder(lock: "lane:factory:7"))
         XCTAssertEqual(e.task?.value(of: .claimExpires), .int(Lease.hermesSeconds(fromMs: now + 60_000)))
