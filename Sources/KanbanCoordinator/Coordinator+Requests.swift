@@ -77,9 +77,7 @@ extension Coordinator {
                 }
                 writes.dropFirst(batch.count)
                 noteWritten(nowMs: now)
-                for pending in outbox?.replies ?? [] where !send(pending.envelope, pending.reply, now: true) {
-                    if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
-                }
+                sendHeld(outbox?.replies ?? [])
             } catch BoardError.busy where ran == 0 {
                 noteLocked(nowMs: now, waiting: writes.pending.count)  // nothing ran: all of it stays queued
             } catch {
@@ -273,20 +271,28 @@ extension Coordinator {
         }
     }
 
-    /// Sends a granted claim. If the client has gone and could not get it by retrying (no
-    /// request_id), releases the claim at once so the task is not held by nobody until its lease ends.
+    /// Sends a granted claim: held in the outbox while a batch is open, else sent at once (a parked
+    /// claim served after a commit). If the client has gone and could not get it by retrying (no
+    /// request_id), `sendHeld` releases the claim so the task is not held by nobody until its lease ends.
     func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]], retryable: Bool = false, reply: [UInt8]? = nil) {
         log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
-        let reply = reply ?? Reply.ok(WireFormat.claim(grant))
+        let held = Outbox.Pending(envelope: envelope, reply: reply ?? Reply.ok(WireFormat.claim(grant)),
+                                  undeliverableClaim: retryable ? nil : grant)
         if outbox != nil {
-            outbox?.hold(envelope, reply, undeliverableClaim: retryable ? nil : grant)
-            return
+            outbox?.hold(held.envelope, held.reply, undeliverableClaim: held.undeliverableClaim)
+        } else {
+            sendHeld([held])
         }
-        if send(envelope, reply) || retryable { return }
-        releaseUndelivered(grant)
     }
 
-    func releaseUndelivered(_ grant: ClaimGrant) {
+    /// Sends replies whose changes are committed; the one place an undeliverable claim is released.
+    func sendHeld(_ replies: [Outbox.Pending]) {
+        for pending in replies where !send(pending.envelope, pending.reply, now: true) {
+            if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
+        }
+    }
+
+    private func releaseUndelivered(_ grant: ClaimGrant) {
         let proof = ClaimProof(principal: .admin, taskID: grant.task.id, tokenHash: Secrets.hash(grant.token))
         do {
             _ = try store.endClaim(proof, .release(reason: "client went away before the claim reached it"), nowMs: clock.nowMs())

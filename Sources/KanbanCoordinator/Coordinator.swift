@@ -55,7 +55,7 @@ public struct CoordinatorConfig: Sendable {
 public final class Coordinator: @unchecked Sendable {
     let config: CoordinatorConfig
     let store: BoardStore
-    let clock: Clock
+    let clock: WallClock
     let log: Logger
     let operations: Operations
     let authenticator: Authenticator
@@ -100,7 +100,7 @@ public final class Coordinator: @unchecked Sendable {
     var dispatchRound = 0
     var lastTakenCheckMs: Int64 = 0
 
-    public init(config: CoordinatorConfig, store: BoardStore, clock: Clock = SystemClock(),
+    public init(config: CoordinatorConfig, store: BoardStore, clock: WallClock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
         self.config = config
         self.store = store

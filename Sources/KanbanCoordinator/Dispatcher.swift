@@ -65,7 +65,7 @@ final class Dispatcher: @unchecked Sendable {
 
     let reports = Mailbox<DispatchReport>()
     private let settings: DispatchSettings
-    private let clock: Clock
+    private let clock: WallClock
     private let log: Logger
     let workspaces: Workspaces
     private let logs: WorkerLogs
@@ -76,7 +76,7 @@ final class Dispatcher: @unchecked Sendable {
     private let supervisorDone = DispatchSemaphore(value: 0)
     private var supervisorStarted = false
 
-    init(settings: DispatchSettings, clock: Clock, log: Logger) {
+    init(settings: DispatchSettings, clock: WallClock, log: Logger) {
         self.settings = settings; self.clock = clock; self.log = log
         self.workspaces = Workspaces(root: settings.workspaceRoot)
         self.logs = WorkerLogs(dir: settings.logDir)

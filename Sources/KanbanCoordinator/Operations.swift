@@ -20,7 +20,7 @@ public enum Outcome {
 /// The op handlers: typed request in, result out. No sockets here, and no SQL (that is the store's).
 public final class Operations {
     let store: BoardStore
-    let clock: Clock
+    let clock: WallClock
     let defaultLeaseSeconds: Int
     let version: String
     /// Key for tokens minted under a `request_id` (see `Secrets.derivedToken`). Never stored in the board.
@@ -30,7 +30,7 @@ public final class Operations {
     /// Removes finished tasks' workspaces (set when a dispatcher runs); returns "lane/task" of each.
     var pruneWorkspaces: ((String?) throws -> [String])?
 
-    public init(store: BoardStore, clock: Clock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
+    public init(store: BoardStore, clock: WallClock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
                 tokenKey: [UInt8], hermesProfileDirs: [String] = []) {
         self.store = store
         self.clock = clock

@@ -1,5 +1,5 @@
-/// The one JSON codec of the bridge: requests, replies, events, metadata and (once KanbanStore moves
-/// over from the deprecated names) the board's JSON columns all go through it.
+/// The one JSON codec of the bridge: requests, replies, events, metadata and the board's JSON columns
+/// (KanbanStore's `JSONText`) all go through it.
 ///
 /// Hand-written rather than Foundation's `JSONEncoder`/`JSONDecoder`: those go through `Codable`
 /// containers and box every value, and on a two-core machine they were a fifth of the coordinator's

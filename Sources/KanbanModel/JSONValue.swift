@@ -1,6 +1,6 @@
 /// A JSON value. Used for free-form fields (`metadata`, event `data`) and by the wire decoder.
-/// Read and written with `JSONCodec`. `Codable` only so tests can hold the codec against Foundation,
-/// and for KanbanStore's old fallbacks until it calls `JSONCodec`.
+/// Read and written with `JSONCodec`. `Codable` only so tests can hold the codec against Foundation
+/// (nothing in Sources encodes or decodes it with `Codable`).
 public enum JSONValue: Equatable, Sendable, Codable {
     case null
     case bool(Bool)

@@ -86,19 +86,18 @@ struct EventWriter {
     }
 }
 
-/// JSON text columns (payloads, metadata, event data).
+/// JSON text columns (payloads, metadata, event data), through the bridge's one codec, `JSONCodec`:
+/// it writes every value and reads every JSON text, so there is no fallback.
 enum JSONText {
+    /// The column's text; nil (SQL NULL) for `null`.
     static func encode(_ value: JSONValue) -> String? {
         if case .null = value { return nil }
-        if let fast = CompactJSON.encode(value) { return String(decoding: fast, as: UTF8.self) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+        return JSONCodec.encodeString(value)
     }
 
+    /// The column's value; nil for NULL, or for text that is not JSON.
     static func decode(_ text: String?) -> JSONValue? {
         guard let text else { return nil }
-        if let fast = CompactJSONParser.parse(Array(text.utf8)) { return fast }
-        return try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        return JSONCodec.decode(text.utf8)
     }
 }

@@ -20,7 +20,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func assertStillServing(file: StaticString = #filePath, line: UInt = #line) throws {
-        XCTAssertEqual(try live.admin.call("ping")["protocol"], 1, file: file, line: line)
+        XCTAssertEqual(try live.admin.call(.ping)["protocol"], 1, file: file, line: line)
     }
 
     func test_malformedJSON_getsBadRequest() throws {
@@ -36,12 +36,14 @@ final class BadInputTests: XCTestCase {
     }
 
     func test_unknownOp_getsUnknownOp() throws {
+        // Raw on purpose: an op no typed `Request` can name.
         XCTAssertEqual(errorCode { try self.live.admin.call("tasks.drop") }, .unknownOp)
         try assertStillServing()
     }
 
     func test_wrongTypes_getBadRequest_andChangeNothing() throws {
         let before = try live.board.lastEventSeq()
+        // Raw on purpose: wrong types and an out-of-range value, which the decoder must refuse.
         XCTAssertEqual(errorCode { try self.live.admin.call("task.create", ["title": 5]) }, .badRequest)
         XCTAssertEqual(errorCode { try self.live.admin.call("task.create", ["title": "x", "priority": "high"]) }, .badRequest)
         XCTAssertEqual(errorCode { try self.live.admin.call("lane.register", ["name": "x", "max_concurrency": 0]) }, .badRequest)
@@ -90,9 +92,9 @@ final class BadInputTests: XCTestCase {
         XCTAssertThrowsError(try client.roundTrip([UInt8](repeating: 0x7B, count: 1 << 20))) { error in
             guard case ClientError.timeout = error else { return XCTFail("\(error)") }
         }
-        XCTAssertEqual(try small.admin.call("ping")["protocol"], 1)
+        XCTAssertEqual(try small.admin.call(.ping)["protocol"], 1)
         // Between the two limits: an answer, not a disconnect.
-        XCTAssertEqual(errorCode { try small.admin.call("task.create", ["title": .string(String(repeating: "x", count: 4096))]) }, .tooLarge)
+        XCTAssertEqual(errorCode { try small.admin.call(.taskCreate(TaskSpec(title: String(repeating: "x", count: 4096)))) }, .tooLarge)
     }
 
     func test_deepNesting_getsBadRequest() throws {

@@ -14,12 +14,12 @@ final class BlockingClaimTests: XCTestCase {
         let answer = Mutex<JSONValue?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            let r = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000])
+            let r = try? live.client(token, timeoutMs: 15_000).call(.claim(lane: "factory", waitMs: 10_000))
             answer.withLock { $0 = r }
             done.signal()
         }
         // The claim parks; it must not stall other requests meanwhile.
-        for _ in 0..<5 { XCTAssertEqual(try live.admin.call("ping")["protocol"], 1) }
+        for _ in 0..<5 { XCTAssertEqual(try live.admin.call(.ping)["protocol"], 1) }
         live.waitForParkedClaims(1)  // so the task below arrives after the claim, as the test says
         let task = try live.createTask("arrives later")
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
@@ -30,17 +30,17 @@ final class BlockingClaimTests: XCTestCase {
         let live = try LiveCoordinator()
         let token = try live.registerLane("factory")  // one slot
         let first = try live.createTask("first"), second = try live.createTask("second")
-        let held = try live.client(token).call("claim", ["lane": "factory"])
+        let held = try live.client(token).call(.claim(lane: "factory"))
         XCTAssertEqual(held["task"]?["id"]?.stringValue, first)
         let answer = Mutex<JSONValue?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000]) }
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call(.claim(lane: "factory", waitMs: 10_000)) }
             done.signal()
         }
         live.waitForParkedClaims(1)  // a claim refused with lane_full would never park
         XCTAssertEqual(done.wait(timeout: .now()), .timedOut, "parked, not refused with lane_full")
-        _ = try live.client(token).call("complete", ["task_id": .string(first), "claim_token": held["claim"]!["token"]!])
+        _ = try live.client(token).call(.complete(task: first, token: held["claim"]!["token"]!.stringValue!))
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
         XCTAssertEqual(answer.withLock { $0 }?["task"]?["id"]?.stringValue, second)
     }
@@ -53,7 +53,7 @@ final class BlockingClaimTests: XCTestCase {
         let answer = Mutex<JSONValue?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            answer.withLock { $0 = try? live.client(token, timeoutMs: 60_000).call("claim", ["lane": "factory", "wait_ms": 200]) }
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 60_000).call(.claim(lane: "factory", waitMs: 200)) }
             done.signal()
         }
         live.waitForParkedClaims(1)
@@ -72,7 +72,7 @@ final class BlockingClaimTests: XCTestCase {
         for _ in 0..<10 {
             group.enter()
             Thread.detachNewThread {
-                let r = try? live.client(token, timeoutMs: 60_000).call("claim", ["lane": "factory", "wait_ms": 2_000])
+                let r = try? live.client(token, timeoutMs: 60_000).call(.claim(lane: "factory", waitMs: 2_000))
                 results.withLock { $0.append(r?["task"]?["id"]?.stringValue) }
                 group.leave()
             }
@@ -95,7 +95,7 @@ final class BlockingClaimTests: XCTestCase {
         let token = try live.registerLane("factory")
         let req = try ZMQSocket(live.context, .req)
         try req.connect(live.commandEndpoint)
-        try req.send([Reply.encode(["op": "claim", "auth": .string(token), "lane": "factory", "wait_ms": 10_000])])
+        try req.send([RequestEncoder.encode(.claim(lane: "factory", waitMs: 10_000), auth: token)])  // no request_id: cannot retry
         live.waitForParkedClaims(1)
         req.close()
         // The ROUTER notices the disconnect in its own time, and nothing outside it can tell when:

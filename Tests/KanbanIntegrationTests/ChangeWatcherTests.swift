@@ -24,7 +24,7 @@ final class ChangeWatcherTests: XCTestCase {
         let answer = Mutex<JSONValue?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call("claim", ["lane": "factory", "wait_ms": 10_000]) }
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 15_000).call(.claim(lane: "factory", waitMs: 10_000)) }
             done.signal()
         }
         live.waitForParkedClaims(1)  // the foreign write must be what wakes it
@@ -49,7 +49,7 @@ final class ChangeWatcherTests: XCTestCase {
         let live = try LiveCoordinator()
         let lane = live.client(try live.registerLane("factory"))
         let task = try live.createTask("held")
-        let claim = try lane.call("claim", ["lane": "factory"])
+        let claim = try lane.call(.claim(lane: "factory"))
         let sub = try live.subscriber()
         let now = Int64(Date().timeIntervalSince1970)
         // What `hermes kanban reclaim` writes.
@@ -66,7 +66,7 @@ final class ChangeWatcherTests: XCTestCase {
             if e.topic == "factory.available" { break }
         }
         XCTAssertEqual(topics, ["factory.reclaimed", "factory.available"])
-        XCTAssertEqual(errorCode { try lane.call("heartbeat", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!]) }, .staleClaim)
-        XCTAssertEqual(try live.admin.call("lane.get", ["name": "factory"])["lane"]?["running"], 0)
+        XCTAssertEqual(errorCode { try lane.call(.heartbeat(task: task, token: claim["claim"]!["token"]!.stringValue!)) }, .staleClaim)
+        XCTAssertEqual(try live.admin.call(.laneGet(name: "factory"))["lane"]?["running"], 0)
     }
 }

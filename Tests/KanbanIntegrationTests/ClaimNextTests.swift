@@ -12,20 +12,19 @@ final class ClaimNextTests: XCTestCase {
         let first = try live.createTask("first")
         let second = try live.createTask("second")
         let worker = live.client(token)
-        let claim = try worker.call("claim", ["lane": "factory"])
+        let claim = try worker.call(.claim(lane: "factory"))
         XCTAssertEqual(claim["task"]?["id"]?.stringValue, first)
 
-        let reply = try worker.call("complete", ["task_id": .string(first), "claim_token": claim["claim"]!["token"]!,
-                                                 "result": "ok", "claim_next": true])
+        let reply = try worker.call(.complete(task: first, token: claim["claim"]!["token"]!.stringValue!, result: "ok", claimNext: true))
         XCTAssertEqual(reply["task"]?["status"]?.stringValue, "done")
         XCTAssertEqual(reply["next"]?["task"]?["id"]?.stringValue, second)
         XCTAssertEqual(reply["next"]?["task"]?["status"]?.stringValue, "running")
         let nextToken = try XCTUnwrap(reply["next"]?["claim"]?["token"]?.stringValue)
         XCTAssertTrue(nextToken.hasPrefix("ct_"))
         // The lane holds one slot (max_concurrency 1): the completion freed it for the next claim.
-        _ = try worker.call("heartbeat", ["task_id": .string(second), "claim_token": .string(nextToken)])
+        _ = try worker.call(.heartbeat(task: second, token: nextToken))
 
-        let last = try worker.call("complete", ["task_id": .string(second), "claim_token": .string(nextToken), "claim_next": true])
+        let last = try worker.call(.complete(task: second, token: nextToken, claimNext: true))
         XCTAssertEqual(last["task"]?["status"]?.stringValue, "done")
         XCTAssertEqual(last["next"], Operations_noTask)
         XCTAssertEqual(try live.status(second), "done")
@@ -37,8 +36,8 @@ final class ClaimNextTests: XCTestCase {
         let task = try live.createTask("only")
         _ = try live.createTask("another")
         let worker = live.client(token)
-        let claim = try worker.call("claim", ["lane": "factory"])
-        let reply = try worker.call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!, "claim_next": false])
+        let claim = try worker.call(.claim(lane: "factory"))
+        let reply = try worker.call(.complete(task: task, token: claim["claim"]!["token"]!.stringValue!, claimNext: false))
         XCTAssertNil(reply["next"])
         XCTAssertEqual(reply.objectValue?.keys.sorted(), ["task"])
     }
@@ -49,26 +48,26 @@ final class ClaimNextTests: XCTestCase {
         let first = try live.createTask("first")
         let second = try live.createTask("second")
         let worker = live.client(token)
-        let claim = try worker.call("claim", ["lane": "factory"])
-        let fields: [String: JSONValue] = ["task_id": .string(first), "claim_token": claim["claim"]!["token"]!, "claim_next": true]
-        let a = try worker.call("complete", fields, requestID: "retry-1")
-        let b = try worker.call("complete", fields, requestID: "retry-1")
+        let claim = try worker.call(.claim(lane: "factory"))
+        let complete = Request.complete(task: first, token: claim["claim"]!["token"]!.stringValue!, claimNext: true)
+        let a = try worker.call(complete, requestID: "retry-1")
+        let b = try worker.call(complete, requestID: "retry-1")
         XCTAssertEqual(a, b)
         XCTAssertEqual(a["next"]?["task"]?["id"]?.stringValue, second)
-        let runs = try live.admin.call("task.get", ["task_id": .string(second)])["task"]?["runs"]?.arrayValue
+        let runs = try live.admin.call(.taskGet(taskID: second))["task"]?["runs"]?.arrayValue
         XCTAssertEqual(runs?.count, 1, "a retry must not claim again")
         // The replayed token is the live one.
-        _ = try worker.call("heartbeat", ["task_id": .string(second), "claim_token": a["next"]!["claim"]!["token"]!])
+        _ = try worker.call(.heartbeat(task: second, token: a["next"]!["claim"]!["token"]!.stringValue!))
     }
 
     func test_claimNext_onAWatchLane_completesAndClaimsNothing() throws {
         let live = try LiveCoordinator()
-        let token = try live.admin.call("lane.register", ["name": "docs", "claim_mode": "watch"])["token"]!.stringValue!
+        let token = try live.admin.call(.register(Lane(name: "docs", claimMode: .watch)))["token"]!.stringValue!
         let task = try live.createTask("watched", assignee: "docs")
         _ = try live.createTask("also watched", assignee: "docs")
         let worker = live.client(token)
-        let claim = try worker.call("claim", ["lane": "docs", "task_id": .string(task)])
-        let reply = try worker.call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!, "claim_next": true])
+        let claim = try worker.call(.claim(lane: "docs", taskID: task))
+        let reply = try worker.call(.complete(task: task, token: claim["claim"]!["token"]!.stringValue!, claimNext: true))
         XCTAssertEqual(reply["task"]?["status"]?.stringValue, "done")
         XCTAssertEqual(reply["next"], Operations_noTask)
     }
@@ -76,6 +75,7 @@ final class ClaimNextTests: XCTestCase {
     func test_claimNext_mustBeABoolean() throws {
         let live = try LiveCoordinator()
         let token = try live.registerLane("factory")
+        // Raw on purpose: `claim_next` of the wrong type, which the decoder must refuse.
         XCTAssertEqual(errorCode { try live.client(token).call("complete", ["task_id": "t_00000001", "claim_token": "ct_x", "claim_next": "yes"]) },
                        .badRequest)
     }

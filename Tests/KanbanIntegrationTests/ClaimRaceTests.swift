@@ -16,9 +16,9 @@ final class ClaimRaceTests: XCTestCase {
                 let lane = i == 0 ? "alpha" : "beta"
                 let client = live.client(tokens[i])
                 do {
-                    let r = try client.call("claim", ["lane": .string(lane), "task_id": .string(task)])
+                    let r = try client.call(.claim(lane: lane, taskID: task))
                     let token = r["claim"]!["token"]!.stringValue!
-                    _ = try client.call("complete", ["task_id": .string(task), "claim_token": .string(token)])
+                    _ = try client.call(.complete(task: task, token: token))
                     outcomes.withLock { $0.append("won:\(lane)") }
                 } catch let e as WireError {
                     outcomes.withLock { $0.append(e.code.rawValue) }
@@ -44,10 +44,10 @@ final class ClaimRaceTests: XCTestCase {
             let client = live.client(token)
             while true {
                 do {
-                    let r = try client.call("claim", ["lane": "factory"])
+                    let r = try client.call(.claim(lane: "factory"))
                     guard let task = r["task"]?["id"]?.stringValue else { return }
                     claimed.withLock { $0.append(task) }
-                    _ = try client.call("complete", ["task_id": .string(task), "claim_token": r["claim"]!["token"]!])
+                    _ = try client.call(.complete(task: task, token: r["claim"]!["token"]!.stringValue!))
                 } catch {
                     failures.withLock { $0.append("\(error)") }
                     return
@@ -58,7 +58,7 @@ final class ClaimRaceTests: XCTestCase {
         let all = claimed.withLock { $0 }
         XCTAssertEqual(all.count, 200, "every task claimed once, none twice")
         XCTAssertEqual(Set(all), created)
-        let done = try live.admin.call("task.list", ["status": "done", "limit": 1000])["tasks"]!.arrayValue!.count
+        let done = try live.admin.call(.taskList(status: .done, limit: 1000))["tasks"]!.arrayValue!.count
         XCTAssertEqual(done, 200)
         // The board agrees: one run per task.
         XCTAssertEqual(try live.board.tasks(status: nil, assignee: nil, limit: 1000).count, 200)
@@ -70,16 +70,16 @@ final class ClaimRaceTests: XCTestCase {
         let token = try live.registerLane("factory", maxConcurrency: 3)
         for i in 0..<5 { try live.createTask("job \(i)") }
         let lane = live.client(token)
-        var held: [(String, JSONValue)] = []
+        var held: [(String, String)] = []
         for _ in 0..<3 {
-            let r = try lane.call("claim", ["lane": "factory"])
-            held.append((r["task"]!["id"]!.stringValue!, r["claim"]!["token"]!))
+            let r = try lane.call(.claim(lane: "factory"))
+            held.append((r["task"]!["id"]!.stringValue!, r["claim"]!["token"]!.stringValue!))
         }
-        XCTAssertEqual(errorCode { try lane.call("claim", ["lane": "factory"]) }, .laneFull)
-        let summary = try live.admin.call("lane.get", ["name": "factory"])["lane"]!
+        XCTAssertEqual(errorCode { try lane.call(.claim(lane: "factory")) }, .laneFull)
+        let summary = try live.admin.call(.laneGet(name: "factory"))["lane"]!
         XCTAssertEqual(summary["running"], 3)
         XCTAssertEqual(summary["queued"], 2)
-        _ = try lane.call("release", ["task_id": .string(held[0].0), "claim_token": held[0].1])
-        XCTAssertNotNil(try lane.call("claim", ["lane": "factory"])["task"]?["id"]?.stringValue)
+        _ = try lane.call(.release(task: held[0].0, token: held[0].1))
+        XCTAssertNotNil(try lane.call(.claim(lane: "factory"))["task"]?["id"]?.stringValue)
     }
 }

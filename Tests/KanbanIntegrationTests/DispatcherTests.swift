@@ -3,22 +3,22 @@ import GRDB
 import KanbanClient
 import KanbanCoordinator
 import KanbanModel
+import KanbanProtocol
 import XCTest
 
 /// Spawn lanes and pools with real processes: shell workers that report through the `kanban-bridge` CLI
 /// using the claim the dispatcher put in their environment.
 final class DispatcherTests: XCTestCase {
     /// A worker that sleeps, then completes its task.
-    static func completes(after seconds: Double) -> [JSONValue] {
-        ["/bin/sh", "-c", .string("sleep \(seconds); exec \"$KANBAN_BRIDGE_BIN\" complete --result \"done by $KANBAN_LANE\"")]
+    static func completes(after seconds: Double) -> [String] {
+        ["/bin/sh", "-c", "sleep \(seconds); exec \"$KANBAN_BRIDGE_BIN\" complete --result \"done by $KANBAN_LANE\""]
     }
 
-    func register(_ live: LiveCoordinator, _ name: String, kind: String, max: Int = 1, command: [JSONValue],
-                  extra: [String: JSONValue] = [:]) throws {
-        var f: [String: JSONValue] = ["name": .string(name), "kind": .string(kind), "max_concurrency": .int(Int64(max)),
-                                      "command": .array(command)]
-        f.merge(extra) { $1 }
-        _ = try live.admin.call("lane.register", f)
+    func register(_ live: LiveCoordinator, _ name: String, kind: LaneKind, max: Int = 1, command: [String],
+                  configure: (inout Lane) -> Void = { _ in }) throws {
+        var lane = Lane(name: name, kind: kind, maxConcurrency: max, command: command)
+        configure(&lane)
+        _ = try live.admin.call(.register(lane))
     }
 
     func waitUntil(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
@@ -57,7 +57,7 @@ final class DispatcherTests: XCTestCase {
 
     func test_poolOfThree_runsSevenTasks_neverMoreThanThreeAtOnce() throws {
         let live = try LiveCoordinator(dispatch: true)
-        try register(live, "backend-pool", kind: "pool", max: 3, command: Self.completes(after: 0.4))
+        try register(live, "backend-pool", kind: .pool, max: 3, command: Self.completes(after: 0.4))
         let ids = try (0..<7).map { try live.createTask("job \($0)", assignee: "backend-pool") }
         try waitUntil { try allDone(live, ids) }
         let spans = try intervals(live)
@@ -67,7 +67,7 @@ final class DispatcherTests: XCTestCase {
 
     func test_laneOfOne_runsTasksOneByOne() throws {
         let live = try LiveCoordinator(dispatch: true)
-        try register(live, "serial", kind: "spawn", command: Self.completes(after: 0.2))
+        try register(live, "serial", kind: .spawn, command: Self.completes(after: 0.2))
         let ids = try (0..<3).map { try live.createTask("job \($0)", assignee: "serial") }
         try waitUntil { try allDone(live, ids) }
         XCTAssertEqual(maxOverlap(try intervals(live)), 1)
@@ -75,9 +75,9 @@ final class DispatcherTests: XCTestCase {
 
     func test_workflow_ownerThenPoolsInParallelThenOwner() throws {
         let live = try LiveCoordinator(dispatch: true)
-        try register(live, "owner", kind: "spawn", command: Self.completes(after: 0.2))
-        try register(live, "backend", kind: "pool", max: 3, command: Self.completes(after: 0.6))
-        try register(live, "frontend", kind: "pool", max: 2, command: Self.completes(after: 0.6))
+        try register(live, "owner", kind: .spawn, command: Self.completes(after: 0.2))
+        try register(live, "backend", kind: .pool, max: 3, command: Self.completes(after: 0.6))
+        try register(live, "frontend", kind: .pool, max: 2, command: Self.completes(after: 0.6))
         let t0 = try live.createTask("T0 plan", assignee: "owner")
         let t1 = try live.createTask("T1 api", assignee: "backend", parents: [t0])
         let t3 = try live.createTask("T3 db", assignee: "backend", parents: [t0])
@@ -98,9 +98,9 @@ final class DispatcherTests: XCTestCase {
         for args in [["init", "-q", "-b", "main"], ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "root"]] {
             XCTAssertEqual(try git(["-C", repo] + args).status, 0)
         }
-        try register(live, "coders", kind: "pool", max: 2,
+        try register(live, "coders", kind: .pool, max: 2,
                      command: ["/bin/sh", "-c", "echo \"$KANBAN_TASK\" > note.txt && exec \"$KANBAN_BRIDGE_BIN\" complete"],
-                     extra: ["workspace_policy": "worktree-per-task", "repo": .string(repo)])
+                     configure: { $0.workspacePolicy = .worktreePerTask; $0.repo = repo })
         let ids = try (0..<2).map { try live.createTask("change \($0)", assignee: "coders") }
         try waitUntil { try allDone(live, ids) }
         let worktrees = try git(["-C", repo, "worktree", "list", "--porcelain"]).output
@@ -115,7 +115,7 @@ final class DispatcherTests: XCTestCase {
         // queued, then wait for the dispatcher to remove them in the background.
         var queued: Set<String> = []
         try waitUntil {
-            let more = try live.admin.call("workspace.prune", ["lane": "coders"])["queued"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let more = try live.admin.call(.workspacePrune(lane: "coders"))["queued"]?.arrayValue?.compactMap(\.stringValue) ?? []
             queued.formUnion(more)
             return queued.count >= ids.count
         }
@@ -136,7 +136,7 @@ final class DispatcherTests: XCTestCase {
         // Attempt 1 exits 1, attempt 2 exits 0 without completing, attempt 3 overstays its limit.
         let script = "n=$(cat '\(counter)' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '\(counter)'; "
             + "case $n in 1) exit 1;; 2) exit 0;; *) exec sleep 30;; esac"
-        try register(live, "flaky", kind: "spawn", command: ["/bin/sh", "-c", .string(script)], extra: ["max_runtime_seconds": 1])
+        try register(live, "flaky", kind: .spawn, command: ["/bin/sh", "-c", script]) { $0.maxRuntimeSeconds = 1 }
         let task = try live.createTask("doomed", assignee: "flaky")
         try waitUntil { try live.status(task) == "blocked" }
         let events = try live.board.events(since: 0, limit: 1000, lane: "flaky").filter { $0.taskID == task }
@@ -151,7 +151,7 @@ final class DispatcherTests: XCTestCase {
 
     func test_missingCommand_endsAsSpawnFailed() throws {
         let live = try LiveCoordinator(dispatch: true, retry: RetryPolicy(maxRetries: 1))
-        try register(live, "broken", kind: "spawn", command: ["/nonexistent/worker"])
+        try register(live, "broken", kind: .spawn, command: ["/nonexistent/worker"])
         let task = try live.createTask("never starts", assignee: "broken")
         try waitUntil { try live.status(task) == "blocked" }
         let types = try live.board.events(since: 0, limit: 100, lane: "broken").filter { $0.taskID == task }.map(\.type)
@@ -160,8 +160,8 @@ final class DispatcherTests: XCTestCase {
 
     func test_persistentLane_isNeverSpawned_evenWhenOthersAre() throws {
         let live = try LiveCoordinator(dispatch: true)
-        try register(live, "factory", kind: "persistent", max: 4, command: Self.completes(after: 0))
-        try register(live, "pool", kind: "pool", max: 2, command: Self.completes(after: 0.1))
+        try register(live, "factory", kind: .persistent, max: 4, command: Self.completes(after: 0))
+        try register(live, "pool", kind: .pool, max: 2, command: Self.completes(after: 0.1))
         let theirs = try (0..<3).map { try live.createTask("pool \($0)", assignee: "pool") }
         let mine = try (0..<3).map { try live.createTask("factory \($0)", assignee: "factory") }
         try waitUntil { try allDone(live, theirs) }
@@ -175,8 +175,8 @@ final class DispatcherTests: XCTestCase {
 
     func test_shutdown_stopsWorkers_andReleasesTheirClaims() throws {
         let live = try LiveCoordinator(dispatch: true)
-        try register(live, "sleepy", kind: "spawn", command: ["/bin/sh", "-c", "echo $$ > pid; exec sleep 60"],
-                     extra: ["workspace_policy": "scratch", "keep_workspaces": true])
+        try register(live, "sleepy", kind: .spawn, command: ["/bin/sh", "-c", "echo $$ > pid; exec sleep 60"],
+                     configure: { $0.workspacePolicy = .scratch; $0.keepWorkspaces = true })
         let task = try live.createTask("long", assignee: "sleepy")
         let pidFile = live.dir.appendingPathComponent("workspaces/sleepy/\(task)/pid").path
         try waitUntil { FileManager.default.fileExists(atPath: pidFile) && (try? String(contentsOfFile: pidFile, encoding: .utf8)) != "" }
@@ -192,18 +192,18 @@ final class DispatcherTests: XCTestCase {
         let task = try live.createTask("for nobody", assignee: "ghost")
         // Positive control instead of a pause: a spawn lane's task created after it is dispatched and
         // done only after dispatcher passes that saw the ghost's task ready.
-        try register(live, "control", kind: "spawn", command: Self.completes(after: 0))
+        try register(live, "control", kind: .spawn, command: Self.completes(after: 0))
         let marker = try live.createTask("control marker", assignee: "control")
         try waitUntil { try live.status(marker) == "done" }
         XCTAssertEqual(try live.status(task), "ready")
-        let unregistered = try live.admin.call("lane.list")["unregistered"]?.arrayValue ?? []
+        let unregistered = try live.admin.call(.laneList)["unregistered"]?.arrayValue ?? []
         XCTAssertEqual(unregistered.first?["assignee"], "ghost")
         XCTAssertEqual(unregistered.first?["queued"], 1)
     }
 
     func test_workerOutput_goesToThePerTaskLog() throws {
         let live = try LiveCoordinator(dispatch: true)
-        try register(live, "talky", kind: "spawn", command: ["/bin/sh", "-c", "echo hello from {task_id}; exec \"$KANBAN_BRIDGE_BIN\" complete"])
+        try register(live, "talky", kind: .spawn, command: ["/bin/sh", "-c", "echo hello from {task_id}; exec \"$KANBAN_BRIDGE_BIN\" complete"])
         let task = try live.createTask("say hi", assignee: "talky")
         try waitUntil { try live.status(task) == "done" }
         let text = try String(contentsOfFile: live.dir.appendingPathComponent("logs/\(task).log").path, encoding: .utf8)

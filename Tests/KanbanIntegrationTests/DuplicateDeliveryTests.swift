@@ -8,8 +8,9 @@ import XCTest
 /// Safe retries: a mutating request repeated with the same `request_id` gets the first reply again
 /// and changes nothing a second time.
 final class DuplicateDeliveryTests: XCTestCase {
-    func rawCall(_ client: CommandClient, _ fields: JSONValue) throws -> [UInt8] {
-        try client.roundTrip(Reply.encode(fields))
+    /// Sends `request` once as the frame `RequestEncoder` writes, and returns the reply's bytes.
+    func rawCall(_ client: CommandClient, _ request: Request, auth: String, requestID: String) throws -> [UInt8] {
+        try client.roundTrip(RequestEncoder.encode(request, auth: auth, requestID: requestID))
     }
 
     func test_sameCompleteThreeTimesWithOneRequestID_completesOnce_andRepliesTheSame() throws {
@@ -17,10 +18,9 @@ final class DuplicateDeliveryTests: XCTestCase {
         let token = try live.registerLane("factory")
         let lane = live.client(token)
         let task = try live.createTask("once")
-        let claim = try lane.call("claim", ["lane": "factory"])
-        let complete: JSONValue = ["op": "complete", "auth": .string(token), "request_id": "req-1", "task_id": .string(task),
-                                   "claim_token": claim["claim"]!["token"]!, "result": "ok"]
-        let replies = try (0..<3).map { _ in try rawCall(lane, complete) }
+        let claim = try lane.call(.claim(lane: "factory"))
+        let complete = Request.complete(task: task, token: claim["claim"]!["token"]!.stringValue!, result: "ok")
+        let replies = try (0..<3).map { _ in try rawCall(lane, complete, auth: token, requestID: "req-1") }
         XCTAssertEqual(replies[0], replies[1])
         XCTAssertEqual(replies[1], replies[2])
         XCTAssertEqual(try Reply.parse(replies[0]).get()["task"]?["status"], "done")
@@ -28,9 +28,7 @@ final class DuplicateDeliveryTests: XCTestCase {
         XCTAssertEqual(completions.count, 1)
 
         // A different request id is a new request: the claim has ended.
-        var again = complete.objectValue!
-        again["request_id"] = "req-2"
-        guard case .failure(let e) = Reply.parse(try rawCall(lane, .object(again))) else { return XCTFail() }
+        guard case .failure(let e) = Reply.parse(try rawCall(lane, complete, auth: token, requestID: "req-2")) else { return XCTFail() }
         XCTAssertEqual(e.code, .staleClaim)
     }
 
@@ -40,36 +38,36 @@ final class DuplicateDeliveryTests: XCTestCase {
         let token = try live.registerLane("factory")
         let lane = live.client(token)
         _ = try live.createTask("first")
-        let first = try lane.call("claim", ["lane": "factory"], requestID: "reused")
-        XCTAssertEqual(try lane.call("claim", ["lane": "factory"], requestID: "reused"), first, "a retry within the window")
-        _ = try lane.call("complete", ["task_id": first["task"]!["id"]!, "claim_token": first["claim"]!["token"]!])
+        let first = try lane.call(.claim(lane: "factory"), requestID: "reused")
+        XCTAssertEqual(try lane.call(.claim(lane: "factory"), requestID: "reused"), first, "a retry within the window")
+        _ = try lane.call(.complete(task: first["task"]!["id"]!.stringValue!, token: first["claim"]!["token"]!.stringValue!))
         clock.advance(ms: 500)  // the window is over; the old reply may still be stored
 
         let secondTask = try live.createTask("second")
-        let second = try lane.call("claim", ["lane": "factory"], requestID: "reused")
+        let second = try lane.call(.claim(lane: "factory"), requestID: "reused")
         XCTAssertEqual(second["task"]?["id"]?.stringValue, secondTask, "a new claim, not the old reply")
         XCTAssertNotEqual(second["claim"]?["token"], first["claim"]?["token"], "and a new token")
-        XCTAssertEqual(try lane.call("claim", ["lane": "factory"], requestID: "reused"), second, "whose retry gets it again")
-        _ = try lane.call("complete", ["task_id": .string(secondTask), "claim_token": second["claim"]!["token"]!])
+        XCTAssertEqual(try lane.call(.claim(lane: "factory"), requestID: "reused"), second, "whose retry gets it again")
+        _ = try lane.call(.complete(task: secondTask, token: second["claim"]!["token"]!.stringValue!))
         XCTAssertEqual(try live.status(secondTask), "done")
     }
 
     func test_requestIDs_areScopedToTheCaller() throws {
         let live = try LiveCoordinator()
         _ = try live.registerLane("factory")
-        let a = try live.admin.call("task.create", ["title": "a"], requestID: "same")
-        let b = try live.client(try live.registerLane("other")).call("task.get", ["task_id": a["task"]!["id"]!], requestID: "same")
+        let a = try live.admin.call(.taskCreate(TaskSpec(title: "a")), requestID: "same")
+        let b = try live.client(try live.registerLane("other")).call(.taskGet(taskID: a["task"]!["id"]!.stringValue!), requestID: "same")
         XCTAssertEqual(b["task"]?["id"], a["task"]?["id"], "reads are never replayed; another principal's id is its own")
-        let c = try live.admin.call("task.create", ["title": "a"], requestID: "same")
+        let c = try live.admin.call(.taskCreate(TaskSpec(title: "a")), requestID: "same")
         XCTAssertEqual(c["task"]?["id"], a["task"]?["id"])
         XCTAssertEqual(try live.board.tasks(status: nil, assignee: nil, limit: 10).count, 1)
     }
 
     func test_refusalsAreRemembered_too() throws {
         let live = try LiveCoordinator()
-        let first = errorCode { try live.admin.call("task.create", ["title": "x", "parents": ["t_missing0"]], requestID: "r") }
+        let first = errorCode { try live.admin.call(.taskCreate(TaskSpec(title: "x", parents: ["t_missing0"])), requestID: "r") }
         XCTAssertEqual(first, .notFound)
-        XCTAssertEqual(errorCode { try live.admin.call("task.create", ["title": "x"], requestID: "r") }, .notFound,
+        XCTAssertEqual(errorCode { try live.admin.call(.taskCreate(TaskSpec(title: "x")), requestID: "r") }, .notFound,
                        "the first reply, even though this body would succeed")
     }
 
@@ -77,22 +75,22 @@ final class DuplicateDeliveryTests: XCTestCase {
         var live = try LiveCoordinator()
         let token = try live.registerLane("factory")
         let task = try live.createTask("x")
-        let claim = try live.client(token).call("claim", ["lane": "factory"], requestID: "claim-1")
+        let claim = try live.client(token).call(.claim(lane: "factory"), requestID: "claim-1")
         live = try live.restarted()
-        let again = try live.client(token).call("claim", ["lane": "factory"], requestID: "claim-1")
+        let again = try live.client(token).call(.claim(lane: "factory"), requestID: "claim-1")
         XCTAssertEqual(again, claim, "the retry gets the same claim, token included")
-        _ = try live.client(token).call("complete", ["task_id": .string(task), "claim_token": claim["claim"]!["token"]!])
+        _ = try live.client(token).call(.complete(task: task, token: claim["claim"]!["token"]!.stringValue!))
         XCTAssertEqual(try live.status(task), "done")
     }
 
     func test_boardFile_holdsNoToken_evenInRememberedReplies() throws {
         let live = try LiveCoordinator()
-        let laneToken = try live.admin.call("lane.register", ["name": "factory"], requestID: "reg-1")["token"]!.stringValue!
+        let laneToken = try live.admin.call(.register(Lane(name: "factory")), requestID: "reg-1")["token"]!.stringValue!
         try live.createTask("x")
-        let claimToken = try live.client(laneToken).call("claim", ["lane": "factory"], requestID: "claim-1")["claim"]!["token"]!.stringValue!
+        let claimToken = try live.client(laneToken).call(.claim(lane: "factory"), requestID: "claim-1")["claim"]!["token"]!.stringValue!
         // Retries still get the very same tokens back...
-        XCTAssertEqual(try live.admin.call("lane.register", ["name": "factory"], requestID: "reg-1")["token"]?.stringValue, laneToken)
-        XCTAssertEqual(try live.client(laneToken).call("claim", ["lane": "factory"], requestID: "claim-1")["claim"]?["token"]?.stringValue, claimToken)
+        XCTAssertEqual(try live.admin.call(.register(Lane(name: "factory")), requestID: "reg-1")["token"]?.stringValue, laneToken)
+        XCTAssertEqual(try live.client(laneToken).call(.claim(lane: "factory"), requestID: "claim-1")["claim"]?["token"]?.stringValue, claimToken)
         // ...yet neither token is anywhere in the board's files.
         for suffix in ["", "-wal"] {
             let file = live.dir.appendingPathComponent("kanban.db" + suffix)

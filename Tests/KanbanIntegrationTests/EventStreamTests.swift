@@ -12,10 +12,10 @@ final class EventStreamTests: XCTestCase {
         let sub = try live.subscriber()
         let lane = live.client(try live.registerLane("factory"))
         let task = try live.createTask("Build widget")
-        let claim = try lane.call("claim", ["lane": "factory"])
-        let token = claim["claim"]!["token"]!
-        _ = try lane.call("heartbeat", ["task_id": .string(task), "claim_token": token, "note": "step 1"])
-        _ = try lane.call("complete", ["task_id": .string(task), "claim_token": token, "result": "ok"])
+        let claim = try lane.call(.claim(lane: "factory"))
+        let token = claim["claim"]!["token"]!.stringValue!
+        _ = try lane.call(.heartbeat(task: task, token: token, note: "step 1"))
+        _ = try lane.call(.complete(task: task, token: token, result: "ok"))
 
         var received: [(topic: String, event: JSONValue)] = []
         while let e = try sub.next(timeoutMs: 500) {
@@ -29,11 +29,11 @@ final class EventStreamTests: XCTestCase {
         XCTAssertEqual(seqs, seqs.sorted())
         XCTAssertEqual(Set(seqs).count, seqs.count)
 
-        let replay = try live.admin.call("events", ["since": .int(seqs.first! - 1), "limit": 1000])
+        let replay = try live.admin.call(.events(since: seqs.first! - 1, limit: 1000, lane: nil))
         let replayed = replay["events"]!.arrayValue!.map { $0["seq"]!.intValue! }
         XCTAssertEqual(Array(replayed.prefix(seqs.count)), seqs, "replay serves exactly what was published")
         XCTAssertEqual(replay["last_seq"]?.intValue, replayed.last)
-        let laneOnly = try lane.call("events", ["since": 0, "lane": "factory"])["events"]!.arrayValue!
+        let laneOnly = try lane.call(.events(since: 0, limit: 1000, lane: "factory"))["events"]!.arrayValue!
         XCTAssertTrue(laneOnly.allSatisfy { $0["lane"] == "factory" })
     }
 }

@@ -21,7 +21,7 @@ final class FuzzTests: XCTestCase {
         let token = try live.registerLane("factory", maxConcurrency: 2)
         let parent = try live.createTask("parent")
         _ = try live.createTask("child", parents: [parent])
-        let claim = try live.client(token).call("claim", ["lane": "factory"])
+        let claim = try live.client(token).call(.claim(lane: "factory"))
         heldClaimToken = claim["claim"]?["token"]?.stringValue ?? ""
     }
 
@@ -29,8 +29,8 @@ final class FuzzTests: XCTestCase {
 
     /// Everything a request could have changed, read over the wire.
     func boardDigest() throws -> [JSONValue] {
-        [try live.admin.call("ping")["last_seq"] ?? .null, try live.admin.call("task.list", ["limit": 1000]),
-         try live.admin.call("lane.list")]
+        [try live.admin.call(.ping)["last_seq"] ?? .null, try live.admin.call(.taskList(limit: 1000)),
+         try live.admin.call(.laneList)]
     }
 
     /// Sends every frame through one DEALER socket, `window` in flight at a time, and checks each reply.
@@ -90,7 +90,7 @@ final class FuzzTests: XCTestCase {
         for _ in 0..<10 {  // in batches, so a failure says roughly where
             let (errors, _) = try sendAll((0..<10_000).map { _ in generator.next() })
             totalErrors += errors
-            XCTAssertEqual(try live.admin.call("ping")["protocol"], 1, "still serving")
+            XCTAssertEqual(try live.admin.call(.ping)["protocol"], 1, "still serving")
         }
         XCTAssertGreaterThan(totalErrors, 95_000, "nearly every generated request is refused")
         XCTAssertEqual(try boardDigest(), before, "seed \(seed): the board changed")

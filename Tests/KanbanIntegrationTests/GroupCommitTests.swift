@@ -15,7 +15,7 @@ final class GroupCommitTests: XCTestCase {
         let token = try live.registerLane("factory")
         let first = try live.createTask("first")
         let second = try live.createTask("second")
-        let claim = try live.client(token).call("claim", ["lane": "factory"])
+        let claim = try live.client(token).call(.claim(lane: "factory"))
         let claimToken = claim["claim"]!["token"]!.stringValue!
 
         // Another connection holds the write lock until `release` is signalled.
@@ -42,19 +42,21 @@ final class GroupCommitTests: XCTestCase {
         guard locked.wait(timeout: .now() + 15) == .success else { return XCTFail("the blocker never got the write lock") }
         let dealer = try ZMQSocket(live.context, .dealer)
         try dealer.connect(live.commandEndpoint)
-        func send(_ tag: String, _ json: String) throws { try dealer.send([Array(tag.utf8), [], Array(json.utf8)]) }
-        let complete = #"{"op":"complete","auth":"\#(token)","task_id":"\#(first)","claim_token":"\#(claimToken)","claim_next":true,"request_id":"r1"}"#
-        try send("A", #"{"op":"ping"}"#)  // a read: answered at once, the lock is no business of it
+        func send(_ tag: String, _ request: Request, auth: String? = nil, requestID: String? = nil) throws {
+            try dealer.send([Array(tag.utf8), [], RequestEncoder.encode(request, auth: auth, requestID: requestID)])
+        }
+        let complete = Request.complete(task: first, token: claimToken, claimNext: true)
+        try send("A", .ping)  // a read: answered at once, the lock is no business of it
         XCTAssertTrue(try dealer.waitReadable(timeoutMs: 5000), "a read is answered while another program holds the lock")
         XCTAssertEqual(String(decoding: try dealer.receive()[0], as: UTF8.self), "A")
-        try send("B", complete)
-        try send("C", #"{"op":"complete","auth":"\#(token)","task_id":"\#(first)","claim_token":"ct_not-a-real-token"}"#)
-        try send("D", #"{"op":"task.create","auth":"\#(live.adminToken)","title":"made in a batch","request_id":"r2"}"#)
-        try send("E", complete)
+        try send("B", complete, auth: token, requestID: "r1")
+        try send("C", .complete(task: first, token: "ct_not-a-real-token"), auth: token)
+        try send("D", .taskCreate(TaskSpec(title: "made in a batch")), auth: live.adminToken, requestID: "r2")
+        try send("E", complete, auth: token, requestID: "r1")
         // Positive control instead of a pause: a read sent after them on the same socket is handled
         // after them (one pipe, in order) and answered at once, so any early answer to B–E would
         // arrive before its reply.
-        try send("F", #"{"op":"ping"}"#)
+        try send("F", .ping)
         XCTAssertTrue(try dealer.waitReadable(timeoutMs: 15_000), "the marker read is answered while the lock is held")
         XCTAssertEqual(String(decoding: try dealer.receive()[0], as: UTF8.self), "F", "nothing may be answered before its commit")
         XCTAssertFalse(try dealer.waitReadable(timeoutMs: 0), "nothing may be answered before its commit")
@@ -77,7 +79,7 @@ final class GroupCommitTests: XCTestCase {
         XCTAssertEqual(try live.status(first), "done")
         XCTAssertEqual(try live.status(second), "running")
         XCTAssertEqual(try live.status(made), "ready")
-        let runs = try live.admin.call("task.get", ["task_id": .string(second)])["task"]?["runs"]?.arrayValue
+        let runs = try live.admin.call(.taskGet(taskID: second))["task"]?["runs"]?.arrayValue
         XCTAssertEqual(runs?.count, 1)
     }
 }

@@ -13,16 +13,16 @@ final class LeaseExpiryTests: XCTestCase {
         let lane = live.client(try live.registerLane("factory", maxConcurrency: 2))
         let task = try live.createTask("slow")
         let control = try live.createTask("control")
-        let claim = try lane.call("claim", ["lane": "factory", "lease_seconds": 30])
-        let token = claim["claim"]!["token"]!
+        let claim = try lane.call(.claim(lane: "factory", leaseSeconds: 30))
+        let token = claim["claim"]!["token"]!.stringValue!
         XCTAssertEqual(claim["claim"]?["lease_expires_at_ms"]?.intValue, clock.nowMs() + 30_000)
 
         clock.advance(ms: 20_000)
-        _ = try lane.call("heartbeat", ["task_id": .string(task), "claim_token": token])  // now expires at +50 s
+        _ = try lane.call(.heartbeat(task: task, token: token))  // now expires at +50 s
         // Positive control for "not expired": a claim whose lease ends at +40 s. Once it has expired,
         // the coordinator has run an expiry pass at +40 s or later, which would have taken the first
         // claim too (its lease, without the heartbeat, ended at +30 s).
-        _ = try lane.call("claim", ["lane": "factory", "task_id": .string(control), "lease_seconds": 20])
+        _ = try lane.call(.claim(lane: "factory", taskID: control, leaseSeconds: 20))
         clock.advance(ms: 20_000)
         try waitFor("the control claim expired") { try live.status(control) == "ready" }
         XCTAssertEqual(try live.status(task), "running", "the heartbeat extended the lease")
@@ -31,10 +31,10 @@ final class LeaseExpiryTests: XCTestCase {
         // The coordinator's loop wakes at least every 100 ms (real time) and expires what is due.
         try waitFor("the lease expired") { try live.status(task) == "ready" }
         XCTAssertEqual(try live.status(task), "ready")
-        XCTAssertEqual(errorCode { try lane.call("complete", ["task_id": .string(task), "claim_token": token]) }, .staleClaim)
+        XCTAssertEqual(errorCode { try lane.call(.complete(task: task, token: token)) }, .staleClaim)
         let types = try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.taskID == task }.map(\.type)
         XCTAssertEqual(types.suffix(2), ["timed_out", "available"])
-        XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"]?["id"]?.stringValue, task, "a new claim works")
+        XCTAssertEqual(try lane.call(.claim(lane: "factory"))["task"]?["id"]?.stringValue, task, "a new claim works")
     }
 
     func test_retryBudget_overTheWire_endsInGaveUp() throws {
@@ -43,7 +43,7 @@ final class LeaseExpiryTests: XCTestCase {
         let lane = live.client(try live.registerLane("factory"))
         let task = try live.createTask("never finishes")
         for _ in 0..<3 {
-            XCTAssertEqual(try lane.call("claim", ["lane": "factory", "lease_seconds": 5])["task"]?["id"]?.stringValue, task)
+            XCTAssertEqual(try lane.call(.claim(lane: "factory", leaseSeconds: 5))["task"]?["id"]?.stringValue, task)
             clock.advance(ms: 5_000)
             try waitFor("the lease expired") { try live.status(task) != "running" }
         }
@@ -51,6 +51,6 @@ final class LeaseExpiryTests: XCTestCase {
         let types = try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.taskID == task }.map(\.type)
         XCTAssertEqual(types.filter { $0 == "timed_out" }.count, 3)
         XCTAssertEqual(types.last, "gave_up")
-        XCTAssertEqual(try lane.call("claim", ["lane": "factory"])["task"], .null)
+        XCTAssertEqual(try lane.call(.claim(lane: "factory"))["task"], .null)
     }
 }

@@ -24,7 +24,7 @@ final class LiveCoordinator: @unchecked Sendable {
     /// Whether to delete the board when done (false while another coordinator takes the board over).
     var removeOnDeinit = true
 
-    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: Clock = SystemClock(),
+    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: WallClock = SystemClock(),
          dir existing: URL? = nil, adminToken: String? = nil, dispatch: Bool = false, retry: RetryPolicy = RetryPolicy(),
          curve: CurveServerSettings? = nil, logger: Logger? = nil, retryWindowMs: Int64 = 3_600_000) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")
@@ -90,20 +90,17 @@ final class LiveCoordinator: @unchecked Sendable {
 
     /// Registers a lane and returns its token.
     func registerLane(_ name: String, maxConcurrency: Int = 1) throws -> String {
-        let r = try admin.call("lane.register", ["name": .string(name), "max_concurrency": .int(Int64(maxConcurrency))])
+        let r = try admin.call(.register(Lane(name: name, maxConcurrency: maxConcurrency)))
         return r["token"]!.stringValue!
     }
 
     @discardableResult
     func createTask(_ title: String, assignee: String? = "factory", parents: [String] = []) throws -> String {
-        var f: [String: JSONValue] = ["title": .string(title)]
-        if let assignee { f["assignee"] = .string(assignee) }
-        if !parents.isEmpty { f["parents"] = .array(parents.map { .string($0) }) }
-        return try admin.call("task.create", f)["task"]!["id"]!.stringValue!
+        try admin.call(.taskCreate(TaskSpec(title: title, assignee: assignee, parents: parents)))["task"]!["id"]!.stringValue!
     }
 
     func status(_ task: String) throws -> String? {
-        try admin.call("task.get", ["task_id": .string(task)])["task"]?["status"]?.stringValue
+        try admin.call(.taskGet(taskID: task))["task"]?["status"]?.stringValue
     }
 
     /// A SUB socket (all topics) known to be receiving: it waits until a probe event arrives, so
@@ -112,7 +109,7 @@ final class LiveCoordinator: @unchecked Sendable {
         let sub = try EventSubscriber(endpoint: eventEndpoint, topicPrefix: "", token: adminToken, context: context)
         _ = try? registerLane("probe")
         for _ in 0..<100 {
-            _ = try admin.call("lane.update", ["name": "probe", "max_concurrency": 1])
+            _ = try admin.call(.laneUpdate(name: "probe", maxConcurrency: 1))
             while let e = try sub.next(timeoutMs: 50) {
                 guard e.topic == "probe.lane_updated" else { continue }
                 while try sub.next(timeoutMs: 20) != nil {}  // drop the rest of the probe traffic

@@ -35,7 +35,7 @@ final class ReplayTests: XCTestCase {
         var got: [Int64] = []
         let deadline = Date().addingTimeInterval(10)
         while got.isEmpty, Date() < deadline {
-            _ = try live.admin.call("lane.update", ["name": "factory", "max_concurrency": 1])
+            _ = try live.admin.call(.laneUpdate(name: "factory", maxConcurrency: 1))
             got += feed.poll(timeoutMs: 100).compactMap { $0["seq"]?.intValue }
         }
         XCTAssertEqual(got.first, head - 1, "replay starts right after the last delivered event")

@@ -11,11 +11,11 @@ final class ShutdownTests: XCTestCase {
         let live = try LiveCoordinator()
         let token = try live.registerLane("factory", maxConcurrency: 2)
         let task = try live.createTask("held across the stop")
-        let held = try live.client(token).call("claim", ["lane": "factory"])
+        let held = try live.client(token).call(.claim(lane: "factory"))
         let answer = Mutex<JSONValue?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            answer.withLock { $0 = try? live.client(token, timeoutMs: 10_000).call("claim", ["lane": "factory", "wait_ms": 60_000]) }
+            answer.withLock { $0 = try? live.client(token, timeoutMs: 10_000).call(.claim(lane: "factory", waitMs: 60_000)) }
             done.signal()
         }
         live.waitForParkedClaims(1)
@@ -23,7 +23,7 @@ final class ShutdownTests: XCTestCase {
         XCTAssertEqual(done.wait(timeout: .now() + 5), .success)
         XCTAssertEqual(answer.withLock { $0 }?["task"], .null, "parked claims are answered, not dropped")
         // The claim survives the restart: its holder finishes the task.
-        _ = try next.client(token).call("complete", ["task_id": .string(task), "claim_token": held["claim"]!["token"]!])
+        _ = try next.client(token).call(.complete(task: task, token: held["claim"]!["token"]!.stringValue!))
         XCTAssertEqual(try next.status(task), "done")
     }
 }

@@ -26,7 +26,7 @@ final class StallTests: XCTestCase {
                 client.busyRetries = 0
                 while !stopFlag.withLock({ stopped }) {
                     do {
-                        _ = try client.call("heartbeat", ["task_id": .string(taskID), "claim_token": .string(claimToken)])
+                        _ = try client.call(.heartbeat(task: taskID, token: claimToken))
                         answered += 1
                     } catch {
                         failures.append("\(error)")
@@ -50,12 +50,11 @@ final class StallTests: XCTestCase {
         try BigRepo.make(at: repo, files: 20_000)
         let laneToken = try live.registerLane("factory")
         let held = try live.createTask("held by a persistent lane")
-        let claim = try live.client(laneToken).call("claim", ["lane": "factory", "task_id": .string(held)])
+        let claim = try live.client(laneToken).call(.claim(lane: "factory", taskID: held))
         let claimToken = try XCTUnwrap(claim["claim"]?["token"]?.stringValue)
-        _ = try live.admin.call("lane.register", [
-            "name": "coders", "kind": "pool", "max_concurrency": 4, "workspace_policy": "worktree-per-task",
-            "repo": .string(repo), "command": ["/bin/sh", "-c", "exec \"$KANBAN_BRIDGE_BIN\" complete --result ok"],
-        ])
+        _ = try live.admin.call(.register(Lane(name: "coders", kind: .pool, maxConcurrency: 4,
+                                               command: ["/bin/sh", "-c", "exec \"$KANBAN_BRIDGE_BIN\" complete --result ok"],
+                                               workspacePolicy: .worktreePerTask, repo: repo)))
 
         let probe = HeartbeatProbe(live, laneToken: laneToken, taskID: held, claimToken: claimToken, timeoutMs: 3000)
         let ids = try (0..<8).map { try live.createTask("change \($0)", assignee: "coders") }
@@ -63,7 +62,7 @@ final class StallTests: XCTestCase {
         let beatsWhileMaking = probe.answered
         var queued: Set<String> = []
         let queuedInTime = try poll(60) {
-            queued.formUnion(try live.admin.call("workspace.prune", ["lane": "coders"])["queued"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            queued.formUnion(try live.admin.call(.workspacePrune(lane: "coders"))["queued"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             return queued.count == ids.count
         }
         let workspaces = live.dir.appendingPathComponent("workspaces/coders").path
@@ -82,7 +81,7 @@ final class StallTests: XCTestCase {
         let live = try LiveCoordinator()
         let laneToken = try live.registerLane("factory")
         let held = try live.createTask("held")
-        let claimToken = try XCTUnwrap(try live.client(laneToken).call("claim", ["lane": "factory"])["claim"]?["token"]?.stringValue)
+        let claimToken = try XCTUnwrap(try live.client(laneToken).call(.claim(lane: "factory"))["claim"]?["token"]?.stringValue)
 
         // Another program holds the board's write lock for 12 s.
         var blockerConfig = Configuration()
@@ -107,7 +106,7 @@ final class StallTests: XCTestCase {
         Thread {
             let client = live.client(live.adminToken, timeoutMs: 30_000)
             client.busyRetries = 0
-            let r = Result { try client.call("task.create", ["title": "patient", "timeout_ms": 25_000]) }
+            let r = Result { try client.call(.taskCreate(TaskSpec(title: "patient")), lockWaitMs: 25_000) }
             patient.withLock { $0 = r }
             patientDone.signal()
         }.start()
@@ -121,19 +120,19 @@ final class StallTests: XCTestCase {
         var round = 0
         while unlocked.wait(timeout: .now()) == .timedOut {
             round += 1
-            for (op, fields) in [("ping", [:]), ("task.get", ["task_id": JSONValue.string(held)]), ("task.list", [:]),
-                                 ("events", ["since": 0]), ("lane.list", [:]), ("stats", [:])] as [(String, [String: JSONValue])] {
-                do { _ = try reader.call(op, fields); reads += 1 } catch { problems.append("read \(op): \(error)") }
+            for read: Request in [.ping, .taskGet(taskID: held), .taskList(), .events(since: 0, limit: 1000, lane: nil), .laneList,
+                                  .stats(windowSeconds: 3600)] {
+                do { _ = try reader.call(read); reads += 1 } catch { problems.append("read \(read.op.rawValue): \(error)") }
             }
             let requestID = "write-\(round)"
             do {
-                let made = try writer.call("task.create", ["title": .string(requestID), "timeout_ms": 300], requestID: requestID)
+                let made = try writer.call(.taskCreate(TaskSpec(title: requestID)), requestID: requestID, lockWaitMs: 300)
                 acknowledged.append(try XCTUnwrap(made["task"]?["id"]?.stringValue))
             } catch let e as WireError where e.code == .busy {
                 busy.append(requestID)
             } catch { problems.append("write: \(error)") }
             do {
-                _ = try lane.call("heartbeat", ["task_id": .string(held), "claim_token": .string(claimToken), "timeout_ms": 300])
+                _ = try lane.call(.heartbeat(task: held, token: claimToken), lockWaitMs: 300)
             } catch let e as WireError where e.code == .busy {
             } catch { problems.append("heartbeat: \(error)") }
         }
@@ -146,7 +145,7 @@ final class StallTests: XCTestCase {
         let patientID = try patient.withLock { try $0?.get() }?["task"]?["id"]?.stringValue
         XCTAssertNotNil(patientID, "a write that could wait was answered after the lock")
         for requestID in busy {
-            let made = try writer.call("task.create", ["title": .string(requestID)], requestID: requestID)
+            let made = try writer.call(.taskCreate(TaskSpec(title: requestID)), requestID: requestID)
             acknowledged.append(try XCTUnwrap(made["task"]?["id"]?.stringValue))
         }
         for id in acknowledged + [patientID].compactMap({ $0 }) {
