@@ -17,10 +17,15 @@ struct Authenticator {
     func principal(for auth: String?) -> Principal? {
         guard let auth, !auth.isEmpty else { return nil }
         if Secrets.constantTimeEquals(auth, adminToken) { return .admin }
-        if auth.hasPrefix(Self.workerPrefix) { return workerLane(auth).map { .lane($0) } }
-        guard let lane = try? store.laneName(forTokenHash: Secrets.hash(auth)) else { return nil }
-        return .lane(lane)
+        if let lane = known.lane(for: auth, registryVersion: store.registryVersion) { return .lane(lane) }
+        let lane = auth.hasPrefix(Self.workerPrefix) ? workerLane(auth) : (try? store.laneName(forTokenHash: Secrets.hash(auth))) ?? nil
+        if let lane { known.remember(auth, lane: lane, registryVersion: store.registryVersion) }
+        return lane.map { .lane($0) }
     }
+
+    /// Lane and worker tokens already seen to be valid (every request carries one; hashing it and
+    /// looking it up cost about 66,000 instructions per task, `kanban-bench --instructions`).
+    let known = KnownTokens()
 
     /// The principal a CURVE public key (Z85) stands for, looked up on every request so that a key
     /// removed from a lane stops working at once, even on a connection made before.
@@ -64,4 +69,23 @@ final class WorkerKeys {
     }
 
     func lane(forPublicKey key: String) -> String? { laneByKey[key] }
+}
+
+/// Tokens that proved valid, until the lane registry changes (a rotation or removal must take
+/// effect at once). Only valid tokens are kept, so a stranger trying tokens cannot grow it; the
+/// tokens are the ones clients send with every request, held in this process's memory as the
+/// requests themselves are. Owner thread only.
+final class KnownTokens {
+    private var lanes: [String: String] = [:]
+    private var version = -1
+
+    func lane(for token: String, registryVersion: Int) -> String? {
+        if registryVersion != version { lanes.removeAll(); version = registryVersion }
+        return lanes[token]
+    }
+
+    func remember(_ token: String, lane: String, registryVersion: Int) {
+        guard registryVersion == version else { return }
+        lanes[token] = lane
+    }
 }

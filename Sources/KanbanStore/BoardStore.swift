@@ -131,6 +131,9 @@ public protocol LaneRegistry: AnyObject {
     func laneName(forCurveKey key: String) throws -> String?
     /// The hash of the lane's current token (worker credentials are derived from it).
     func tokenHash(ofLane name: String) throws -> String?
+    /// Changes whenever a lane is written (or a write is undone): what callers remember about
+    /// lanes and their tokens is stale from then on.
+    var registryVersion: Int { get }
 }
 
 /// Tasks as rows: creating and reading them, and what the dispatcher records about its workers.

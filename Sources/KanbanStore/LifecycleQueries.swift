@@ -208,5 +208,5 @@ enum Hot: Int {
     case snapshotByID, nextCandidate, claimByToken, openClaimByRun, liveClaims, waitingChildren, openRun
     case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
     case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
-    case savepoint, release, rollbackTo
+    case savepoint, release, rollbackTo, beginImmediate, beginDeferred, commit, rollback
 }

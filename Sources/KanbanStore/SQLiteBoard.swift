@@ -89,12 +89,17 @@ public final class SQLiteBoard: BoardStore {
     /// Lane settings by name (LaneQueries.swift); `.some(nil)` remembers that no lane has the name.
     var laneCache: [String: Lane?] = [:]
 
+    public private(set) var registryVersion = 0
+    /// The spawn and pool lanes (DispatchQueries.swift), nil until read.
+    var spawnedLanes: [Lane]?
     /// Known lane tokens (by hash) and lanes' token hashes (LaneQueries.swift).
     var laneByTokenHash: [String: String] = [:]
     var tokenHashByLane: [String: String] = [:]
 
     /// A lane was written, or writes were undone: settings and tokens are read again.
     func lanesChanged() {
+        registryVersion &+= 1
+        spawnedLanes = nil
         laneCache.removeAll(keepingCapacity: true)
         laneByTokenHash.removeAll(keepingCapacity: true)
         tokenHashByLane.removeAll(keepingCapacity: true)
@@ -152,15 +157,27 @@ public final class SQLiteBoard: BoardStore {
 
     /// `body` in a transaction of its own on the one connection, committed when this returns.
     /// Another program's write lock held past the busy timeout is `BoardError.busy`: nothing was written.
+    ///
+    /// BEGIN, COMMIT and ROLLBACK are prepared once and run through the C API (GRDB's `inTransaction`
+    /// prepares their text anew every time: two `sqlite3_prepare` per transaction, about 39,000
+    /// instructions per task on the hot path, `kanban-bench --instructions`).
     private func transaction<T>(_ kind: Database.TransactionKind, _ body: (Database) throws -> T) throws -> T {
         do {
-            let value = try queue.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(kind) {
-                    result = try body(db)
-                    return .commit
+            let value = try queue.writeWithoutTransaction { db -> T in
+                if kind == .immediate {
+                    try prepared(Hot.beginImmediate.rawValue, db, "BEGIN IMMEDIATE").run()
+                } else {
+                    try prepared(Hot.beginDeferred.rawValue, db, "BEGIN DEFERRED").run()
                 }
-                return result!
+                do {
+                    let result = try body(db)
+                    try prepared(Hot.commit.rawValue, db, "COMMIT").run()
+                    return result
+                } catch {
+                    // A failed statement or COMMIT: nothing of the transaction may stay.
+                    if sqlite3_get_autocommit(db.sqliteConnection) == 0 { try? prepared(Hot.rollback.rawValue, db, "ROLLBACK").run() }
+                    throw error
+                }
             }
             journal.commit()
             return value

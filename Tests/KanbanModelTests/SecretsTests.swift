@@ -28,6 +28,17 @@ final class SecretsTests: XCTestCase {
         XCTAssertEqual(Secrets.base64url([0xFB, 0xFF, 0xFE, 0x01]), "-__-AQ")
     }
 
+    func test_base64url_matchesFoundation_atEveryLength() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0...64 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var expected = Data(bytes).base64EncodedString()
+            while expected.hasSuffix("=") { expected.removeLast() }
+            expected = String(expected.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+            XCTAssertEqual(Secrets.base64url(bytes), expected, "length \(length)")
+        }
+    }
+
     func test_derivedToken_isStablePerSeed_andDiffersPerKeyAndSeed() {
         let k1 = Array("one".utf8), k2 = Array("two".utf8)
         XCTAssertEqual(Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r1"), Secrets.derivedToken(prefix: "ct_", key: k1, seed: "lane:a|r1"))
