@@ -21,10 +21,7 @@ extension Operations {
                     grant = nil
                 }
             }
-            let next = grant.map(WireFormat.claim) ?? Self.noTask
-            let result: JSONValue = ["task": WireFormat.task(task), "next": next]
-            guard let grant else { return .result(result) }
-            return .chained(result: result, grant: grant)
+            return .completed(task: task, next: grant)
         }
     }
 }

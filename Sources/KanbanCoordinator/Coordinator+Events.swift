@@ -16,7 +16,7 @@ extension Coordinator {
             let batch = store.takeCommittedEvents()
             if !batch.isEmpty {
                 for event in batch where event.seq > lastPublishedSeq {
-                    let body = Reply.encode(WireFormat.event(event))
+                    let body = WireFormat.eventBytes(event)
                     try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
                     lastPublishedSeq = event.seq
                     eventsPublished[PrometheusText.EventKey(lane: event.lane ?? "_", type: event.type), default: 0] += 1

@@ -206,11 +206,11 @@ extension Coordinator {
     /// client, or nothing yet (a parked claim).
     private func reply(_ outcome: Outcome, _ bytes: [UInt8]?, decoded: DecodedRequest, caller: Principal, to envelope: [[UInt8]]) {
         switch outcome {
-        case .result:
+        case .result, .task, .completed(_, nil):
             if decoded.request.isMutation { log.info("ok", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"]) }
         case .failure(let error):
             log.info("failed", metadata: ["op": "\(decoded.op)", "code": "\(error.code.rawValue)", "principal": "\(caller.key)"])
-        case .claimed(let grant), .chained(_, let grant):
+        case .claimed(let grant), .completed(_, let grant?):
             deliver(grant, to: envelope, retryable: decoded.requestID != nil, reply: bytes)
             return
         case .park(let request):
@@ -223,8 +223,10 @@ extension Coordinator {
     /// The reply an outcome sends (none for a parked claim).
     static func encode(_ outcome: Outcome) -> [UInt8]? {
         switch outcome {
-        case .result(let r), .chained(let r, _): return Reply.ok(r)
-        case .claimed(let g): return Reply.ok(WireFormat.claim(g))
+        case .result(let r): return Reply.ok(r)
+        case .task(let t): return Reply.okTask(t)
+        case .completed(let t, let next): return Reply.okCompleted(t, next: next)
+        case .claimed(let g): return Reply.okClaim(g)
         case .failure(let e): return Reply.error(e)
         case .park: return nil
         }

@@ -11,10 +11,11 @@ public enum Outcome {
     case claimed(ClaimGrant)
     /// A claim with `wait_ms` that found nothing yet: keep the envelope and answer later.
     case park(ClaimRequest)
-    /// A `complete` with `claim_next` that also claimed the lane's next task: `result` is the whole
-    /// reply's result (it carries the grant's token); the grant is there so an undeliverable reply's
-    /// claim can be released, as for `claimed`.
-    case chained(result: JSONValue, grant: ClaimGrant)
+    /// A task after a claim-scoped change (`{"task": …}`), written straight from the record.
+    case task(TaskRecord)
+    /// A `complete` with `claim_next`: the task, and the lane's next claim if it got one (which must
+    /// reach the client, as for `claimed`).
+    case completed(task: TaskRecord, next: ClaimGrant?)
 }
 
 /// The op handlers: typed request in, result out. No sockets here, and no SQL (that is the store's).
@@ -142,12 +143,11 @@ public final class Operations {
         case .complete(let ref, let result, let summary, let metadata, let claimNext):
             let ending = ClaimEnding.complete(result: result, summary: summary, metadata: metadata)
             if claimNext { return try completeAndClaimNext(proof(ref, principal), ending, minter: &minter) }
-            let task = try store.endClaim(proof(ref, principal), ending, nowMs: now)
-            return .result(["task": WireFormat.task(task)])
+            return .task(try store.endClaim(proof(ref, principal), ending, nowMs: now))
         case .block(let ref, let reason, let kind):
-            return .result(["task": WireFormat.task(try store.endClaim(proof(ref, principal), .block(reason: reason, kind: kind), nowMs: now))])
+            return .task(try store.endClaim(proof(ref, principal), .block(reason: reason, kind: kind), nowMs: now))
         case .release(let ref, let reason):
-            return .result(["task": WireFormat.task(try store.endClaim(proof(ref, principal), .release(reason: reason), nowMs: now))])
+            return .task(try store.endClaim(proof(ref, principal), .release(reason: reason), nowMs: now))
         case .events(let since, let limit, let lane):
             let events = try store.events(since: since, limit: limit, lane: lane)
             // With nothing to return, last_seq is the head of the stream: a cursor past it shows up.

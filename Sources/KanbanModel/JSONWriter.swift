@@ -1,10 +1,38 @@
-/// Writes a `JSONValue` as compact, key-sorted JSON bytes (`JSONCodec.encode`).
-struct JSONWriter {
-    var out: [UInt8] = []
+/// Writes a `JSONValue` as compact, key-sorted JSON bytes (`JSONCodec.encode`); or, for the replies
+/// the hot path sends every time, an object field by field in the caller's (sorted) key order
+/// without building a `JSONValue` tree (`WireFormat+Direct.swift`).
+public struct JSONWriter {
+    public private(set) var out: [UInt8] = []
+    /// Per open object: whether a field was written yet (for the commas).
+    private var started: [Bool] = []
 
-    init() { out.reserveCapacity(512) }
+    public init() { out.reserveCapacity(512) }
 
-    mutating func write(_ value: JSONValue) {
+    public mutating func beginObject() { out.append(0x7B); started.append(false) }
+    public mutating func endObject() { out.append(0x7D); started.removeLast() }
+
+    /// A key of the open object; the caller writes keys in byte order, as `write(.object)` sorts them.
+    public mutating func key(_ k: StaticString) {
+        if started[started.count - 1] { out.append(0x2C) } else { started[started.count - 1] = true }
+        out.append(0x22)
+        out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+        out.append(0x22)
+        out.append(0x3A)
+    }
+
+    public mutating func int(_ i: Int64?) { if let i { out.append(contentsOf: String(i).utf8) } else { null() } }
+    public mutating func string(_ s: String?) { if let s { writeString(s) } else { null() } }
+    public mutating func null() { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+    public mutating func strings(_ items: [String]) {
+        out.append(0x5B)
+        for (n, item) in items.enumerated() {
+            if n > 0 { out.append(0x2C) }
+            writeString(item)
+        }
+        out.append(0x5D)
+    }
+
+    public mutating func write(_ value: JSONValue) {
         switch value {
         case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case .bool(let b): out.append(contentsOf: b ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
