@@ -314,6 +314,14 @@ extension Coordinator {
         do {
             try router?.send(envelope + [reply], dontWait: true)
             return true
+        } catch let error as ZMQError where error.isAgain {
+            // The peer's queue looks full. It may only look so (libzmq learns late that the peer read):
+            // catch up and try once more. Still full means the peer has `perPeerMessages` unread
+            // replies and is not reading: it loses this one (memory stays bounded).
+            router?.catchUp()
+            if (try? router?.send(envelope + [reply], dontWait: true)) != nil { return true }
+            log.debug("reply not delivered (the client does not read its replies)")
+            return false
         } catch {
             log.debug("reply not delivered (client gone)", metadata: ["error": "\(error)"])
             return false

@@ -146,6 +146,16 @@ public final class ZMQSocket: @unchecked Sendable {
         }
     }
 
+    /// Makes the socket take in what its I/O thread told it, such as a peer having read its queued
+    /// messages. libzmq does so only every so often while a socket keeps sending, so a socket that
+    /// answers fast can see a peer's queue as full when it is not. Asking for `ZMQ_EVENTS` processes
+    /// those notices at once.
+    public func catchUp() {
+        var events: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        _ = zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size)
+    }
+
     /// Sends a single-frame string message.
     public func send(_ text: String) throws { try send([Array(text.utf8)]) }
 

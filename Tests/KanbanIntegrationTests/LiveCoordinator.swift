@@ -33,7 +33,8 @@ final class LiveCoordinator: @unchecked Sendable {
         let store = try SQLiteBoard(path: dir.appendingPathComponent("kanban.db").path)
         let logger = logger ?? {
             var l = Logger(label: "test-coordinator")
-            l.logLevel = .warning
+            // KB_TEST_DEBUG=1 shows the coordinator's debug log (every refusal and undelivered reply).
+            l.logLevel = ProcessInfo.processInfo.environment["KB_TEST_DEBUG"] != nil ? .debug : .warning
             return l
         }()
         var config = CoordinatorConfig(commandEndpoint: "tcp://127.0.0.1:*", eventEndpoint: "tcp://127.0.0.1:*",
