@@ -133,8 +133,9 @@ public struct LifecycleEffects: Equatable, Sendable {
     }
 }
 
-/// Why the lifecycle refused a command. Each case is one wire error code (see `Operations.wireError`).
-public enum LifecycleDenial: Error, Equatable, Sendable {
+/// Why a command was refused: by the lifecycle's rules (`TaskLifecycle`) or by the board itself.
+/// The coordinator maps each case to one wire error code (`Operations.wireError`).
+public enum BoardError: Error, Equatable, Sendable {
     case notFound(String)
     case conflict(String)
     case notAssigned(String)
@@ -143,6 +144,11 @@ public enum LifecycleDenial: Error, Equatable, Sendable {
     case invalid(String)
     /// Claim-scoped authority refused the caller (`ClaimAuthority`).
     case denied(AuthorityDenial)
+    /// The board file cannot be used (not a Hermes board, too old, too new, damaged, empty).
+    case incompatibleBoard(String)
+    /// Another program holds the board's write lock and did not let go within `lockWaitMs`. Nothing
+    /// was written; the same call may be tried again.
+    case busy
 }
 
 /// `parent` must finish before `child` may run (Hermes' `task_links`).

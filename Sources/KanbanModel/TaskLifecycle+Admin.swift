@@ -2,7 +2,7 @@
 extension TaskLifecycle {
     /// Takes a running task back (from a lane or from a Hermes worker): run `reclaimed`, task `ready`,
     /// as Hermes' manual `reclaim_task`.
-    public static func reclaim(_ task: TaskState?, taskID: String, reason: String?) throws(LifecycleDenial) -> LifecycleEffects {
+    public static func reclaim(_ task: TaskState?, taskID: String, reason: String?) throws(BoardError) -> LifecycleEffects {
         guard let task else { throw .notFound("no task '\(taskID)'") }
         guard task.status == .running else {
             throw .conflict("task \(task.id) is \(task.status.rawValue); only a running task can be reclaimed")
@@ -19,7 +19,7 @@ extension TaskLifecycle {
 
     /// Puts a blocked or scheduled task back: `ready`, or `todo` while a parent is unfinished. A person
     /// unblocking is a fresh start: the failure streak and any backoff go (`block_recurrences` stays, as in Hermes).
-    public static func unblock(_ task: TaskState?, taskID: String) throws(LifecycleDenial) -> LifecycleEffects {
+    public static func unblock(_ task: TaskState?, taskID: String) throws(BoardError) -> LifecycleEffects {
         guard let task else { throw .notFound("no task '\(taskID)'") }
         guard task.status == .blocked || task.status == .scheduled else {
             throw .conflict("task \(task.id) is \(task.status.rawValue); only a blocked or scheduled task can be unblocked")
@@ -35,7 +35,7 @@ extension TaskLifecycle {
 
     /// Gives the task to another lane (or to nobody). Not while a claim runs it. A human reassigning is
     /// a recovery action: the new lane does not inherit the failure streak.
-    public static func assign(_ task: TaskState?, taskID: String, to assignee: String?) throws(LifecycleDenial) -> LifecycleEffects {
+    public static func assign(_ task: TaskState?, taskID: String, to assignee: String?) throws(BoardError) -> LifecycleEffects {
         guard let task else { throw .notFound("no task '\(taskID)'") }
         if task.status == .running && task.claimLock != nil {
             throw .conflict("cannot reassign \(task.id): it is running under a claim; wait for it to finish or reclaim it")
@@ -50,7 +50,7 @@ extension TaskLifecycle {
 
     /// `parent` must finish before `child` runs. A ready child now waits for an unfinished parent, as in Hermes.
     public static func link(parent: String, parentStatus: TaskStatus?, child: TaskState?, childID: String,
-                            closesCycle: Bool) throws(LifecycleDenial) -> LifecycleEffects {
+                            closesCycle: Bool) throws(BoardError) -> LifecycleEffects {
         guard let parentStatus else { throw .notFound("no task '\(parent)'") }
         guard let child else { throw .notFound("no task '\(childID)'") }
         if parent == child.id { throw .invalid("a task cannot depend on itself") }

@@ -10,7 +10,7 @@ extension TaskLifecycle {
     }
 
     /// A lane may claim at all: a free slot, and a pull lane unless it names the task.
-    public static func admitClaim(lane: Lane, named: Bool, liveClaims: Int) throws(LifecycleDenial) {
+    public static func admitClaim(lane: Lane, named: Bool, liveClaims: Int) throws(BoardError) {
         if !lane.claimMode.mayPull, !named {
             throw .invalid("lane '\(lane.name)' is a watch lane: claim the task its 'available' event names (task_id), or make it pull-or-watch")
         }
@@ -24,7 +24,7 @@ extension TaskLifecycle {
     /// chosen by those rules already (see the store's candidate query); both are demoted when a parent
     /// is unfinished.
     public static func claim(_ task: TaskState?, taskID: String, lane: Lane, named: Bool, leaseMs: Int64,
-                             nowMs: Int64) throws(LifecycleDenial) -> ClaimDecision {
+                             nowMs: Int64) throws(BoardError) -> ClaimDecision {
         guard let task else { throw .notFound("no task '\(taskID)'") }
         if named {
             if let assignee = task.assignee, assignee != lane.name {

@@ -1,7 +1,7 @@
 /// The task lifecycle: every status change the bridge makes, as pure decisions.
 ///
 /// A store loads a snapshot of what a command touches (`TaskState`, `ClaimState`), asks the lifecycle,
-/// and writes the `LifecycleEffects` it gets with compare-and-set, or reports the `LifecycleDenial`.
+/// and writes the `LifecycleEffects` it gets with compare-and-set, or reports the `BoardError`.
 /// The rules follow Hermes' own (../shared/design/hermes-compat.md §3) so Hermes' CLI, dispatcher and
 /// dashboard read our rows as theirs; where the bridge departs from Hermes it says so below.
 ///
@@ -18,7 +18,7 @@ public enum TaskLifecycle {
 
     /// Claim-scoped authority on the snapshot (see `ClaimAuthority`), the claim it proves on success.
     public static func authorize(_ principal: Principal, taskID: String, task: TaskState?, claim: ClaimState?,
-                                 nowMs: Int64) throws(LifecycleDenial) -> ClaimState {
+                                 nowMs: Int64) throws(BoardError) -> ClaimState {
         let facts = ClaimFacts(
             claimTaskID: claim?.taskID, claimLane: claim?.lane, claimRunID: claim?.runID, claimEnded: claim?.ended ?? false,
             leaseExpiresAtMs: claim?.leaseExpiresAtMs, taskExists: task != nil, taskStatus: task?.status,

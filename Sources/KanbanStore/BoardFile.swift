@@ -1,4 +1,5 @@
 import Foundation
+import KanbanModel
 
 /// How `SQLiteBoard` treats the file at its path before SQLite opens it.
 public struct BoardFileOptions: Sendable, Equatable {

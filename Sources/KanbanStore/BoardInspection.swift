@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KanbanModel
 
 extension SQLiteBoard {
     /// The bridge-table version this build writes.

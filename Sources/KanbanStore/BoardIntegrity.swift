@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KanbanModel
 
 extension SQLiteBoard {
     /// Refuses a damaged board file before anything writes to it: SQLite's `PRAGMA quick_check`

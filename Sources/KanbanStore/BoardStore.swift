@@ -1,21 +1,5 @@
 import KanbanModel
 
-/// Why a board operation was refused. The coordinator maps each case to one wire error code.
-public enum BoardError: Error, Equatable, Sendable {
-    case notFound(String)
-    case conflict(String)
-    case notAssigned(String)
-    case notReady(String)
-    case laneFull(String)
-    case invalid(String)
-    case denied(AuthorityDenial)
-    /// The board file cannot be used (not a Hermes board, too old, too new, damaged, empty).
-    case incompatibleBoard(String)
-    /// Another program holds the board's write lock and did not let go within `lockWaitMs`. Nothing
-    /// was written; the same call may be tried again.
-    case busy
-}
-
 /// A lane claim as the store records it: only the hash of the claim token ever reaches the disk.
 public struct ClaimIntent: Sendable {
     public var lane: Lane

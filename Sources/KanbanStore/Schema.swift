@@ -1,4 +1,5 @@
 import GRDB
+import KanbanModel
 
 /// The board's on-disk format: Hermes Agent 0.19's own tables, created exactly as `hermes kanban init`
 /// creates them, plus the bridge's `bridge_*` tables beside them in the same file.

@@ -10,37 +10,38 @@ extension LifecycleStore {
     /// Hermes-style bookkeeping (demoting a ready task whose parents are not done) is thrown only
     /// after that bookkeeping is written, as in Hermes.
     public func claim(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask? {
-        let outcome: Result<ClaimedTask?, BoardError> = try inTransaction {
-            do {
-                return .success(try claimOrRefuse(intent, nowMs: nowMs))
-            } catch let denial as LifecycleDenial {
-                return .failure(BoardError(denial))
-            }
-        }
+        // The lifecycle's refusal comes back as a value so that the transaction commits what was
+        // written before it (the demotions); a failed write throws and undoes everything.
+        let outcome: Result<ClaimedTask?, BoardError> = try inTransaction { try claimOrRefuse(intent, nowMs: nowMs) }
         return try outcome.get()
     }
 
-    private func claimOrRefuse(_ intent: ClaimIntent, nowMs: Int64) throws -> ClaimedTask? {
+    private func claimOrRefuse(_ intent: ClaimIntent, nowMs: Int64) throws -> Result<ClaimedTask?, BoardError> {
         let lane = intent.lane
-        try TaskLifecycle.admitClaim(lane: lane, named: intent.taskID != nil, liveClaims: liveClaimCount(lane: lane.name))
+        let live = try liveClaimCount(lane: lane.name)
+        do { try TaskLifecycle.admitClaim(lane: lane, named: intent.taskID != nil, liveClaims: live) } catch { return .failure(error) }
         while true {
             let snapshot: TaskSnapshot?
             if let id = intent.taskID {
                 snapshot = try taskSnapshot(id: id, nowMs: nowMs)
             } else {
-                guard let best = try nextCandidate(lane: lane.name, nowMs: nowMs) else { return nil }
+                guard let best = try nextCandidate(lane: lane.name, nowMs: nowMs) else { return .success(nil) }
                 snapshot = best
             }
-            switch try TaskLifecycle.claim(snapshot?.state, taskID: intent.taskID ?? "", lane: lane, named: intent.taskID != nil,
-                                           leaseMs: intent.leaseMs, nowMs: nowMs) {
+            let decision: TaskLifecycle.ClaimDecision
+            do {
+                decision = try TaskLifecycle.claim(snapshot?.state, taskID: intent.taskID ?? "", lane: lane, named: intent.taskID != nil,
+                                                   leaseMs: intent.leaseMs, nowMs: nowMs)
+            } catch { return .failure(error) }
+            switch decision {
             case .demote(let effects):
                 try perform(effects, nowMs: nowMs)
-                if let id = intent.taskID { throw LifecycleDenial.notReady("task \(id) waits for unfinished parents") }
+                if let id = intent.taskID { return .failure(.notReady("task \(id) waits for unfinished parents")) }
             case .open(let plan):
                 let runID = try openRun(taskID: plan.task.id, profile: plan.profile, nowMs: nowMs)
                 let effects = plan.effects(runID: runID)
                 try perform(effects, claimTokenHash: intent.tokenHash, nowMs: nowMs)
-                return ClaimedTask(task: snapshot!.record.applying(effects.task), runID: runID, leaseExpiresAtMs: plan.leaseExpiresAtMs)
+                return .success(ClaimedTask(task: snapshot!.record.applying(effects.task), runID: runID, leaseExpiresAtMs: plan.leaseExpiresAtMs))
             }
         }
     }
@@ -123,9 +124,7 @@ extension LifecycleStore {
             let parentStatus = try taskSnapshot(id: parent, nowMs: nowMs)?.state.status
             let snapshot = parentStatus == nil ? nil : try taskSnapshot(id: child, nowMs: nowMs)
             let cycle = snapshot != nil && parent != child ? try closesCycle(parent: parent, child: child) : false
-            let effects = try refusing {
-                try TaskLifecycle.link(parent: parent, parentStatus: parentStatus, child: snapshot?.state, childID: child, closesCycle: cycle)
-            }
+            let effects = try TaskLifecycle.link(parent: parent, parentStatus: parentStatus, child: snapshot?.state, childID: child, closesCycle: cycle)
             try perform(effects, nowMs: nowMs)
             var record = snapshot!.record.applying(effects.task)
             if !record.parents.contains(parent) { record.parents = (record.parents + [parent]).sorted() }
@@ -152,7 +151,7 @@ extension LifecycleStore {
                          _ decide: (TaskSnapshot?) throws -> LifecycleEffects) throws -> TaskRecord {
         try inTransaction {
             let snapshot = try taskSnapshot(id: id, nowMs: nowMs)
-            let effects = try refusing { try decide(snapshot) }
+            let effects = try decide(snapshot)
             try perform(effects, nowMs: nowMs)
             return snapshot!.record.applying(effects.task)
         }
@@ -162,9 +161,7 @@ extension LifecycleStore {
     private func authorized(_ proof: ClaimProof, nowMs: Int64) throws -> (ClaimState, TaskSnapshot) {
         let claim = try claimState(tokenHash: proof.tokenHash)
         let task = try taskSnapshot(id: proof.taskID, nowMs: nowMs)
-        return try refusing {
-            (try TaskLifecycle.authorize(proof.principal, taskID: proof.taskID, task: task?.state, claim: claim, nowMs: nowMs), task!)
-        }
+        return (try TaskLifecycle.authorize(proof.principal, taskID: proof.taskID, task: task?.state, claim: claim, nowMs: nowMs), task!)
     }
 
     /// Writes the effects, then what they leave to do (children to promote, work to announce), each
@@ -192,25 +189,5 @@ extension LifecycleStore {
         guard let task = try taskSnapshot(id: taskID, nowMs: nowMs), let lane = task.state.assignee,
               let event = TaskLifecycle.announcement(task.state, laneMode: try claimMode(ofLane: lane)) else { return }
         try apply(LifecycleEffects(events: [event]), claimTokenHash: nil, nowMs: nowMs)
-    }
-}
-
-/// The lifecycle's refusal as the store's error.
-func refusing<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let denial as LifecycleDenial { throw BoardError(denial) }
-}
-
-extension BoardError {
-    /// The lifecycle's refusals, one for one.
-    public init(_ denial: LifecycleDenial) {
-        switch denial {
-        case .notFound(let m): self = .notFound(m)
-        case .conflict(let m): self = .conflict(m)
-        case .notAssigned(let m): self = .notAssigned(m)
-        case .notReady(let m): self = .notReady(m)
-        case .laneFull(let m): self = .laneFull(m)
-        case .invalid(let m): self = .invalid(m)
-        case .denied(let d): self = .denied(d)
-        }
     }
 }

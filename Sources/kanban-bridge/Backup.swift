@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KanbanModel
 import KanbanStore
 
 /// `kanban-bridge backup`: a consistent copy of a live board.

@@ -18,19 +18,19 @@ final class TaskLifecycleDecisionTests: XCTestCase {
 
     func test_authorize_mapsEveryDenial() {
         XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: nil, claim: claim(), nowMs: now)) {
-            XCTAssertEqual($0 as? LifecycleDenial, .notFound("no task 't_1'"))
+            XCTAssertEqual($0 as? BoardError, .notFound("no task 't_1'"))
         }
         XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(), claim: nil, nowMs: now)) {
-            XCTAssertEqual($0 as? LifecycleDenial, .denied(.notClaimOwner))
+            XCTAssertEqual($0 as? BoardError, .denied(.notClaimOwner))
         }
         XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("other"), taskID: "t_1", task: running(), claim: claim(), nowMs: now)) {
-            XCTAssertEqual($0 as? LifecycleDenial, .denied(.forbidden))
+            XCTAssertEqual($0 as? BoardError, .denied(.forbidden))
         }
         XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(), claim: claim(expires: now), nowMs: now)) {
-            XCTAssertEqual($0 as? LifecycleDenial, .denied(.staleClaim("the lease expired")))
+            XCTAssertEqual($0 as? BoardError, .denied(.staleClaim("the lease expired")))
         }
         XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(run: 8), claim: claim(), nowMs: now)) {
-            guard case .denied(.staleClaim)? = $0 as? LifecycleDenial else { return XCTFail("\($0)") }
+            guard case .denied(.staleClaim)? = $0 as? BoardError else { return XCTFail("\($0)") }
         }
         XCTAssertEqual(try TaskLifecycle.authorize(.admin, taskID: "t_1", task: running(), claim: claim(), nowMs: now), claim())
     }
@@ -131,7 +131,7 @@ final class TaskLifecycleDecisionTests: XCTestCase {
         XCTAssertThrowsError(try TaskLifecycle.admitClaim(lane: Lane(name: "w", claimMode: .watch), named: false, liveClaims: 0))
         XCTAssertNoThrow(try TaskLifecycle.admitClaim(lane: Lane(name: "w", claimMode: .watch), named: true, liveClaims: 0))
         XCTAssertThrowsError(try TaskLifecycle.admitClaim(lane: lane, named: false, liveClaims: 2)) {
-            guard case .laneFull? = $0 as? LifecycleDenial else { return XCTFail("\($0)") }
+            guard case .laneFull? = $0 as? BoardError else { return XCTFail("\($0)") }
         }
     }
 
@@ -149,9 +149,9 @@ final class TaskLifecycleDecisionTests: XCTestCase {
     }
 
     func test_claim_refusals_inHermesOrder() {
-        func refusal(_ t: TaskState?, named: Bool = true) -> LifecycleDenial? {
+        func refusal(_ t: TaskState?, named: Bool = true) -> BoardError? {
             do { _ = try TaskLifecycle.claim(t, taskID: "t_1", lane: lane, named: named, leaseMs: 1, nowMs: now); return nil }
-            catch { return error as? LifecycleDenial }
+            catch { return error as? BoardError }
         }
         guard case .notFound? = refusal(nil) else { return XCTFail() }
         guard case .notAssigned? = refusal(TaskState(id: "t_1", status: .ready, assignee: "other")) else { return XCTFail() }
