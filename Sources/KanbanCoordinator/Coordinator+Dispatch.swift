@@ -100,9 +100,6 @@ extension Coordinator {
         if kept != nil { for run in due { spawnedRuns.renewed(runID: run.runID, nowMs: now) } }
     }
 
-    /// Outcomes by which a worker ended its own run: it exits by itself, nothing to stop.
-    static let endedByWorker: Set<String> = ["completed", "blocked", "released"]
-
     /// A spawned run whose claim was taken back (the admin's `task.reclaim`, Hermes' reclaim or stale
     /// detector) must not keep working: its worker is stopped. Hermes never signals our workers (their
     /// lock is not its host's), so this is the only place that does. Reads only, about once a second.
@@ -114,7 +111,7 @@ extension Coordinator {
         // A worker still being set up (a worktree in the making) is looked at again once it has started.
         for run in spawnedRuns.byRun.values where run.started && !run.stopRequested {
             guard (try? store.isClaimLive(runID: run.runID)) == false,
-                  let outcome = try? store.runOutcome(runID: run.runID), !Self.endedByWorker.contains(outcome) else { continue }
+                  let outcome = try? store.runOutcome(runID: run.runID), RunOutcome(rawValue: outcome)?.endedByWorker != true else { continue }
             spawnedRuns.markStopRequested(runID: run.runID)
             dispatcher.send(.stopWorker(runID: run.runID, why: "its run ended \(outcome)"))
         }

@@ -73,6 +73,18 @@ public enum EventKind: String, CaseIterable, Codable, Sendable {
     case laneUpdated = "lane_updated"
     case laneRemoved = "lane_removed"
 
+    /// After an event of this kind the task can be claimed again: where a claim's wait starts
+    /// (`stats`' claim latency). Exhaustive, like `audience`.
+    public var startsWait: Bool {
+        switch self {
+        case .created, .promoted, .released, .timedOut, .crashed, .spawnFailed, .reclaimed, .unblocked, .available, .assigned:
+            return true
+        case .claimed, .heartbeat, .completed, .blocked, .gaveUp, .linked, .claimRejected, .spawned,
+             .laneRegistered, .laneUpdated, .laneRemoved:
+            return false
+        }
+    }
+
     /// Where a row of this kind is written. Hermes reads `task_events`; subscribers read the
     /// published stream. Exhaustive on purpose: a new kind must say where it goes.
     public var audience: EventAudience {
@@ -104,6 +116,14 @@ public enum RunOutcome: String, CaseIterable, Codable, Sendable {
 
     /// `task_runs.status` for this outcome (Hermes writes `done` for a completed run).
     public var runStatus: String { self == .completed ? "done" : rawValue }
+
+    /// The worker ended the run itself (it exits on its own: nothing to stop).
+    public var endedByWorker: Bool {
+        switch self {
+        case .completed, .blocked, .released: return true
+        case .reclaimed, .timedOut, .crashed, .spawnFailed: return false
+        }
+    }
 
     /// The outcomes that count as a failure against the task (Hermes' circuit breaker).
     public var isFailure: Bool {

@@ -1,3 +1,5 @@
+import KanbanModel
+
 /// One lane's numbers for `stats`: the board now, and what happened in the window.
 public struct LaneStats: Sendable, Equatable {
     /// The assignee; `_` for tasks with no assignee.
@@ -30,11 +32,6 @@ public struct BoardStats: Sendable, Equatable {
     public init(sinceMs: Int64, nowMs: Int64, eventsScanned: Int, lanes: [LaneStats]) {
         self.sinceMs = sinceMs; self.nowMs = nowMs; self.eventsScanned = eventsScanned; self.lanes = lanes
     }
-
-    /// Event types after which a task is claimable again: where claim latency starts.
-    static let becameClaimable: Set<String> = [
-        "created", "promoted", "released", "timed_out", "crashed", "spawn_failed", "reclaimed", "unblocked", "available", "assigned",
-    ]
 
     /// Folds what a store reads (lanes, task counts, live claims, the window's events in `seq` order)
     /// into `BoardStats`. Pure: the queries that feed it are the store's (`SQLiteBoard.stats`).
@@ -75,7 +72,7 @@ public struct BoardStats: Sendable, Equatable {
             var s = entry(lane)
             s.window[type, default: 0] += 1
             if let task {
-                if BoardStats.becameClaimable.contains(type) {
+                if EventKind(rawValue: type)?.startsWait == true {
                     claimableSince[task] = at
                 } else if type == "claimed", let since = claimableSince.removeValue(forKey: task) {
                     s.claimLatenciesMs.append(max(0, at - since))

@@ -7,7 +7,8 @@ import KanbanModel
 /// published stream, so a foreign write becomes an event like any other: it wakes parked claims,
 /// announces newly claimable tasks, and retires bridge claims that Hermes took back.
 extension SQLiteBoard {
-    /// Hermes event kinds after which a task may have become claimable.
+    /// Hermes' event kinds (hermes-compat §4, its own vocabulary, not `EventKind`) after which a task
+    /// may have become claimable.
     static let kindsThatMayFreeTasks: Set<String> = [
         "created", "promoted", "promoted_manual", "reclaimed", "unblocked", "assigned", "status",
         "stale", "crashed", "timed_out", "linked", "unlinked", "edited", "archived",

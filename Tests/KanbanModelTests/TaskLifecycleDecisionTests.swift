@@ -235,5 +235,10 @@ final class TaskLifecycleDecisionTests: XCTestCase {
         XCTAssertEqual(RunOutcome.allCases.filter(\.isFailure), [.timedOut, .crashed, .spawnFailed])
         XCTAssertEqual(RunOutcome.completed.runStatus, "done")
         XCTAssertEqual(RunOutcome.spawnFailed.event.rawValue, "spawn_failed")
+        XCTAssertEqual(RunOutcome.allCases.filter(\.endedByWorker), [.completed, .blocked, .released])
+        // Claim latency (stats) starts when a task becomes claimable again.
+        XCTAssertEqual(Set(EventKind.allCases.filter(\.startsWait).map(\.rawValue)),
+                       ["created", "promoted", "released", "timed_out", "crashed", "spawn_failed", "reclaimed", "unblocked",
+                        "available", "assigned"])
     }
 }
