@@ -291,7 +291,7 @@ public final class Coordinator: @unchecked Sendable {
     /// The change watcher: when another program (Hermes' CLI or dispatcher) has committed to the
     /// board, mirror its new `task_events` into our stream. Publishing them wakes parked claims.
     func watchExternalChanges() {
-        // At most every `externalCheckMs`: a busy loop turns over every millisecond or so, and Hermes'
+        // At most every `externalCheckNs`: a busy loop turns over every millisecond or so, and Hermes'
         // writes need not be seen sooner than that (an idle loop wakes every `idleWakeMs` anyway).
         // (Real time, not the injected clock: this paces work, it is not a board time.)
         let now = DispatchTime.now().uptimeNanoseconds

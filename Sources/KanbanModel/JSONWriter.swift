@@ -22,6 +22,7 @@ public struct JSONWriter {
 
     public mutating func int(_ i: Int64?) { if let i { out.append(contentsOf: String(i).utf8) } else { null() } }
     public mutating func string(_ s: String?) { if let s { writeString(s) } else { null() } }
+    public mutating func bool(_ b: Bool) { write(.bool(b)) }
     public mutating func null() { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
     public mutating func strings(_ items: [String]) {
         out.append(0x5B)

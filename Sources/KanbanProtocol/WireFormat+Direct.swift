@@ -8,31 +8,30 @@ import KanbanModel
 extension Reply {
     /// `{"ok":true,"result":{"task":…}}`
     public static func okTask(_ t: TaskRecord) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject(); w.key("ok"); w.out(true); w.key("result")
-        w.beginObject(); w.key("task"); WireFormat.writeTask(t, &w); w.endObject()
-        w.endObject()
-        return w.out
+        ok { w in w.beginObject(); w.key("task"); WireFormat.writeTask(t, &w); w.endObject() }
     }
 
     /// `{"ok":true,"result":{"claim":…,"task":…}}`
     public static func okClaim(_ g: ClaimGrant) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject(); w.key("ok"); w.out(true); w.key("result")
-        WireFormat.writeClaim(g, &w)
-        w.endObject()
-        return w.out
+        ok { w in WireFormat.writeClaim(g, &w) }
     }
 
     /// `{"ok":true,"result":{"next":…,"task":…}}`: a completion with `claim_next`.
     public static func okCompleted(_ t: TaskRecord, next: ClaimGrant?) -> [UInt8] {
+        ok { w in
+            w.beginObject()
+            w.key("next")
+            if let next { WireFormat.writeClaim(next, &w) } else { w.beginObject(); w.key("claim"); w.null(); w.key("task"); w.null(); w.endObject() }
+            w.key("task"); WireFormat.writeTask(t, &w)
+            w.endObject()
+        }
+    }
+
+    /// `{"ok":true,"result":…}` with the result written by `result`.
+    private static func ok(_ result: (inout JSONWriter) -> Void) -> [UInt8] {
         var w = JSONWriter()
-        w.beginObject(); w.key("ok"); w.out(true); w.key("result")
-        w.beginObject()
-        w.key("next")
-        if let next { WireFormat.writeClaim(next, &w) } else { w.beginObject(); w.key("claim"); w.null(); w.key("task"); w.null(); w.endObject() }
-        w.key("task"); WireFormat.writeTask(t, &w)
-        w.endObject()
+        w.beginObject(); w.key("ok"); w.bool(true); w.key("result")
+        result(&w)
         w.endObject()
         return w.out
     }
@@ -77,10 +76,6 @@ extension WireFormat {
         w.key("task"); writeTask(g.task, &w)
         w.endObject()
     }
-}
-
-extension JSONWriter {
-    mutating func out(_ b: Bool) { write(.bool(b)) }
 }
 
 extension WireFormat {

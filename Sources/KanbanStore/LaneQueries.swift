@@ -113,7 +113,7 @@ extension SQLiteBoard {
         return try write { db in
             guard try Self.fetchLane(db, name) != nil else { throw BoardError.notFound("no lane named '\(name)'") }
             // Removing a lane with live claims would orphan them: their holders could never finish.
-            let live = try Self.liveClaims(db, lane: name)
+            let live = try liveClaimCount(lane: name)
             if live > 0 {
                 throw BoardError.conflict("lane '\(name)' holds \(live) live claim(s); let them finish or release them first")
             }
@@ -161,10 +161,6 @@ extension SQLiteBoard {
 
     /// Claims the lane holds that are still live on the board. Joined with `tasks` so a claim that
     /// Hermes took back (reclaim, complete, block by hand) stops counting against the lane at once.
-    static func liveClaims(_ db: Database, lane: String) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: liveClaimsSQL), arguments: [lane]) ?? 0
-    }
-
     static let liveClaimsSQL = """
         SELECT COUNT(*) FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
         WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id

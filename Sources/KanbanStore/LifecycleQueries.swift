@@ -18,13 +18,16 @@ extension SQLiteBoard {
         """
 
     public func taskSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot? {
-        try read { db in
-            let q = try prepared(Hot.snapshotByID.rawValue, db, Self.snapshotSQL + " WHERE id = ?")
-            q.bind(.int(nowMs), .text(id))
-            guard try q.next() else { return nil }
-            defer { q.reset() }
-            return Self.snapshot(q)
-        }
+        try read { db in try snapshot(in: db, id: id, nowMs: nowMs) }
+    }
+
+    /// `taskSnapshot` inside a transaction the caller holds (`task(id:)`, `createTask`).
+    func snapshot(in db: Database, id: String, nowMs: Int64) throws -> TaskSnapshot? {
+        let q = try prepared(Hot.snapshotByID.rawValue, db, Self.snapshotSQL + " WHERE id = ?")
+        q.bind(.int(nowMs), .text(id))
+        guard try q.next() else { return nil }
+        defer { q.reset() }
+        return Self.snapshot(q)
     }
 
     public func nextCandidate(lane: String, nowMs: Int64) throws -> TaskSnapshot? {
@@ -53,15 +56,7 @@ extension SQLiteBoard {
             }
         }
         let children = row.text(22).map { $0.split(separator: "\u{1E}").map(String.init).sorted() } ?? []
-        let record = TaskRecord(
-            id: row.text(0) ?? "", title: row.text(1) ?? "", body: row.text(2), assignee: row.text(3),
-            // Statuses written by a newer Hermes that we do not know are shown as triage (never claimable).
-            status: row.text(4).flatMap(TaskStatus.init(rawValue:)) ?? .triage, priority: Int(row.int(5)),
-            tenant: row.text(6), idempotencyKey: row.text(7), createdAt: row.int(8),
-            startedAt: row.optionalInt(9), completedAt: row.optionalInt(10), result: row.text(11),
-            claimLock: row.text(12), claimExpires: row.optionalInt(13), currentRunID: row.optionalInt(14),
-            lastHeartbeatAt: row.optionalInt(15), maxRuntimeSeconds: row.optionalInt(16).map { Int($0) },
-            parents: parents.sorted(), children: children)
+        let record = Self.record(row, parents: parents.sorted(), children: children)
         let state = TaskState(
             id: record.id, status: record.status, assignee: record.assignee, priority: record.priority,
             claimLock: record.claimLock, currentRunID: record.currentRunID, blockKind: row.text(17),
@@ -72,17 +67,17 @@ extension SQLiteBoard {
 
     static let claimColumns = "run_id, task_id, lane, lease_ms, lease_expires_ms, ended_at_ms"
 
-    static func claim(_ row: Row) -> ClaimState {
-        ClaimState(runID: row[0], taskID: row[1], lane: row[2], leaseMs: row[3], leaseExpiresAtMs: row[4],
-                   ended: (row[5] as Int64?) != nil)
+    /// The current row of a `claimColumns` query.
+    static func claimRow(_ q: SQLStatement) -> ClaimState {
+        ClaimState(runID: q.int(0), taskID: q.text(1) ?? "", lane: q.text(2) ?? "", leaseMs: q.int(3),
+                   leaseExpiresAtMs: q.int(4), ended: !q.isNull(5))
     }
 
-    /// One claim row of `claimColumns`, if the query has one.
+    /// The one claim row of a `claimColumns` query, if it has one.
     static func claim(_ q: SQLStatement) throws -> ClaimState? {
         guard try q.next() else { return nil }
         defer { q.reset() }
-        return ClaimState(runID: q.int(0), taskID: q.text(1) ?? "", lane: q.text(2) ?? "", leaseMs: q.int(3),
-                          leaseExpiresAtMs: q.int(4), ended: !q.isNull(5))
+        return claimRow(q)
     }
 
     public func claimState(tokenHash: String) throws -> ClaimState? {
@@ -105,10 +100,14 @@ extension SQLiteBoard {
     public func expiredClaims(nowMs: Int64) throws -> [ClaimState] {
         try read { db in
             defer { timers.fired() }  // they are about to end: the next due time is read again
-            return try Row.fetchAll(db.cachedStatement(sql: """
+            let q = try prepared(Hot.expiredClaims.rawValue, db, """
                 SELECT \(Self.claimColumns) FROM bridge_claims WHERE ended_at_ms IS NULL AND lease_expires_ms <= ?
                 ORDER BY lease_expires_ms
-                """), arguments: [nowMs]).map(Self.claim)
+                """)
+            q.bind(.int(nowMs))
+            var expired: [ClaimState] = []
+            while try q.next() { expired.append(Self.claimRow(q)) }
+            return expired
         }
     }
 
@@ -205,7 +204,7 @@ struct TimerHint {
 /// Keys of the hot path's prepared statements (`PreparedStatements`). Task updates, whose SQL depends
 /// on the fields they set, use keys from `EffectWriter.updateKey` above this range.
 enum Hot: Int {
-    case snapshotByID, nextCandidate, claimByToken, openClaimByRun, liveClaims, waitingChildren, openRun
+    case snapshotByID, nextCandidate, claimByToken, openClaimByRun, expiredClaims, liveClaims, waitingChildren, openRun
     case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
     case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
     case savepoint, release, rollbackTo, beginImmediate, beginDeferred, commit, rollback

@@ -120,3 +120,19 @@ enum SQLValue {
 
 /// SQLite's "copy the bytes now" destructor (a C macro Swift cannot import).
 let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// A result row read by column index: a prepared statement's current row, or a GRDB row, so one
+/// decoder serves both (`SQLiteBoard.record`).
+protocol ColumnReader {
+    func text(_ column: Int32) -> String?
+    func int(_ column: Int32) -> Int64
+    func optionalInt(_ column: Int32) -> Int64?
+}
+
+extension SQLStatement: ColumnReader {}
+
+extension Row: ColumnReader {
+    func text(_ column: Int32) -> String? { self[Int(column)] }
+    func int(_ column: Int32) -> Int64 { self[Int(column)] ?? 0 }
+    func optionalInt(_ column: Int32) -> Int64? { self[Int(column)] }
+}

@@ -200,11 +200,7 @@ public final class SQLiteBoard: BoardStore {
         // Nested: a savepoint, so a body that throws undoes only its own writes and the outer
         // transaction (a group commit of several requests) stays usable for the others.
         if let db = openTransaction { return try savepoint(db, body) }
-        return try transaction(.immediate) { db in
-            openTransaction = db
-            defer { openTransaction = nil }
-            return try body()
-        }
+        return try write { _ in try body() }
     }
 
     public func takeCommittedEvents() -> [BoardEvent] { journal.take() }

@@ -10,7 +10,7 @@ extension SQLiteBoard {
             if let key = spec.idempotencyKey, let existing = try String.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM tasks WHERE idempotency_key = ? AND status != 'archived' ORDER BY created_at DESC LIMIT 1
                 """), arguments: [key]) {
-                return try Self.fetchTask(db, existing)!
+                return try snapshot(in: db, id: existing, nowMs: nowMs)!.record
             }
             let parents = Array(Set(spec.parents)).sorted()
             var parentStatuses: [TaskStatus] = []
@@ -31,13 +31,13 @@ extension SQLiteBoard {
             }
             try events(db, nowMs).write(created)
             try announce(id, nowMs: nowMs)
-            return try Self.fetchTask(db, id)!
+            return try snapshot(in: db, id: id, nowMs: nowMs)!.record
         }
     }
 
     public func task(id: String) throws -> TaskDetail? {
         try read { db in
-            guard let task = try Self.fetchTask(db, id) else { return nil }
+            guard let task = try snapshot(in: db, id: id, nowMs: 0)?.record else { return nil }
             let runs = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, task_id, profile, status, outcome, summary, error, claim_lock, started_at, ended_at
                 FROM task_runs WHERE task_id = ? ORDER BY id
@@ -99,36 +99,23 @@ extension SQLiteBoard {
         try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM tasks WHERE id = ?"), arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
     }
 
-    static func parentStatuses(_ db: Database, _ id: String) throws -> [TaskStatus] {
-        // A link to a parent that no longer exists does not hold the child back (Hermes deletes tasks).
-        try String.fetchAll(db.cachedStatement(sql: """
-            SELECT t.status FROM task_links l JOIN tasks t ON t.id = l.parent_id WHERE l.child_id = ?
-            """), arguments: [id]).map { TaskStatus(rawValue: $0) ?? .triage }
-    }
-
     /// The columns `record(_:parents:children:)` reads, in its order.
     static let taskColumns = """
         id, title, body, assignee, status, priority, tenant, idempotency_key, created_at, started_at,
         completed_at, result, claim_lock, claim_expires, current_run_id, last_heartbeat_at, max_runtime_seconds
         """
 
-    static func fetchTask(_ db: Database, _ id: String) throws -> TaskRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE id = ?"), arguments: [id])
-        else { return nil }
-        let parents = try String.fetchAll(db.cachedStatement(sql: "SELECT parent_id FROM task_links WHERE child_id = ? ORDER BY parent_id"), arguments: [id])
-        let children = try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ? ORDER BY child_id"), arguments: [id])
-        return record(row, parents: parents, children: children)
-    }
-
-    /// A row of `taskColumns`, read by position (GRDB's lookup by name lowercases every column name).
-    static func record(_ row: Row, parents: [String], children: [String]) -> TaskRecord {
+    /// A row of `taskColumns`, read by position (GRDB's lookup by name lowercases every column name):
+    /// from a GRDB row (`tasks`) or a prepared statement (`taskSnapshot`).
+    static func record(_ row: some ColumnReader, parents: [String], children: [String]) -> TaskRecord {
         TaskRecord(
-            id: row[0], title: row[1], body: row[2], assignee: row[3],
+            id: row.text(0) ?? "", title: row.text(1) ?? "", body: row.text(2), assignee: row.text(3),
             // Statuses written by a newer Hermes that we do not know are shown as triage (never claimable).
-            status: TaskStatus(rawValue: row[4]) ?? .triage, priority: row[5] ?? 0,
-            tenant: row[6], idempotencyKey: row[7], createdAt: row[8],
-            startedAt: row[9], completedAt: row[10], result: row[11],
-            claimLock: row[12], claimExpires: row[13], currentRunID: row[14],
-            lastHeartbeatAt: row[15], maxRuntimeSeconds: row[16], parents: parents, children: children)
+            status: row.text(4).flatMap(TaskStatus.init(rawValue:)) ?? .triage, priority: Int(row.int(5)),
+            tenant: row.text(6), idempotencyKey: row.text(7), createdAt: row.int(8),
+            startedAt: row.optionalInt(9), completedAt: row.optionalInt(10), result: row.text(11),
+            claimLock: row.text(12), claimExpires: row.optionalInt(13), currentRunID: row.optionalInt(14),
+            lastHeartbeatAt: row.optionalInt(15), maxRuntimeSeconds: row.optionalInt(16).map { Int($0) },
+            parents: parents, children: children)
     }
 }
