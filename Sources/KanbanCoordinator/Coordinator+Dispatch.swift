@@ -52,8 +52,10 @@ extension Coordinator {
             spawnedRuns.add(.init(lane: lane, taskID: grant.task.id, runID: grant.runID, tokenHash: Secrets.hash(grant.token),
                                   leaseMs: grant.leaseExpiresAtMs - now, nextBeatMs: now + (grant.leaseExpiresAtMs - now) / 3,
                                   limitSeconds: limit))
+            let recorded = lane.workspacePolicy == .none ? nil : try? store.workspace(lane: lane.name, taskID: grant.task.id)
             dispatcher.send(.start(WorkerStart(lane: lane, taskID: grant.task.id, runID: grant.runID, title: grant.task.title,
-                                               environment: workerEnvironment(lane: lane, grant: grant), limitSeconds: limit)))
+                                               recordedWorkspace: recorded, environment: workerEnvironment(lane: lane, grant: grant),
+                                               limitSeconds: limit)))
         }
     }
 
@@ -129,7 +131,7 @@ extension Coordinator {
         }
         for report in reports {
             switch report {
-            case .spawnFailed(let runID, _), .exited(let runID, _, _): spawnedRuns.remove(runID: runID)
+            case .spawnFailed(let runID, _, _), .exited(let runID, _, _): spawnedRuns.remove(runID: runID)
             case .spawned(let runID, _, _, _, _): spawnedRuns.markStarted(runID: runID)
             default: break
             }
@@ -138,7 +140,7 @@ extension Coordinator {
     }
 
     /// One report's board changes, in the open transaction; returns workspaces to remove after it.
-    private func record(_ report: DispatchReport, nowMs now: Int64) throws -> [WorkspaceRef] {
+    private func record(_ report: DispatchReport, nowMs now: Int64) throws -> [WorkspaceRecord] {
         // Each store call is its own savepoint; only a locked board (the whole batch waits) escapes.
         func attempt(_ what: String, _ body: () throws -> Void) throws {
             do { try body() } catch BoardError.busy { throw BoardError.busy } catch {
@@ -148,14 +150,15 @@ extension Coordinator {
         switch report {
         case .spawned(let runID, let taskID, let lane, let pid, let workspace):
             try attempt("spawned") { try store.noteSpawned(taskID: taskID, runID: runID, lane: lane, pid: pid, workspace: workspace, nowMs: now) }
-        case .spawnFailed(let runID, let error):
+        case .spawnFailed(let runID, let error, let workspace):
             try attempt("spawn failed") {
+                if let workspace { try store.recordWorkspace(workspace, nowMs: now) }
                 _ = try store.failClaim(runID: runID, outcome: .spawnFailed, error: error, payload: ["error": .string(error)],
                                         retry: config.retry, nowMs: now)
             }
         case .exited(let runID, let status, let stoppedForRuntime):
             guard let run = spawnedRuns.byRun[runID] else { return [] }
-            var cleanup: [WorkspaceRef] = []
+            var cleanup: [WorkspaceRecord] = []
             try attempt("worker exited") {
                 if try store.isClaimLive(runID: runID) {
                     var data = status.fields
@@ -167,8 +170,9 @@ extension Coordinator {
                 } else {
                     log.info("worker exited", metadata: ["task": "\(run.taskID)", "status": "\(status)"])
                 }
-                if run.lane.workspacePolicy == .scratch, !run.lane.keepWorkspaces, try store.task(id: run.taskID)?.task.status == .done {
-                    cleanup.append(WorkspaceRef(lane: run.lane, taskID: run.taskID))
+                if run.lane.workspacePolicy == .scratch, !run.lane.keepWorkspaces, try store.task(id: run.taskID)?.task.status == .done,
+                   let recorded = try store.workspace(lane: run.lane.name, taskID: run.taskID) {
+                    cleanup.append(recorded)
                 }
             }
             return cleanup
@@ -177,11 +181,12 @@ extension Coordinator {
                 _ = try store.reclaimTask(id: taskID, reason: "coordinator restarted after a crash; \(what)", nowMs: now)
                 log.notice("took back a spawned task left over from a crash", metadata: ["task": "\(taskID)", "run": "\(runID)", "worker": "\(what)"])
             }
-        case .workspaceRemoved(let ref, let error):
+        case .workspaceRemoved(let workspace, let error):
             if let error {
-                log.error("could not remove a workspace", metadata: ["workspace": "\(ref)", "error": "\(error)"])
+                log.error("could not remove a workspace", metadata: ["workspace": "\(workspace)", "error": "\(error)"])
             } else {
-                log.info("removed a workspace", metadata: ["workspace": "\(ref)"])
+                try attempt("forget a removed workspace") { try store.forgetWorkspace(lane: workspace.lane, taskID: workspace.taskID) }
+                log.info("removed a workspace", metadata: ["workspace": "\(workspace)", "path": "\(workspace.path)"])
             }
         }
         return []
@@ -214,13 +219,15 @@ extension Coordinator {
     /// dispatcher removes them (git) off the loop and logs each.
     func queuePrune(lane only: String?) throws -> [String] {
         guard let dispatcher else { return [] }
-        var queued: [WorkspaceRef] = []
-        for lane in try store.lanes().map(\.lane) where lane.kind.isSpawned && (only == nil || lane.name == only) {
-            for taskID in dispatcher.workspaces.taskIDs(lane: lane.name) where !spawnedRuns.holds(lane: lane.name, taskID: taskID) {
-                let status = try store.task(id: taskID)?.task.status
-                guard status == nil || status == .done || status == .archived else { continue }
-                queued.append(WorkspaceRef(lane: lane, taskID: taskID))
-            }
+        let spawned = Set(try store.lanes().map(\.lane).filter(\.kind.isSpawned).map(\.name))
+        var queued: [WorkspaceRecord] = []
+        // Only what the dispatcher made and the board recorded: a directory found on disk is never
+        // taken for a workspace (its name would be a board value turned into a path).
+        for workspace in try store.workspaces(lane: only)
+        where spawned.contains(workspace.lane) && !spawnedRuns.holds(lane: workspace.lane, taskID: workspace.taskID) {
+            let status = try store.task(id: workspace.taskID)?.task.status
+            guard status == nil || status == .done || status == .archived else { continue }
+            queued.append(workspace)
         }
         if !queued.isEmpty {
             dispatcher.send(.removeWorkspaces(queued))

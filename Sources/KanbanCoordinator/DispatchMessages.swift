@@ -1,5 +1,6 @@
 import Foundation
 import KanbanModel
+import KanbanStore
 import Synchronization
 
 /// What the core asks of the dispatcher. The core makes every board change (claims, leases, run
@@ -9,21 +10,22 @@ enum DispatchOrder: Sendable {
     case start(WorkerStart)
     /// Stop a worker left running by a coordinator that crashed (not our child: TERM, then KILL).
     case stopOrphan(Orphan)
-    /// Remove these workspaces (prune, or a finished scratch task), unless a live worker uses one.
-    case removeWorkspaces([WorkspaceRef])
+    /// Remove these recorded workspaces (prune, or a finished scratch task), unless a live worker uses one.
+    case removeWorkspaces([WorkspaceRecord])
     /// Stop a worker whose run was taken from it (reclaimed by the admin or Hermes): TERM, then KILL.
     case stopWorker(runID: Int64, why: String)
 }
 
 /// What the dispatcher tells the core, in the order it happened for any one run.
 enum DispatchReport: Sendable {
-    case spawned(runID: Int64, taskID: String, lane: String, pid: Int32, workspace: String?)
-    case spawnFailed(runID: Int64, error: String)
+    case spawned(runID: Int64, taskID: String, lane: String, pid: Int32, workspace: WorkspaceRecord?)
+    /// `workspace`: what was made before the start failed, to be recorded (so it can be removed).
+    case spawnFailed(runID: Int64, error: String, workspace: WorkspaceRecord?)
     /// The worker ended; `stoppedForRuntime` when the dispatcher stopped it for overstaying.
     case exited(runID: Int64, status: ExitStatus, stoppedForRuntime: Bool)
     /// An orphan is gone: `what` says whether it was still running and was stopped.
     case orphanGone(taskID: String, runID: Int64, what: String)
-    case workspaceRemoved(WorkspaceRef, error: String?)
+    case workspaceRemoved(WorkspaceRecord, error: String?)
 }
 
 /// Everything needed to start one worker; the environment is complete but for the workspace.
@@ -32,6 +34,8 @@ struct WorkerStart: Sendable {
     var taskID: String
     var runID: Int64
     var title: String
+    /// The task's workspace on this lane as recorded by an earlier run, if any.
+    var recordedWorkspace: WorkspaceRecord?
     var environment: [String: String]
     /// The run's time limit in seconds (the task's, else the lane's).
     var limitSeconds: Int?
@@ -41,14 +45,6 @@ struct Orphan: Sendable {
     var pid: Int32
     var taskID: String
     var runID: Int64
-}
-
-struct WorkspaceRef: Sendable, Hashable, CustomStringConvertible {
-    var lane: Lane
-    var taskID: String
-    var description: String { "\(lane.name)/\(taskID)" }
-    static func == (a: Self, b: Self) -> Bool { a.lane.name == b.lane.name && a.taskID == b.taskID }
-    func hash(into h: inout Hasher) { h.combine(lane.name); h.combine(taskID) }
 }
 
 /// A queue between threads whose reader sleeps in `zmq_poll`: each post also writes a byte to a

@@ -11,9 +11,9 @@ public struct DispatchSettings: Sendable {
     public static let notInherited: Set<String> = [
         "KANBAN_BRIDGE_ADMIN_TOKEN", "KANBAN_LANE_TOKEN", "KANBAN_CURVE_KEY_FILE", "KANBAN_CURVE_SECRET_KEY", "KANBAN_CURVE_SERVER_KEY",
     ]
-    /// Per-task worker output: `<logDir>/<task>.log`.
+    /// Per-task worker output: `<logDir>/<task segment>.log` (`WorkspaceLayout`).
     public var logDir: String
-    /// Scratch directories and worktrees: `<workspaceRoot>/<lane>/<task>`.
+    /// Scratch directories and worktrees: `<workspaceRoot>/<lane>/<task segment>` (`WorkspaceLayout`).
     public var workspaceRoot: String
     /// The board file, passed to Hermes workers as `HERMES_KANBAN_DB`.
     public var boardPath: String
@@ -118,17 +118,19 @@ final class Dispatcher: @unchecked Sendable {
 
     private func startWorker(_ s: WorkerStart) {
         if stopping.load(ordering: .acquiring) { return }  // the core releases every run it handed over
+        var workspace: WorkspaceRecord?
         do {
-            let workspace = try workspaces.prepare(lane: s.lane, taskID: s.taskID)
+            workspace = try workspaces.prepare(lane: s.lane, taskID: s.taskID, recorded: s.recordedWorkspace)
+            let dir = workspace?.path
             let argv = CommandTemplate.render(s.lane.command ?? [], [
                 "task_id": s.taskID, "run_id": String(s.runID), "lane": s.lane.name, "profile": s.lane.profile ?? "",
-                "workspace": workspace ?? "", "title": s.title,
+                "workspace": dir ?? "", "title": s.title,
             ])
             var env = s.environment
-            env["KANBAN_WORKSPACE"] = workspace ?? ""
-            if let workspace {
-                env["HERMES_KANBAN_WORKSPACE"] = workspace
-                env["TERMINAL_CWD"] = workspace
+            env["KANBAN_WORKSPACE"] = dir ?? ""
+            if let dir {
+                env["HERMES_KANBAN_WORKSPACE"] = dir
+                env["TERMINAL_CWD"] = dir
             }
             let fd = try logs.open(taskID: s.taskID, header: "=== run \(s.runID) of \(s.taskID) on lane \(s.lane.name) at "
                                    + "\(Date()): \(argv.joined(separator: " "))\n")
@@ -136,7 +138,7 @@ final class Dispatcher: @unchecked Sendable {
             let now = clock.nowMs()
             // Under the lock, so the supervisor cannot report this worker's exit before its start.
             try workers.withLock { list in
-                let pid = try ProcessControl.spawn(argv, environment: env, cwd: workspace, outputFD: fd)
+                let pid = try ProcessControl.spawn(argv, environment: env, cwd: dir, outputFD: fd)
                 list.append(Worker(pid: pid, laneName: s.lane.name, taskID: s.taskID, runID: s.runID,
                                    deadlineMs: s.limitSeconds.map { now + Int64($0) * 1000 }))
                 reports.post(.spawned(runID: s.runID, taskID: s.taskID, lane: s.lane.name, pid: pid, workspace: workspace))
@@ -144,19 +146,19 @@ final class Dispatcher: @unchecked Sendable {
             }
         } catch {
             log.error("spawn failed", metadata: ["lane": "\(s.lane.name)", "task": "\(s.taskID)", "error": "\(error)"])
-            reports.post(.spawnFailed(runID: s.runID, error: "\(error)"))
+            reports.post(.spawnFailed(runID: s.runID, error: "\(error)", workspace: workspace))
         }
     }
 
-    private func remove(_ refs: [WorkspaceRef]) {
-        for ref in refs {
+    private func remove(_ records: [WorkspaceRecord]) {
+        for record in records {
             if stopping.load(ordering: .acquiring) { return }
-            if workers.withLock({ $0.contains { $0.taskID == ref.taskID && $0.laneName == ref.lane.name } }) { continue }
+            if workers.withLock({ $0.contains { $0.taskID == record.taskID && $0.laneName == record.lane } }) { continue }
             do {
-                try workspaces.remove(lane: ref.lane, taskID: ref.taskID)
-                reports.post(.workspaceRemoved(ref, error: nil))
+                try workspaces.remove(record)
+                reports.post(.workspaceRemoved(record, error: nil))
             } catch {
-                reports.post(.workspaceRemoved(ref, error: "\(error)"))
+                reports.post(.workspaceRemoved(record, error: "\(error)"))
             }
         }
     }

@@ -42,7 +42,7 @@ public enum ClaimEnding: Sendable {
 ///
 /// Times are passed in (milliseconds since the epoch) so tests drive the clock.
 public typealias BoardStore = BoardTransactions & LifecycleStore & LaneRegistry & TaskCatalog & EventLog & ReplyCache
-    & HermesChangeFeed & BoardObservability
+    & HermesChangeFeed & BoardObservability & WorkspaceRegistry
 
 /// Transactions. Every write joins the open transaction or runs in one of its own; a call that
 /// returns has committed (or joined a transaction whose commit the caller awaits).
@@ -127,7 +127,8 @@ public protocol TaskCatalog: AnyObject {
     func tasks(status: TaskStatus?, assignee: String?, limit: Int) throws -> [TaskRecord]
     /// Records that the dispatcher started a worker for the run (Hermes' `spawned` event, the pid in
     /// `worker_pid` so Hermes shows it alive; Hermes never signals it, the lock being foreign) and where it works.
-    func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws
+    /// The workspace, if any, is recorded too (`WorkspaceRegistry`).
+    func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: WorkspaceRecord?, nowMs: Int64) throws
     /// The process id the dispatcher recorded for a run's worker, if any.
     func spawnedPID(runID: Int64) throws -> Int32?
     /// How a run ended (`completed`, `reclaimed`, …), nil while it is open.
@@ -138,6 +139,35 @@ public protocol TaskCatalog: AnyObject {
     func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int
     /// True while the run's claim is live (not ended, and the task still carries it).
     func isClaimLive(runID: Int64) throws -> Bool
+}
+
+/// A workspace the dispatcher made for a task, as recorded when its worker started (or failed to).
+/// The coordinator removes only recorded workspaces, at the recorded path: a path is never rebuilt
+/// from a board value to delete it.
+public struct WorkspaceRecord: Sendable, Hashable, CustomStringConvertible {
+    public var lane: String
+    public var taskID: String
+    /// Absolute, under the coordinator's workspace root at the time.
+    public var path: String
+    public var policy: WorkspacePolicy
+    /// The repository a worktree belongs to (what `git worktree remove` runs in), as it was then.
+    public var repo: String?
+    public var branch: String?
+    public init(lane: String, taskID: String, path: String, policy: WorkspacePolicy, repo: String? = nil, branch: String? = nil) {
+        self.lane = lane; self.taskID = taskID; self.path = path; self.policy = policy; self.repo = repo; self.branch = branch
+    }
+    public var description: String { "\(lane)/\(taskID)" }
+}
+
+/// The workspaces the dispatcher made (`bridge_workspaces`).
+public protocol WorkspaceRegistry: AnyObject {
+    /// Records (or re-records, on a retry) the task's workspace on the lane.
+    func recordWorkspace(_ workspace: WorkspaceRecord, nowMs: Int64) throws
+    /// The lane's recorded workspaces (every lane's when nil), oldest first.
+    func workspaces(lane: String?) throws -> [WorkspaceRecord]
+    func workspace(lane: String, taskID: String) throws -> WorkspaceRecord?
+    /// Forgets a workspace once it is removed.
+    func forgetWorkspace(lane: String, taskID: String) throws
 }
 
 /// The published event stream, for replay (`events`) and the head (`last_seq`).

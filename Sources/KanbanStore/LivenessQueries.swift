@@ -4,22 +4,22 @@ import KanbanModel
 /// What the dispatcher records about running claims, and Hermes' liveness fields. (The claims
 /// themselves are `TaskLifecycle` decisions, written by TaskCommands.swift and EffectWriter.swift.)
 extension SQLiteBoard {
-    public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: String?, nowMs: Int64) throws {
+    public func noteSpawned(taskID: String, runID: Int64, lane: String, pid: Int32, workspace: WorkspaceRecord?, nowMs: Int64) throws {
         try write { db in
             if let workspace {
                 // Hermes' words for what the lane made: `scratch` (removed once done), `dir` (a scratch
-                // directory the lane keeps), `worktree` (on branch kanban/<task>, kept for review).
-                let policy = try Row.fetchOne(db.cachedStatement(sql: "SELECT workspace_policy, keep_workspaces FROM bridge_lanes WHERE name = ?"),
-                                              arguments: [lane])
-                let kind: String, branch: String?
-                switch (policy?["workspace_policy"] as String?).flatMap(WorkspacePolicy.init(rawValue:)) {
-                case .worktreePerTask: kind = "worktree"; branch = "kanban/\(taskID)"
-                case .scratch where (policy?["keep_workspaces"] as Bool?) == true: kind = "dir"; branch = nil
-                default: kind = "scratch"; branch = nil
+                // directory the lane keeps), `worktree` (on its branch, kept for review).
+                let keeps = try Bool.fetchOne(db.cachedStatement(sql: "SELECT keep_workspaces FROM bridge_lanes WHERE name = ?"),
+                                              arguments: [lane]) ?? false
+                let kind = switch workspace.policy {
+                case .worktreePerTask: "worktree"
+                case .scratch where keeps: "dir"
+                default: "scratch"
                 }
                 try db.cachedStatement(sql: """
                     UPDATE tasks SET workspace_kind = ?, workspace_path = ?, branch_name = COALESCE(?, branch_name) WHERE id = ?
-                    """).execute(arguments: [kind, workspace, branch, taskID])
+                    """).execute(arguments: [kind, workspace.path, workspace.branch, taskID])
+                try record(workspace, db, nowMs: nowMs)
             }
             // Hermes shows the worker as it shows its own: alive while the pid lives (the dashboard's
             // active workers, run inspection). It never signals it or declares it crashed: Hermes does
@@ -28,7 +28,7 @@ extension SQLiteBoard {
             try db.cachedStatement(sql: "UPDATE tasks SET worker_pid = ? WHERE id = ? AND current_run_id = ? AND status = 'running'")
                 .execute(arguments: [pid, taskID, runID])
             try db.cachedStatement(sql: "UPDATE task_runs SET worker_pid = ? WHERE id = ? AND ended_at IS NULL").execute(arguments: [pid, runID])
-            let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace)]
+            let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace?.path)]
             try events(db, nowMs).task(EventKind.spawned.rawValue, taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
         }
     }

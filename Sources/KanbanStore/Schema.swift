@@ -10,6 +10,7 @@ enum Schema {
     static let bridgeMigrations: [(id: String, migrate: @Sendable (Database) throws -> Void)] = [
         ("bridge-v1", { db in for sql in bridgeV1 { try db.execute(sql: sql) } }),
         ("bridge-v2-lane-curve-key", { db in for sql in bridgeV2 { try db.execute(sql: sql) } }),
+        ("bridge-v3-workspaces", { db in for sql in bridgeV3 { try db.execute(sql: sql) } }),
     ]
 
     /// The same steps registered with GRDB's migrator: its bookkeeping (`appliedIdentifiers`,
@@ -147,6 +148,15 @@ enum Schema {
     static let bridgeV2 = [
         "ALTER TABLE bridge_lanes ADD COLUMN curve_public_key TEXT",
         "CREATE UNIQUE INDEX bridge_lanes_curve_key ON bridge_lanes(curve_public_key) WHERE curve_public_key IS NOT NULL",
+    ]
+
+    /// The workspaces the dispatcher made (migration "bridge-v3-workspaces"): the only directories the
+    /// coordinator ever removes, by the path recorded here, never one recomputed from a board value.
+    static let bridgeV3 = [
+        """
+        CREATE TABLE bridge_workspaces (lane TEXT NOT NULL, task_id TEXT NOT NULL, path TEXT NOT NULL,
+         policy TEXT NOT NULL, repo TEXT, branch TEXT, created_at_ms INTEGER NOT NULL, PRIMARY KEY (lane, task_id))
+        """,
     ]
 
     /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most

@@ -107,7 +107,7 @@ struct TaskCommand: ParsableCommand {
                                                 board.deletingLastPathComponent().path + "/bridge-logs"]
             // Per directory: rotated generations first (.3 oldest), then the current file.
             let files = dirs.reversed().flatMap { dir -> [String] in
-                let base = "\(dir)/\(taskID).log"
+                let base = dir + "/" + WorkspaceLayout.logFile(taskID: taskID)
                 return ([3, 2, 1].map { "\(base).\($0)" } + [base]).filter { FileManager.default.fileExists(atPath: $0) }
             }
             let dir = dirs[0]
