@@ -17,8 +17,9 @@ struct Authenticator {
     func principal(for auth: String?) -> Principal? {
         guard let auth, !auth.isEmpty else { return nil }
         if Secrets.constantTimeEquals(auth, adminToken) { return .admin }
+        if auth.hasPrefix(Self.workerPrefix) { return workerPrincipal(auth) }
         if let lane = known.lane(for: auth, registryVersion: store.registryVersion) { return .lane(lane) }
-        let lane = auth.hasPrefix(Self.workerPrefix) ? workerLane(auth) : (try? store.laneName(forTokenHash: Secrets.hash(auth))) ?? nil
+        let lane = (try? store.laneName(forTokenHash: Secrets.hash(auth))) ?? nil
         if let lane { known.remember(auth, lane: lane, registryVersion: store.registryVersion) }
         return lane.map { .lane($0) }
     }
@@ -32,43 +33,59 @@ struct Authenticator {
     func principal(forCurveKey key: String?) -> Principal? {
         guard let key, !key.isEmpty else { return nil }
         if adminCurveKeys.contains(key) { return .admin }
-        if let lane = workerKeys.lane(forPublicKey: key) { return .lane(lane) }
+        if let (lane, runID) = workerKeys.run(forPublicKey: key) {
+            return isLive(runID) ? .worker(lane: lane, runID: runID) : nil
+        }
         return (try? store.laneName(forCurveKey: key)).flatMap { $0.map { .lane($0) } }
     }
 
     static let workerPrefix = "wt_"
 
-    /// The credential the dispatcher hands to a process it spawns for `lane`: it acts as the lane,
-    /// can be minted again at any time without storing it, and dies when the lane's token is rotated.
-    /// Shape: `wt_<lane>.<HMAC(key, lane token hash)>`.
-    func workerToken(lane: String) -> String? {
+    /// The credential the dispatcher hands to the process it spawns for one run: it acts on that run
+    /// only (`Principal.worker`), can be minted again at any time without storing it, and dies when
+    /// the run ends (checked on every use) or the lane's token is rotated.
+    /// Shape: `wt_<lane>.<run>.<HMAC(key, lane token hash, run)>`.
+    func workerToken(lane: String, runID: Int64) -> String? {
         guard let hash = try? store.tokenHash(ofLane: lane) else { return nil }
-        return Secrets.derivedToken(prefix: "\(Self.workerPrefix)\(lane).", key: key, seed: hash)
+        return Secrets.derivedToken(prefix: "\(Self.workerPrefix)\(lane).\(runID).", key: key, seed: hash + "|run \(runID)")
     }
 
-    private func workerLane(_ token: String) -> String? {
-        let body = token.dropFirst(Self.workerPrefix.count)
-        guard let dot = body.firstIndex(of: "."), case let lane = String(body[..<dot]),
-              let expected = workerToken(lane: lane), Secrets.constantTimeEquals(expected, token) else { return nil }
-        return lane
+    private func workerPrincipal(_ token: String) -> Principal? {
+        let parts = token.dropFirst(Self.workerPrefix.count).split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let runID = Int64(parts[1]), case let lane = String(parts[0]),
+              let expected = workerToken(lane: lane, runID: runID), Secrets.constantTimeEquals(expected, token),
+              isLive(runID) else { return nil }
+        return .worker(lane: lane, runID: runID)
     }
+
+    /// A worker's credential lives as long as its run's claim: not ended, still carried by its task.
+    private func isLive(_ runID: Int64) -> Bool { (try? store.isClaimLive(runID: runID)) == true }
 }
 
-/// One CURVE keypair per spawned lane, made when first needed and kept in memory only: a restart
-/// makes new ones, and the workers of the old process were stopped with it. Owner thread only.
+/// One CURVE keypair per spawned run, made when its worker is started and kept in memory only: a
+/// restart makes new ones, and the workers of the old process were stopped with it. Forgotten when
+/// the run's worker exits; refused as soon as the run ends. Owner thread only.
 final class WorkerKeys {
-    private var byLane: [String: CurveKeyPair] = [:]
-    private var laneByKey: [String: String] = [:]
+    private var byRun: [Int64: (lane: String, keys: CurveKeyPair)] = [:]
+    private var runByKey: [String: Int64] = [:]
 
-    func keys(forLane lane: String) throws -> CurveKeyPair {
-        if let k = byLane[lane] { return k }
+    func keys(forRun runID: Int64, lane: String) throws -> CurveKeyPair {
+        if let k = byRun[runID] { return k.keys }
         let k = try CurveKeyPair.generate()
-        byLane[lane] = k
-        laneByKey[k.publicKey] = lane
+        byRun[runID] = (lane, k)
+        runByKey[k.publicKey] = runID
         return k
     }
 
-    func lane(forPublicKey key: String) -> String? { laneByKey[key] }
+    func run(forPublicKey key: String) -> (lane: String, runID: Int64)? {
+        guard let runID = runByKey[key], let entry = byRun[runID] else { return nil }
+        return (entry.lane, runID)
+    }
+
+    func forget(runID: Int64) {
+        guard let entry = byRun.removeValue(forKey: runID) else { return }
+        runByKey[entry.keys.publicKey] = nil
+    }
 }
 
 /// Tokens that proved valid, until the lane registry changes (a rotation or removal must take

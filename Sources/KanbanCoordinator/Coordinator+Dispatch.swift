@@ -70,10 +70,10 @@ extension Coordinator {
         env["KANBAN_RUN_ID"] = String(grant.runID)
         env["KANBAN_CLAIM_TOKEN"] = grant.token
         env["KANBAN_LANE"] = lane.name
-        env["KANBAN_LANE_TOKEN"] = authenticator.workerToken(lane: lane.name)
+        env["KANBAN_LANE_TOKEN"] = authenticator.workerToken(lane: lane.name, runID: grant.runID)
         if let curve = config.curve {
             // Generating a keypair cannot fail with a CURVE-capable libzmq, which serve checked at start.
-            if let keys = try? authenticator.workerKeys.keys(forLane: lane.name) {
+            if let keys = try? authenticator.workerKeys.keys(forRun: grant.runID, lane: lane.name) {
                 env["KANBAN_CURVE_SERVER_KEY"] = curve.serverKeys.publicKey
                 env["KANBAN_CURVE_SECRET_KEY"] = keys.secretKey
             }
@@ -131,7 +131,9 @@ extension Coordinator {
         }
         for report in reports {
             switch report {
-            case .spawnFailed(let runID, _, _), .exited(let runID, _, _): spawnedRuns.remove(runID: runID)
+            case .spawnFailed(let runID, _, _), .exited(let runID, _, _):
+                spawnedRuns.remove(runID: runID)
+                authenticator.workerKeys.forget(runID: runID)
             case .spawned(let runID, _, _, _, _): spawnedRuns.markStarted(runID: runID)
             default: break
             }

@@ -16,20 +16,31 @@ extension Coordinator {
 
     /// Handshakes. With CURVE, commands need a key that is the admin's or a lane's; events too, unless
     /// the coordinator lets any key subscribe. Without CURVE the event socket runs PLAIN: a subscriber
-    /// presents a token (admin, lane or worker) as its password, so nobody without one reads the board.
+    /// presents a token (admin or lane) as its password, so nobody without one reads the board. A
+    /// spawned worker's credential is for its own run only, so it does not subscribe.
     func answerZap() {
         let restrictEvents = config.curve?.restrictEvents ?? true
         zap?.answerPending { domain, credential in
             switch credential {
             case .curveKey(let key):
                 if domain == ZapHandler.eventsDomain && !restrictEvents { return key }
-                return authenticator.principal(forCurveKey: key) != nil ? key : nil
+                return Self.mayConnect(authenticator.principal(forCurveKey: key), domain: domain) ? key : nil
             case .token(let token):
                 guard domain == ZapHandler.eventsDomain else { return nil }  // PLAIN is offered on events only
-                return authenticator.principal(for: token)?.key
+                let principal = authenticator.principal(for: token)
+                return Self.mayConnect(principal, domain: domain) ? principal?.key : nil
             case .none:
                 return nil
             }
+        }
+    }
+
+    /// Commands: anyone the authenticator knows. Events: the admin and lanes, not a run's worker.
+    static func mayConnect(_ principal: Principal?, domain: String) -> Bool {
+        switch principal {
+        case nil: return false
+        case .worker?: return domain != ZapHandler.eventsDomain
+        case .admin?, .lane?: return true
         }
     }
 

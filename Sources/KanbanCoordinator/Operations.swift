@@ -115,6 +115,7 @@ public final class Operations {
         case .taskCreate(let spec):
             return .result(["task": WireFormat.task(try store.createTask(spec, nowMs: now))])
         case .taskGet(let id):
+            if case .worker(_, let runID) = principal { try checkWorkerMayRead(id, runID: runID) }
             guard let detail = try store.task(id: id) else { throw BoardError.notFound("no task '\(id)'") }
             return .result(["task": WireFormat.taskDetail(detail)])
         case .taskList(let status, let assignee, let limit):
@@ -186,6 +187,15 @@ public final class Operations {
     /// The reply of a claim that found no task.
     public static let noTask: JSONValue = ["task": .null, "claim": .null]
 
+    /// A run's worker reads its own task and that task's parents (their results are its input).
+    private func checkWorkerMayRead(_ id: String, runID: Int64) throws {
+        guard let claim = try store.openClaim(runID: runID) else { throw BoardError.denied(.staleClaim("this run has ended")) }
+        if id == claim.taskID { return }
+        guard let own = try store.task(id: claim.taskID), own.task.parents.contains(id) else {
+            throw WireError(.forbidden, "a worker's token reads only its run's task (\(claim.taskID)) and that task's parents")
+        }
+    }
+
     private func proof(_ ref: ClaimRef, _ principal: Principal) -> ClaimProof {
         ClaimProof(principal: principal, taskID: ref.taskID, tokenHash: Secrets.hash(ref.claimToken))
     }
@@ -209,7 +219,7 @@ public final class Operations {
             switch denial {
             case .notFound: return WireError(.notFound, "no such task")
             case .notClaimOwner: return WireError(.notClaimOwner, "this claim token is not the task's claim")
-            case .forbidden: return WireError(.forbidden, "this claim belongs to another lane")
+            case .forbidden: return WireError(.forbidden, "this claim belongs to another lane (or, for a worker's token, another run)")
             case .staleClaim(let why): return WireError(.staleClaim, "claim is no longer live: \(why)")
             }
         }

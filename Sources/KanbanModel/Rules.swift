@@ -82,7 +82,11 @@ public enum ClaimAuthority {
         guard facts.taskExists else { return .notFound }
         guard let claimTask = facts.claimTaskID, claimTask == taskID, let claimLane = facts.claimLane,
               let runID = facts.claimRunID else { return .notClaimOwner }
-        if case .lane(let caller) = principal, caller != claimLane { return .forbidden }
+        switch principal {
+        case .admin: break
+        case .lane(let caller): if caller != claimLane { return .forbidden }
+        case .worker(let lane, let run): if lane != claimLane || run != runID { return .forbidden }
+        }
         if facts.claimEnded { return .staleClaim("this claim has ended") }
         // Hermes (or a person with its CLI) may have reclaimed, completed or blocked the task
         // without the token: the claim is lost when the task no longer carries our lock and run.

@@ -46,12 +46,16 @@ public enum StatusMutationPolicy: String, CaseIterable, Codable, Sendable {
 public enum Principal: Hashable, Sendable, CustomStringConvertible {
     case admin
     case lane(String)
+    /// A worker the dispatcher spawned for one run of a lane: it may act on that run's claim and read
+    /// what the run needs, nothing else, and only while the run is live.
+    case worker(lane: String, runID: Int64)
 
     /// A stable key for per-principal bookkeeping (request ids).
     public var key: String {
         switch self {
         case .admin: return "admin"
         case .lane(let name): return "lane:\(name)"
+        case .worker(let lane, let runID): return "worker:\(lane):\(runID)"
         }
     }
 

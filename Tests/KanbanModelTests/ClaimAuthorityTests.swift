@@ -30,6 +30,14 @@ final class ClaimAuthorityTests: XCTestCase {
         XCTAssertEqual(ClaimAuthority.check(principal: .lane("intruder"), taskID: "t_1", facts: liveFacts(), nowMs: now), .forbidden)
     }
 
+    func test_aWorker_actsOnItsOwnRunsClaimOnly() {
+        XCTAssertNil(ClaimAuthority.check(principal: .worker(lane: "factory", runID: 7), taskID: "t_1", facts: liveFacts(), nowMs: now))
+        XCTAssertEqual(ClaimAuthority.check(principal: .worker(lane: "factory", runID: 8), taskID: "t_1", facts: liveFacts(), nowMs: now),
+                       .forbidden, "another run's worker of the same lane, even holding the claim token")
+        XCTAssertEqual(ClaimAuthority.check(principal: .worker(lane: "intruder", runID: 7), taskID: "t_1", facts: liveFacts(), nowMs: now),
+                       .forbidden)
+    }
+
     func test_endedClaim_isStale() {
         var f = liveFacts()
         f.claimEnded = true

@@ -105,8 +105,8 @@ class Bridge:
 
 
 # Every secret the bridge hands out has one of these shapes: admin (at_), lane (lt_), claim (ct_)
-# and spawned-worker (wt_<lane>.) tokens, each with 43 base64url characters.
-TOKEN_SHAPE = re.compile(r"(?:at_|lt_|ct_|wt_[a-z0-9_-]{1,64}\.)[A-Za-z0-9_-]{43}")
+# and spawned-worker (wt_<lane>.<run>.) tokens, each with 43 base64url characters.
+TOKEN_SHAPE = re.compile(r"(?:at_|lt_|ct_|wt_[a-z0-9_-]{1,64}\.(?:[0-9]{1,19}\.)?)[A-Za-z0-9_-]{43}")
 
 
 def assert_no_secrets(log_path, known=()):
