@@ -150,6 +150,17 @@ extension Coordinator {
         var caller: Principal
     }
 
+    /// Why a frame without a valid credential goes no further, before it is parsed.
+    static func unauthenticatedRefusal(_ head: EnvelopeScan.Envelope?, bytes: Int) -> WireError {
+        let limit = DecodeLimits.maxUnauthenticatedBytes
+        guard let head else {
+            return WireError(.badRequest, "a request over \(limit) bytes must carry 'op' and 'auth' as plain top-level JSON "
+                             + "strings (no escapes), so its credential can be checked before it is parsed")
+        }
+        if head.op == "ping" { return WireError(.tooLarge, "a ping without a credential is at most \(limit) bytes; this one is \(bytes)") }
+        return AccessPolicy.unauthorized
+    }
+
     /// Decodes and authorises a request; answers (and returns nil for) one that goes no further.
     func admit(_ frames: [[UInt8]], curveKey: String?) -> Admitted? {
         // ROUTER frames: routing id(s), the empty delimiter REQ adds, then the body.
@@ -167,15 +178,21 @@ extension Coordinator {
             return nil
         }
         // Without CURVE the credential is in the body: check it before parsing the body, so a stranger's
-        // megabyte of JSON costs a scan, not a parse (CURVE refuses strangers in the handshake).
+        // megabyte of JSON costs a scan, not a parse (CURVE refuses strangers in the handshake). Only a
+        // small frame is parsed without a valid credential: a ping, or a request whose refusal the
+        // decoder explains.
         var scanned: Principal?
-        if config.curve == nil, frame.count <= config.limits.maxRequestBytes, let head = EnvelopeScan.scan(frame), head.op != "ping" {
-            guard let principal = authenticator.principal(for: head.auth) else {
-                log.debug("refused before parsing", metadata: ["code": "unauthorized"])
-                send(envelope, Reply.error(AccessPolicy.unauthorized))
+        if config.curve == nil, frame.count <= config.limits.maxRequestBytes {
+            let head = EnvelopeScan.scan(frame)
+            if let head, head.op != "ping" || frame.count > DecodeLimits.maxUnauthenticatedBytes {
+                scanned = authenticator.principal(for: head.auth)
+            }
+            if scanned == nil, frame.count > DecodeLimits.maxUnauthenticatedBytes || (head.map { $0.op != "ping" } ?? false) {
+                let refusal = Self.unauthenticatedRefusal(head, bytes: frame.count)
+                log.debug("refused before parsing", metadata: ["code": "\(refusal.code.rawValue)"])
+                send(envelope, Reply.error(refusal))
                 return nil
             }
-            scanned = principal
         }
         let decoded: DecodedRequest
         do { decoded = try decoder.decode(frame) } catch {

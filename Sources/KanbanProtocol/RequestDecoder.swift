@@ -6,6 +6,9 @@ public struct DecodeLimits: Sendable {
     public var maxRequestBytes: Int
     /// Deepest JSON nesting accepted (the envelope is depth 1).
     public var maxDepth: Int
+    /// Largest frame parsed without a valid credential: a `ping` needs a few dozen bytes, and a
+    /// stranger's megabyte must not be parsed (four 1 MB ping floods once took the RSS to 165 MB).
+    public static let maxUnauthenticatedBytes = 4096
 
     public init(maxRequestBytes: Int = 1 << 20, maxDepth: Int = 32) {
         self.maxRequestBytes = maxRequestBytes

@@ -98,8 +98,22 @@ final class BadInputTests: XCTestCase {
     }
 
     func test_deepNesting_getsBadRequest() throws {
-        let deep = Array(#"{"op":"ping","x":"#.utf8) + [UInt8](repeating: 0x5B, count: 50_000) + [UInt8](repeating: 0x5D, count: 50_000) + [0x7D]
+        // With a credential, so it is parsed (a stranger's 100 KB is refused before: the next test).
+        let deep = Array(#"{"op":"ping","auth":"\#(live.adminToken)","x":"#.utf8) + [UInt8](repeating: 0x5B, count: 50_000)
+            + [UInt8](repeating: 0x5D, count: 50_000) + [0x7D]
         XCTAssertEqual(try rawReply(deep).code, "bad_request")
+        try assertStillServing()
+    }
+
+    func test_aStrangersLargeFrame_isRefusedBeforeItIsParsed() throws {
+        let spaces = String(repeating: " ", count: DecodeLimits.maxUnauthenticatedBytes)  // valid JSON, any size
+        XCTAssertEqual(try rawReply(Array(#"{"op":"ping"\#(spaces)}"#.utf8)).code, "too_large", "a ping needs a few bytes")
+        XCTAssertEqual(try rawReply(Array(#"{"op":"ping"}"#.utf8)).ok, true, "a small ping without a credential is answered")
+        XCTAssertEqual(try rawReply(Array(#"{"op":"ping","auth":"\#(live.adminToken)"\#(spaces)}"#.utf8)).ok, true,
+                       "with a credential, the same ping is parsed and answered")
+        // Its credential cannot be found without parsing (`op` twice): refused, and told why.
+        XCTAssertEqual(try rawReply(Array(#"{"op":"ping","op":"ping"\#(spaces)}"#.utf8)).code, "bad_request")
+        XCTAssertEqual(try rawReply(Array(#"{"op":"task.list"\#(spaces)}"#.utf8)).code, "unauthorized")
         try assertStillServing()
     }
 
