@@ -276,7 +276,14 @@ extension Coordinator {
                 let seed = requestID.map { "\(caller.key)|\($0)" }
                 if let requestID, let seed,
                    let saved = try store.savedReply(principal: caller.key, requestID: requestID, sinceMs: now - config.retryWindowMs) {
-                    return .replayed(StoredReply.restored(saved) { prefix, nonce in
+                    if let scope = saved.scope, scope != decoded.request.replayScope {
+                        // Not a retry: another request under a known id. Nothing runs, nothing is recorded.
+                        let refusal = Outcome.failure(WireError(.requestIDReused,
+                            "request_id '\(requestID)' already answered '\(scope)' within the retry window; this request "
+                            + "('\(decoded.request.replayScope)') did not run: give each new request a fresh request_id"))
+                        return .fresh(refusal, Self.encode(refusal))
+                    }
+                    return .replayed(StoredReply.restored(saved.reply) { prefix, nonce in
                         operations.rederiveToken(prefix: prefix, seed: seed, nonce: nonce)
                     })
                 }
@@ -290,7 +297,7 @@ extension Coordinator {
                 default: break
                 }
                 if let requestID, let bytes {
-                    try store.saveReply(principal: caller.key, requestID: requestID,
+                    try store.saveReply(principal: caller.key, requestID: requestID, scope: decoded.request.replayScope,
                                         reply: StoredReply.redacted(bytes, nonces: handled.nonces), nowMs: now)
                 }
                 return .fresh(handled.outcome, bytes)

@@ -16,6 +16,9 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     /// Another program held the board's write lock for as long as the request could wait. Nothing
     /// changed; retry the same request (same `request_id`) after a short pause.
     case busy
+    /// The `request_id` was used, within the retry window, for a different request (another op or
+    /// another task). Nothing ran; the request needs an id of its own.
+    case requestIDReused = "request_id_reused"
 }
 
 /// An error that goes back to the client as `{"ok": false, "error": {code, message}}`.

@@ -30,6 +30,24 @@ public enum Request: Equatable, Sendable {
     /// Per-lane counts now, and throughput and claim latency over the last `windowSeconds`.
     case stats(windowSeconds: Int)
 
+    /// What a stored reply may answer: the op and, where there is one, the task (a `request_id`
+    /// reused for another request must not be answered with the first one's reply).
+    public var replayScope: String {
+        switch self {
+        case .taskGet(let id), .taskAssign(let id, _), .taskReclaim(let id, _), .taskUnblock(let id):
+            return op.rawValue + " " + id
+        case .taskLink(let parent, let child): return op.rawValue + " " + parent + ">" + child
+        case .claim(let c): return op.rawValue + " " + c.lane + (c.taskID.map { " " + $0 } ?? "")
+        case .heartbeat(let ref, _, _), .complete(let ref, _, _, _, _), .block(let ref, _, _), .release(let ref, _):
+            return op.rawValue + " " + ref.taskID
+        case .laneUpdate(let name, _), .laneGet(let name), .laneRemove(let name), .laneRotateToken(let name):
+            return op.rawValue + " " + name
+        case .laneRegister(let spec): return op.rawValue + " " + spec.lane.name
+        case .ping, .laneList, .taskCreate, .taskList, .workspacePrune, .events, .stats:
+            return op.rawValue
+        }
+    }
+
     /// The op this request is sent as.
     public var op: Op {
         switch self {

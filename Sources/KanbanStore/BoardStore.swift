@@ -178,10 +178,12 @@ public protocol EventLog: AnyObject {
 
 /// Replies remembered for safe retries.
 public protocol ReplyCache: AnyObject {
-    /// The reply first given to `requestID` from `principal`, if it was given after `sinceMs`.
-    func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> [UInt8]?
-    /// Records the reply to a mutating request, in the caller's transaction.
-    func saveReply(principal: String, requestID: String, reply: [UInt8], nowMs: Int64) throws
+    /// The reply first given to `requestID` from `principal`, if it was given after `sinceMs`, with
+    /// the scope of the request it answered (nil for replies stored before scopes were).
+    func savedReply(principal: String, requestID: String, sinceMs: Int64) throws -> (reply: [UInt8], scope: String?)?
+    /// Records the reply to a mutating request and what it answered (`Request.replayScope`), in the
+    /// caller's transaction.
+    func saveReply(principal: String, requestID: String, scope: String, reply: [UInt8], nowMs: Int64) throws
     /// Forgets replies older than `beforeMs`; returns how many.
     func forgetReplies(beforeMs: Int64) throws -> Int
 }

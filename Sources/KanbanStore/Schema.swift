@@ -11,6 +11,7 @@ enum Schema {
         ("bridge-v1", { db in for sql in bridgeV1 { try db.execute(sql: sql) } }),
         ("bridge-v2-lane-curve-key", { db in for sql in bridgeV2 { try db.execute(sql: sql) } }),
         ("bridge-v3-workspaces", { db in for sql in bridgeV3 { try db.execute(sql: sql) } }),
+        ("bridge-v4-request-scope", { db in for sql in bridgeV4 { try db.execute(sql: sql) } }),
     ]
 
     /// The same steps registered with GRDB's migrator: its bookkeeping (`appliedIdentifiers`,
@@ -158,6 +159,10 @@ enum Schema {
          policy TEXT NOT NULL, repo TEXT, branch TEXT, created_at_ms INTEGER NOT NULL, PRIMARY KEY (lane, task_id))
         """,
     ]
+
+    /// What a stored reply answered (`Request.replayScope`), so a `request_id` reused for another
+    /// request is refused instead of answered with the first reply (migration "bridge-v4-request-scope").
+    static let bridgeV4 = ["ALTER TABLE bridge_requests ADD COLUMN scope TEXT"]
 
     /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most
     /// of them, and Hermes' own indexes (created above, `IF NOT EXISTS`) name the rest.

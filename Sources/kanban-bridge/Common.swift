@@ -73,7 +73,7 @@ func perform(_ body: () throws -> Void) throws {
 
 func exitCode(for code: ErrorCode) -> Int32 {
     switch code {
-    case .badRequest, .unknownOp, .tooLarge: return 2
+    case .badRequest, .unknownOp, .tooLarge, .requestIDReused: return 2
     case .unauthorized, .forbidden: return 4
     case .notFound: return 5
     case .conflict, .notReady, .notAssigned, .laneFull: return 6

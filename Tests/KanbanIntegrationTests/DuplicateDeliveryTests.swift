@@ -52,6 +52,32 @@ final class DuplicateDeliveryTests: XCTestCase {
         XCTAssertEqual(try live.status(secondTask), "done")
     }
 
+    func test_aRequestIDReusedForAnotherOpOrTask_isRefused_andNothingRuns() throws {
+        let live = try LiveCoordinator()
+        let token = try live.registerLane("factory", maxConcurrency: 2)
+        let lane = live.client(token)
+        let (a, b) = (try live.createTask("a"), try live.createTask("b"))
+        let claimA = try lane.call(.claim(lane: "factory", taskID: a), requestID: "r-claim")
+        let tokenA = claimA["claim"]!["token"]!.stringValue!
+        // The same id for `complete`: once answered with the old claim reply (ok, and nothing done).
+        let reused = Reply.parse(try rawCall(lane, .complete(task: a, token: tokenA), auth: token, requestID: "r-claim"))
+        guard case .failure(let e) = reused else { return XCTFail("expected a refusal, got \(reused)") }
+        XCTAssertEqual(e.code, .requestIDReused)
+        XCTAssertTrue(e.message.contains("claim factory \(a)") && e.message.contains("complete \(a)"), e.message)
+        XCTAssertEqual(try live.status(a), "running", "the complete did not run")
+        // The claim's own retry still gets its reply; the refusal was not recorded in its place.
+        XCTAssertEqual(try lane.call(.claim(lane: "factory", taskID: a), requestID: "r-claim"), claimA)
+
+        // Same op, another task: refused too.
+        let claimB = try lane.call(.claim(lane: "factory", taskID: b))
+        let tokenB = claimB["claim"]!["token"]!.stringValue!
+        _ = try lane.call(.heartbeat(task: a, token: tokenA), requestID: "r-beat")
+        XCTAssertEqual(errorCode { try lane.call(.heartbeat(task: b, token: tokenB), requestID: "r-beat") }, .requestIDReused)
+        _ = try lane.call(.complete(task: a, token: tokenA), requestID: "r-done-a")
+        XCTAssertEqual(try live.status(a), "done")
+        XCTAssertEqual(try live.status(b), "running")
+    }
+
     func test_requestIDs_areScopedToTheCaller() throws {
         let live = try LiveCoordinator()
         _ = try live.registerLane("factory")

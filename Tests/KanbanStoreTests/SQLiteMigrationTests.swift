@@ -18,7 +18,7 @@ final class SQLiteMigrationTests: XCTestCase {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let allSteps = ["bridge-v1", "bridge-v2-lane-curve-key"]
+    static let allSteps = ["bridge-v1", "bridge-v2-lane-curve-key", "bridge-v3-workspaces", "bridge-v4-request-scope"]
 
     /// Fixtures/board-4efae95.sql: a board written by release 4efae95's `kanban-bridge serve` (how:
     /// Fixtures/make-board-4efae95.sh), loaded into a new file.
@@ -54,22 +54,27 @@ final class SQLiteMigrationTests: XCTestCase {
 
         let board = try SQLiteBoard(path: file)
 
-        // Migration records: both steps adopted (recorded, not run: running bridge-v1 again would
-        // fail on CREATE TABLE), and GRDB's migrator sees the board as complete.
+        // Migration records: its two steps adopted (recorded, not run: running bridge-v1 again would
+        // fail on CREATE TABLE), the later ones run, and GRDB's migrator sees the board as complete.
         XCTAssertEqual(try migrations(raw), Self.allSteps)
         try raw.queue.read { db in
             XCTAssertEqual(try Schema.bridgeMigrator.completedMigrations(db), Self.allSteps)
             XCTAssertTrue(try Schema.bridgeMigrator.hasCompletedMigrations(db))
             XCTAssertFalse(try Schema.bridgeMigrator.hasBeenSuperseded(db))
         }
-        XCTAssertEqual(try raw.scalar("SELECT value FROM bridge_meta WHERE key = 'schema_version'"), "2",
-                       "kept for older releases, which read it")
-        // Tables: exactly what was there, plus GRDB's table (and its primary key's index).
+        XCTAssertEqual(try raw.scalar("SELECT value FROM bridge_meta WHERE key = 'schema_version'"), String(Schema.bridgeVersion),
+                       "kept up to date for older releases, which read it and refuse a newer board")
+        // Tables: exactly what was there, plus GRDB's table (and its primary key's index) and what the
+        // later steps add: the workspace record, and the scope column of stored replies.
         let after = try schema(raw)
-        XCTAssertTrue(before.isSubset(of: after), "nothing dropped or altered: \(before.subtracting(after))")
+        let requestsBefore = before.filter { $0.hasPrefix("table bridge_requests:") }
+        XCTAssertTrue(before.subtracting(requestsBefore).isSubset(of: after), "nothing dropped or altered: \(before.subtracting(after))")
         XCTAssertEqual(after.subtracting(before), [
             "table grdb_migrations: CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)",
             "index sqlite_autoindex_grdb_migrations_1: ",
+            "table bridge_workspaces: " + Schema.bridgeV3[0].trimmingCharacters(in: .whitespacesAndNewlines),
+            "index sqlite_autoindex_bridge_workspaces_1: ",
+            "table bridge_requests: CREATE TABLE bridge_requests (principal TEXT NOT NULL, request_id TEXT NOT NULL, reply BLOB NOT NULL,\n at_ms INTEGER NOT NULL, scope TEXT, PRIMARY KEY (principal, request_id))",
         ])
 
         // Data, through the store: the lane and its token, the finished task, the live claim, the events.
@@ -122,7 +127,7 @@ final class SQLiteMigrationTests: XCTestCase {
         let board = try SQLiteBoard(path: file)
         XCTAssertEqual(try migrations(raw), Self.allSteps)
         XCTAssertEqual(try raw.scalar("SELECT COUNT(*) FROM pragma_table_info('bridge_lanes') WHERE name = 'curve_public_key'"), "1")
-        XCTAssertEqual(try raw.scalar("SELECT value FROM bridge_meta WHERE key = 'schema_version'"), "2")
+        XCTAssertEqual(try raw.scalar("SELECT value FROM bridge_meta WHERE key = 'schema_version'"), String(Schema.bridgeVersion))
         XCTAssertEqual(try board.lane(named: "factory")?.lane.name, "factory", "the lane survived the column's return")
     }
 
