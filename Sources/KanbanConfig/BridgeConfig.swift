@@ -92,10 +92,18 @@ public enum ConfigLoader {
         lane.claimMode = try m["claim_mode"].map { try r.enumValue($0.value, "claim_mode", ClaimMode.self) } ?? .pullOrWatch
         lane.maxConcurrency = try m["max_concurrency"].map { try r.int($0.value, "max_concurrency", 1...1024) } ?? 1
         lane.leaseSeconds = try m["lease_seconds"].map { try r.int($0.value, "lease_seconds", 1...Lease.maxSeconds) }
-        lane.profile = try m["profile"].map { try r.string($0.value, "profile") }
+        lane.profile = try m["profile"].map { entry in
+            let profile = try r.string(entry.value, "profile")
+            if let problem = WorkspaceLayout.profileProblem(profile) { throw r.error(entry.value, problem) }
+            return profile
+        }
         lane.command = try m["command"].map { try r.stringList($0.value, "command") }
         lane.workspacePolicy = try m["workspace_policy"].map { try r.enumValue($0.value, "workspace_policy", WorkspacePolicy.self) } ?? .none
-        lane.repo = try m["repo"].map { try r.string($0.value, "repo") }
+        lane.repo = try m["repo"].map { entry in
+            let repo = try r.string(entry.value, "repo")
+            if let problem = WorkspaceLayout.repoProblem(repo) { throw r.error(entry.value, problem) }
+            return repo
+        }
         lane.maxRuntimeSeconds = try m["max_runtime_seconds"].map { try r.int($0.value, "max_runtime_seconds", 1...7 * 86_400) }
         lane.keepWorkspaces = try m["keep_workspaces"].map { try r.bool($0.value, "keep_workspaces") } ?? false
         if let entry = m["curve_public_key"] {

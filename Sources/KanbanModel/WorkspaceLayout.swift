@@ -59,6 +59,13 @@ public enum WorkspaceLayout {
     /// a plain id, so `hermes kanban log` finds it).
     public static func logFile(taskID: String) -> String { segment(taskID: taskID) + ".log" }
 
+    /// Why a Hermes profile name cannot be used, or nil. It reaches Hermes as `hermes -p <profile>`,
+    /// which makes it a directory under `profiles/`: a plain segment, so never `..`, a path or an option.
+    public static func profileProblem(_ profile: String) -> String? {
+        isPlainSegment(profile) ? nil
+            : "the profile '\(profile)' is not a plain name: 1 to 64 of [A-Za-z0-9_.-], starting with a letter, digit or '_', no '..'"
+    }
+
     /// Why a lane's repository path cannot be used, or nil. It is the admin's choice, but it reaches
     /// git as `-C <repo>`: it must be absolute (not an option, not relative to wherever the
     /// coordinator was started) and free of `..` components and control characters.

@@ -63,6 +63,20 @@ struct Fields {
         return e
     }
 
+    /// A Hermes profile name: it becomes a directory (`WorkspaceLayout.profileProblem`).
+    mutating func optionalProfile(_ key: String) throws(WireError) -> String? {
+        guard let profile = try optionalString(key, maxLength: WorkspaceLayout.maxSegmentBytes) else { return nil }
+        if let problem = WorkspaceLayout.profileProblem(profile) { throw WireError(.badRequest, "field '\(key)': \(problem)") }
+        return profile
+    }
+
+    /// A lane's git repository: absolute, no `.`/`..` components (`WorkspaceLayout.repoProblem`).
+    mutating func optionalRepo(_ key: String) throws(WireError) -> String? {
+        guard let repo = try optionalString(key, maxLength: 4096) else { return nil }
+        if let problem = WorkspaceLayout.repoProblem(repo) { throw WireError(.badRequest, "field '\(key)': \(problem)") }
+        return repo
+    }
+
     mutating func optionalStringArray(_ key: String) throws(WireError) -> [String]? {
         guard let v = take(key) else { return nil }
         guard case .array(let items) = v, items.count <= 256 else {

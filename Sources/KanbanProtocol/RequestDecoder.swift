@@ -65,9 +65,9 @@ public struct RequestDecoder: Sendable {
             lane.leaseSeconds = try f.optionalInt("lease_seconds", range: 1...Lease.maxSeconds)
             lane.allowedStatusMutations = try f.optionalEnum("allowed_status_mutations", StatusMutationPolicy.self) ?? .ownClaimedOnly
             lane.command = try f.optionalStringArray("command")
-            lane.profile = try f.optionalString("profile", maxLength: 64)
+            lane.profile = try f.optionalProfile("profile")
             lane.workspacePolicy = try f.optionalEnum("workspace_policy", WorkspacePolicy.self) ?? .none
-            lane.repo = try f.optionalString("repo", maxLength: 4096)
+            lane.repo = try f.optionalRepo("repo")
             lane.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
             lane.keepWorkspaces = try f.optionalBool("keep_workspaces") ?? false
             lane.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: false)
@@ -81,9 +81,9 @@ public struct RequestDecoder: Sendable {
             p.leaseSeconds = try f.optionalInt("lease_seconds", range: 1...Lease.maxSeconds)
             p.allowedStatusMutations = try f.optionalEnum("allowed_status_mutations", StatusMutationPolicy.self)
             p.command = try f.optionalStringArray("command")
-            p.profile = try f.optionalString("profile", maxLength: 64)
+            p.profile = try f.optionalProfile("profile")
             p.workspacePolicy = try f.optionalEnum("workspace_policy", WorkspacePolicy.self)
-            p.repo = try f.optionalString("repo", maxLength: 4096)
+            p.repo = try f.optionalRepo("repo")
             p.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
             p.keepWorkspaces = try f.optionalBool("keep_workspaces")
             p.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: true)

@@ -66,6 +66,8 @@ final class ConfigLoaderTests: XCTestCase {
             ("workers:\n  f: { mode: pool, command: [x], workspace_policy: worktree-per-task }\n", "needs 'repo'"),
             ("workers:\n  f: { mode: pool, command: [x], repo: /srv }\n", "only used with"),
             ("workers:\n  f: { mode: pool, command: [\"run\", \"{task}\"] }\n", "unknown placeholder(s) {task}"),
+            ("workers:\n  f: { mode: pool, profile: ../other }\n", "is not a plain name"),
+            ("workers:\n  f: { mode: pool, command: [x], workspace_policy: worktree-per-task, repo: srv/app }\n", "is not absolute"),
         ]
         for (yaml, expected) in cases {
             let e = refusal(yaml)

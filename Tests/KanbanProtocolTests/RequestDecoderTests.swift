@@ -149,4 +149,16 @@ final class RequestDecoderTests: XCTestCase {
         XCTAssertFalse(try decode(#"{"op":"ping"}"#).request.isMutation)
         XCTAssertTrue(try decode(#"{"op":"release","task_id":"t_1","claim_token":"c"}"#).request.isMutation)
     }
+
+    func test_laneProfilesAndRepos_thatCouldEscapeAPath_areRefused() {
+        let decoder = RequestDecoder()
+        for (field, value) in [("profile", "../other"), ("profile", ".."), ("profile", "-x"), ("repo", "relative/repo"), ("repo", "/srv/../etc")] {
+            let frame = Array(#"{"op":"lane.register","name":"pool","kind":"pool","command":["x"],"\#(field)":"\#(value)"}"#.utf8)
+            XCTAssertThrowsError(try decoder.decode(frame), "\(field)=\(value)") { error in
+                XCTAssertEqual((error as? WireError)?.code, .badRequest)
+            }
+        }
+        let ok = Array(#"{"op":"lane.register","name":"pool","kind":"pool","profile":"backend-hermes","repo":"/srv/app"}"#.utf8)
+        XCTAssertNoThrow(try decoder.decode(ok))
+    }
 }
