@@ -46,7 +46,7 @@ extension Coordinator {
                 leases.forget(runID: runID)
             } else if let expires = event.data["lease_expires_at_ms"]?.intValue,
                       event.type == EventKind.claimed.rawValue || event.type == EventKind.heartbeat.rawValue {
-                leases.track(runID: runID, storedExpiryMs: expires, at: now)
+                leases.track(runID: runID, storedExpiryMs: expires, writtenAtMs: event.atMs, seen: now, turnBeganMs: turnBeganMs)
             }
         }
     }
@@ -67,6 +67,7 @@ extension Coordinator {
 
     /// A turn of the loop begins: notes a stall of the coordinator itself, after which expiry waits.
     func noteTurn() {
+        turnBeganMs = clock.monotonicMs()
         if let stood = stallGrace.turnBegins(atMs: Self.uptimeMs()), stood > 0 {
             log.notice("the coordinator stood still; reading queued requests before expiring leases", metadata: ["stall_ms": "\(stood)"])
         }

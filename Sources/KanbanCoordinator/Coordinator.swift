@@ -94,6 +94,9 @@ public final class Coordinator: @unchecked Sendable {
     var stallGrace = StallGrace()
     /// Whether this turn read the command socket dry (expiry after a stall waits for it).
     var socketDrained = true
+    /// When this loop turn began, on the coordinator's monotonic clock: every write whose event the
+    /// turn reads was made after it (`noteLeaseEvents`).
+    var turnBeganMs: Int64 = 0
     /// Replies held back until the batch they belong to has committed (nil outside a batch).
     var outbox: Outbox?
     /// Writes waiting for the board's write lock (another program may hold it).

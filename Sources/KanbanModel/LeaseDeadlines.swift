@@ -34,9 +34,19 @@ public struct LeaseDeadlines: Sendable {
 
     public var count: Int { byRun.count }
 
-    /// A claim was opened or extended: its stored expiry `storedExpiryMs`, read as of `now`.
+    /// A claim read back from the board: its stored expiry `storedExpiryMs`, read as of `now`.
     public mutating func track(runID: Int64, storedExpiryMs: Int64, at now: ClockReading) {
         byRun[runID] = now.deadline(ofStoredExpiryMs: storedExpiryMs)
+    }
+
+    /// A claim opened or extended by a write dated `writtenAtMs` (wall) to end at `storedExpiryMs`
+    /// (wall), seen at `now` by the loop turn that made the write, which began at monotonic
+    /// `turnBeganMs`. The lease runs its length from the write. How long ago the write was is read on
+    /// the wall clock, but bounded by the turn: a wall-clock step between the write and now moves the
+    /// deadline by no more than the turn lasted (then the stored expiries are restated from it).
+    public mutating func track(runID: Int64, storedExpiryMs: Int64, writtenAtMs: Int64, seen now: ClockReading, turnBeganMs: Int64) {
+        let sinceWrite = min(max(now.wallMs - writtenAtMs, 0), max(now.monotonicMs - turnBeganMs, 0))
+        byRun[runID] = now.monotonicMs - sinceWrite + (storedExpiryMs - writtenAtMs)
     }
 
     public mutating func forget(runID: Int64) { byRun[runID] = nil }

@@ -18,6 +18,24 @@ final class LeaseDeadlinesTests: XCTestCase {
         XCTAssertEqual(leases.due(atMonotonicMs: 11_000), [2, 1], "earliest first")
     }
 
+    func test_aWriteSeenLater_inTheSameTurn_runsItsLengthFromTheWrite() {
+        var leases = LeaseDeadlines()
+        // The turn began at `start`; the claim was written 1 s later; seen 5 s after the write.
+        leases.track(runID: 1, storedExpiryMs: start.wallMs + 1_000 + 6_000, writtenAtMs: start.wallMs + 1_000,
+                     seen: at(passed: 6_000), turnBeganMs: start.monotonicMs)
+        XCTAssertEqual(leases.deadline(runID: 1), start.monotonicMs + 7_000)
+    }
+
+    func test_aWallStepBetweenWriteAndSight_movesTheDeadlineByAtMostTheTurn() {
+        var leases = LeaseDeadlines()
+        let seen = at(wall: -3_600_000, passed: 20)  // set back an hour just after the write
+        leases.track(runID: 1, storedExpiryMs: start.wallMs + 6_000, writtenAtMs: start.wallMs, seen: seen, turnBeganMs: start.monotonicMs)
+        XCTAssertEqual(leases.deadline(runID: 1), seen.monotonicMs + 6_000)
+        let ahead = at(wall: 7_200_000, passed: 20)  // set forward two hours
+        leases.track(runID: 2, storedExpiryMs: start.wallMs + 6_000, writtenAtMs: start.wallMs, seen: ahead, turnBeganMs: start.monotonicMs)
+        XCTAssertEqual(leases.deadline(runID: 2), start.monotonicMs + 6_000)
+    }
+
     func test_wallStepForward_doesNotEndALease() {
         var leases = LeaseDeadlines()
         leases.track(runID: 1, storedExpiryMs: start.wallMs + 900_000, at: start)
