@@ -47,11 +47,12 @@ extension Coordinator {
             }
             return grants
         }
+        let monotonicNow = clock.monotonicMs()
         for (lane, grant) in grants ?? [] {
             let limit = grant.task.maxRuntimeSeconds ?? lane.maxRuntimeSeconds
+            let leaseMs = grant.leaseExpiresAtMs - now
             spawnedRuns.add(.init(lane: lane, taskID: grant.task.id, runID: grant.runID, tokenHash: Secrets.hash(grant.token),
-                                  leaseMs: grant.leaseExpiresAtMs - now, nextBeatMs: now + (grant.leaseExpiresAtMs - now) / 3,
-                                  limitSeconds: limit))
+                                  leaseMs: leaseMs, nextBeatMs: monotonicNow + leaseMs / 3, limitSeconds: limit))
             let recorded = lane.workspacePolicy == .none ? nil : try? store.workspace(lane: lane.name, taskID: grant.task.id)
             dispatcher.send(.start(WorkerStart(lane: lane, taskID: grant.task.id, runID: grant.runID, title: grant.task.title,
                                                recordedWorkspace: recorded, environment: workerEnvironment(lane: lane, grant: grant),
@@ -88,9 +89,12 @@ extension Coordinator {
     }
 
     /// Leases of spawned runs are kept while their workers live (and while their workspace is made).
+    /// Runs before lease expiry in every turn (`runTimers`): after a stall of the coordinator, every
+    /// spawned run is due and renewed first, so its task is not run again from scratch.
     func keepSpawnedLeases() {
         let now = clock.nowMs()
-        let due = spawnedRuns.due(nowMs: now)
+        let monotonicNow = clock.monotonicMs()
+        let due = spawnedRuns.due(monotonicMs: monotonicNow)
         guard !due.isEmpty else { return }
         let kept: Void? = attemptWrite("keep spawned workers' leases") {
             for run in due {
@@ -99,7 +103,7 @@ extension Coordinator {
                                          note: nil, metadata: nil, nowMs: now)
             }
         }
-        if kept != nil { for run in due { spawnedRuns.renewed(runID: run.runID, nowMs: now) } }
+        if kept != nil { for run in due { spawnedRuns.renewed(runID: run.runID, monotonicMs: monotonicNow) } }
     }
 
     /// A spawned run whose claim was taken back (the admin's `task.reclaim`, Hermes' reclaim or stale

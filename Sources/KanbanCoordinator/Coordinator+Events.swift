@@ -14,6 +14,7 @@ extension Coordinator {
         var touched: Set<String> = []
         while true {
             let batch = store.takeCommittedEvents()
+            noteLeaseEvents(batch)
             if !batch.isEmpty {
                 for event in batch where event.seq > lastPublishedSeq {
                     let body = WireFormat.eventBytes(event)

@@ -55,7 +55,8 @@ public struct CoordinatorConfig: Sendable {
 public final class Coordinator: @unchecked Sendable {
     let config: CoordinatorConfig
     let store: BoardStore
-    let clock: WallClock
+    /// Wall time for what is stored and shown; monotonic time for leases and other durations.
+    let clock: CoordinatorClock
     let log: Logger
     let operations: Operations
     let authenticator: Authenticator
@@ -83,7 +84,19 @@ public final class Coordinator: @unchecked Sendable {
     var nextExternalCheckNs: UInt64 = 0
     var lastReplyPruneMs: Int64 = 0
     var lastTrimMs: Int64 = 0
+    /// Timers (lease expiry, backoffs) wait until this monotonic time after a failed write.
     var timersHeldUntilMs: Int64 = 0
+    /// Live leases' deadlines on monotonic time (Coordinator+Leases.swift).
+    var leases = LeaseDeadlines()
+    /// Notices a stepped wall clock, after which stored expiries are restated.
+    var wallWatch = WallClockWatch()
+    /// Holds lease expiry after a stall of the loop until queued requests are read.
+    var stallGrace = StallGrace()
+    /// Whether this turn read the command socket dry (expiry after a stall waits for it).
+    var socketDrained = true
+    /// When this loop turn began, on the coordinator's monotonic clock: every write whose event the
+    /// turn reads was made after it (`noteLeaseEvents`).
+    var turnBeganMs: Int64 = 0
     /// Replies held back until the batch they belong to has committed (nil outside a batch).
     var outbox: Outbox?
     /// Writes waiting for the board's write lock (another program may hold it).
@@ -100,7 +113,7 @@ public final class Coordinator: @unchecked Sendable {
     var dispatchRound = 0
     var lastTakenCheckMs: Int64 = 0
 
-    public init(config: CoordinatorConfig, store: BoardStore, clock: WallClock = SystemClock(),
+    public init(config: CoordinatorConfig, store: BoardStore, clock: CoordinatorClock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
         self.config = config
         self.store = store
@@ -203,12 +216,14 @@ public final class Coordinator: @unchecked Sendable {
         log.info("listening", metadata: ["command": "\(command)", "events": "\(events)", "last_seq": "\(lastPublishedSeq)",
                                          "security": "\(config.curve == nil ? "tokens" : "CURVE")"])
         logClaims(when: "resuming")
+        loadLeases()
         dispatcher?.start()
         recoverOrphans()
     }
 
-    /// Says what happens to every live claim: at start they resume (leases are wall-clock, so ones
-    /// that ran out while we were down expire on the first tick); at stop they stay in force.
+    /// Says what happens to every live claim: at start they resume (a stored expiry is wall-clock, so
+    /// ones that ran out while we were down expire once the first turn has read what is queued); at
+    /// stop they stay in force.
     func logClaims(when: String) {
         guard let lanes = try? store.lanes() else { return }
         let now = clock.nowMs()
@@ -236,12 +251,14 @@ public final class Coordinator: @unchecked Sendable {
                 let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
                 let ready = try Poller.poll([router] + extra.compactMap { $0 }, fds: fds, timeoutMs: timeout)
                 readable = ready[0]
-                if zap != nil, ready[1] { answerZap() }
+                noteTurn()
+            if zap != nil, ready[1] { answerZap() }
                 if metrics != nil, ready[zap == nil ? 1 : 2] { metrics?.serve { renderMetrics() } }
             } catch {
                 log.error("poll failed", metadata: ["error": "\(error)"])
                 break
             }
+            socketDrained = !readable
             if readable {
                 // Drain what has arrived in small bites, for at most `turnBudgetNs`: reads are answered as
                 // they come, writes are group-committed at the end of the turn (or once a batch is full).
@@ -251,7 +268,10 @@ public final class Coordinator: @unchecked Sendable {
                 var handled = 0
                 while handled < 256 {
                     let batch = Outbox.drain(router, max: 1)
-                    if batch.isEmpty { break }
+                    if batch.isEmpty {
+                        socketDrained = true
+                        break
+                    }
                     handled += batch.count
                     handleArrivals(batch)
                     if writes.pending.count >= Outbox.maxBatch { flushWrites() }
@@ -277,14 +297,13 @@ public final class Coordinator: @unchecked Sendable {
     /// How often an idle loop looks for `stop()` and for commits by other programs (the change watcher).
     static let idleWakeMs: Int64 = 100
 
-    /// Sleep until the nearest deadline (parked claim or lease), but no longer than `idleWakeMs`.
+    /// Sleep until the nearest deadline (parked claim, waiting write, lease, renewal, backoff), but no
+    /// longer than `idleWakeMs`.
     func nextTimeoutMs() -> Int {
         let now = clock.nowMs()
-        var deadline = now + Self.idleWakeMs
+        var deadline = now + timerWaitMs(cap: Self.idleWakeMs)
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
         if let d = writes.nextWakeMs { deadline = min(deadline, d) }
-        if let d = spawnedRuns.nextBeatMs { deadline = min(deadline, d) }
-        if let d = try? store.nextTimerDue() { deadline = min(deadline, max(d, timersHeldUntilMs)) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
 
@@ -313,23 +332,11 @@ public final class Coordinator: @unchecked Sendable {
         keepSpawnedLeases()
         stopWorkersOfTakenRuns()
         dispatchWork()
+        restateLeasesIfWallStepped()
+        publishNewEvents()  // leases renewed above are followed before anything expires
+        expireDueLeases()
+        endDueBackoffs()
         let now = clock.nowMs()
-        if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs, writes.mayWrite(nowMs: now) {
-            do {
-                let (expired, ready) = try store.atomically {
-                    (try store.expireLeases(nowMs: now, retry: config.retry), try store.endBackoffs(nowMs: now))
-                }
-                noteWritten(nowMs: now)
-                if expired > 0 { log.notice("leases expired; their tasks were retried or given up", metadata: ["count": "\(expired)"]) }
-                if ready > 0 { log.info("retry backoff over; tasks claimable again", metadata: ["count": "\(ready)"]) }
-            } catch BoardError.busy {
-                noteLocked(nowMs: now, waiting: writes.pending.count)
-            } catch {
-                // Try again in a second rather than spin on a board that cannot be written right now.
-                timersHeldUntilMs = now + 1000
-                log.error("lease expiry failed; retrying in 1 s", metadata: ["error": "\(error)"])
-            }
-        }
         if now - lastLivenessRefreshMs >= 60_000, attemptWrite("keep Hermes' liveness fields of live claims fresh", {
             try store.refreshLiveness(nowMs: now, staleAfterS: 1800) }) != nil {
             lastLivenessRefreshMs = now

@@ -65,7 +65,9 @@ final class Dispatcher: @unchecked Sendable {
 
     let reports = Mailbox<DispatchReport>()
     private let settings: DispatchSettings
-    private let clock: WallClock
+    /// Run-time limits and stop grace are durations: measured on monotonic time, so a stepped wall
+    /// clock neither kills every worker at once nor lets one overstay.
+    private let clock: MonotonicClock
     private let log: Logger
     let workspaces: Workspaces
     private let logs: WorkerLogs
@@ -76,7 +78,7 @@ final class Dispatcher: @unchecked Sendable {
     private let supervisorDone = DispatchSemaphore(value: 0)
     private var supervisorStarted = false
 
-    init(settings: DispatchSettings, clock: WallClock, log: Logger) {
+    init(settings: DispatchSettings, clock: MonotonicClock, log: Logger) {
         self.settings = settings; self.clock = clock; self.log = log
         self.workspaces = Workspaces(root: settings.workspaceRoot)
         self.logs = WorkerLogs(dir: settings.logDir)
@@ -88,7 +90,7 @@ final class Dispatcher: @unchecked Sendable {
         supervisorStarted = true
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
-                supervise(now: clock.nowMs())
+                supervise(now: clock.monotonicMs())
                 usleep(useconds_t(Self.tickMs * 1000))
             }
             supervisorDone.signal()
@@ -104,7 +106,7 @@ final class Dispatcher: @unchecked Sendable {
         case .removeWorkspaces(let refs): workshop.async { [self] in remove(refs) }
         case .stopOrphan(let o): orphans.withLock { $0.append(StoppingOrphan(orphan: o)) }
         case .stopWorker(let runID, let why):
-            let now = clock.nowMs()
+            let now = clock.monotonicMs()
             workers.withLock { list in
                 guard let i = list.firstIndex(where: { $0.runID == runID }), list[i].terminatedAtMs == nil else { return }
                 log.notice("stopping a worker whose run was taken back", metadata: ["task": "\(list[i].taskID)", "pid": "\(list[i].pid)", "why": "\(why)"])
@@ -135,7 +137,7 @@ final class Dispatcher: @unchecked Sendable {
             let fd = try logs.open(taskID: s.taskID, header: "=== run \(s.runID) of \(s.taskID) on lane \(s.lane.name) at "
                                    + "\(Date()): \(argv.joined(separator: " "))\n")
             defer { close(fd) }
-            let now = clock.nowMs()
+            let now = clock.monotonicMs()
             // Under the lock, so the supervisor cannot report this worker's exit before its start.
             try workers.withLock { list in
                 let pid = try ProcessControl.spawn(argv, environment: env, cwd: dir, outputFD: fd)
@@ -231,7 +233,7 @@ final class Dispatcher: @unchecked Sendable {
         }
         if !left.isEmpty { log.notice("stopping spawned workers", metadata: ["count": "\(left.count)"]) }
         for w in left { ProcessControl.signalGroup(w.pid, SIGTERM) }
-        let deadline = clock.nowMs() + settings.stopGraceMs
+        let deadline = clock.monotonicMs() + settings.stopGraceMs
         while !left.isEmpty {
             left.removeAll { w in
                 guard let status = ProcessControl.reap(w.pid) else { return false }
@@ -239,7 +241,7 @@ final class Dispatcher: @unchecked Sendable {
                 return true
             }
             if left.isEmpty { break }
-            if clock.nowMs() >= deadline {
+            if clock.monotonicMs() >= deadline {
                 for w in left {
                     ProcessControl.signalGroup(w.pid, SIGKILL)
                     ended[w.runID] = ProcessControl.reap(w.pid, wait: true) ?? .signaled(SIGKILL)

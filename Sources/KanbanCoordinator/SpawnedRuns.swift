@@ -10,6 +10,7 @@ struct SpawnedRuns {
         let runID: Int64
         let tokenHash: String
         let leaseMs: Int64
+        /// When its lease is next renewed, on monotonic time.
         var nextBeatMs: Int64
         /// The run's time limit in seconds (the task's, else the lane's), for the record if it overstays.
         let limitSeconds: Int?
@@ -32,10 +33,11 @@ struct SpawnedRuns {
 
     func holds(lane: String, taskID: String) -> Bool { byRun.values.contains { $0.lane.name == lane && $0.taskID == taskID } }
 
-    /// The runs whose lease is due for renewal (a third of the lease has passed since the last).
-    func due(nowMs: Int64) -> [Run] { byRun.values.filter { $0.nextBeatMs <= nowMs } }
+    /// The runs whose lease is due for renewal at monotonic `nowMs` (a third of the lease has passed
+    /// since the last). After a stall every run is due: renewed before any lease is expired.
+    func due(monotonicMs nowMs: Int64) -> [Run] { byRun.values.filter { $0.nextBeatMs <= nowMs } }
 
-    mutating func renewed(runID: Int64, nowMs: Int64) {
+    mutating func renewed(runID: Int64, monotonicMs nowMs: Int64) {
         guard var run = byRun[runID] else { return }
         run.nextBeatMs = nowMs + run.leaseMs / 3
         byRun[runID] = run

@@ -46,7 +46,6 @@ public struct ClaimFacts: Sendable {
     public var claimRunID: Int64?
     /// When the bridge ended the claim, or nil while it has not.
     public var claimEnded: Bool
-    public var leaseExpiresAtMs: Int64?
     /// The task as it is now.
     public var taskExists: Bool
     public var taskStatus: TaskStatus?
@@ -54,10 +53,9 @@ public struct ClaimFacts: Sendable {
     public var taskClaimLock: String?
 
     public init(claimTaskID: String?, claimLane: String?, claimRunID: Int64?, claimEnded: Bool,
-                leaseExpiresAtMs: Int64?, taskExists: Bool, taskStatus: TaskStatus?,
-                taskCurrentRunID: Int64?, taskClaimLock: String?) {
+                taskExists: Bool, taskStatus: TaskStatus?, taskCurrentRunID: Int64?, taskClaimLock: String?) {
         self.claimTaskID = claimTaskID; self.claimLane = claimLane; self.claimRunID = claimRunID
-        self.claimEnded = claimEnded; self.leaseExpiresAtMs = leaseExpiresAtMs; self.taskExists = taskExists
+        self.claimEnded = claimEnded; self.taskExists = taskExists
         self.taskStatus = taskStatus; self.taskCurrentRunID = taskCurrentRunID; self.taskClaimLock = taskClaimLock
     }
 }
@@ -77,8 +75,13 @@ public enum AuthorityDenial: Equatable, Sendable {
 /// Claim-scoped authority: may `principal` mutate `taskID` with the presented claim token? Pure.
 ///
 /// Order matters: a caller who does not own the token learns nothing about the claim's state.
+///
+/// The lease's end is not checked here: a claim lives until the coordinator ends it (`timed_out`),
+/// which it decides on monotonic time (`LeaseDeadlines`) after reading what is queued. The stored
+/// expiry is wall-clock: judged against the wall clock, a stepped clock or the coordinator's own
+/// stall would refuse a heartbeat that was sent in time.
 public enum ClaimAuthority {
-    public static func check(principal: Principal, taskID: String, facts: ClaimFacts, nowMs: Int64) -> AuthorityDenial? {
+    public static func check(principal: Principal, taskID: String, facts: ClaimFacts) -> AuthorityDenial? {
         guard facts.taskExists else { return .notFound }
         guard let claimTask = facts.claimTaskID, claimTask == taskID, let claimLane = facts.claimLane,
               let runID = facts.claimRunID else { return .notClaimOwner }
@@ -94,7 +97,6 @@ public enum ClaimAuthority {
               facts.taskClaimLock == ClaimLock.make(lane: claimLane, runID: runID) else {
             return .staleClaim("the task was taken back or finished outside this claim (status \(facts.taskStatus?.rawValue ?? "?"))")
         }
-        if let expires = facts.leaseExpiresAtMs, expires <= nowMs { return .staleClaim("the lease expired") }
         return nil
     }
 }

@@ -17,13 +17,13 @@ public enum TaskLifecycle {
     static func lock(_ claim: ClaimState) -> String { ClaimLock.make(lane: claim.lane, runID: claim.runID) }
 
     /// Claim-scoped authority on the snapshot (see `ClaimAuthority`), the claim it proves on success.
-    public static func authorize(_ principal: Principal, taskID: String, task: TaskState?, claim: ClaimState?,
-                                 nowMs: Int64) throws(BoardError) -> ClaimState {
+    public static func authorize(_ principal: Principal, taskID: String, task: TaskState?,
+                                 claim: ClaimState?) throws(BoardError) -> ClaimState {
         let facts = ClaimFacts(
             claimTaskID: claim?.taskID, claimLane: claim?.lane, claimRunID: claim?.runID, claimEnded: claim?.ended ?? false,
-            leaseExpiresAtMs: claim?.leaseExpiresAtMs, taskExists: task != nil, taskStatus: task?.status,
+            taskExists: task != nil, taskStatus: task?.status,
             taskCurrentRunID: task?.currentRunID, taskClaimLock: task?.claimLock)
-        if let denial = ClaimAuthority.check(principal: principal, taskID: taskID, facts: facts, nowMs: nowMs) {
+        if let denial = ClaimAuthority.check(principal: principal, taskID: taskID, facts: facts) {
             if case .notFound = denial { throw .notFound("no task '\(taskID)'") }
             throw .denied(denial)
         }

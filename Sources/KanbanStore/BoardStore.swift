@@ -88,8 +88,14 @@ public protocol LifecycleStore: BoardTransactions {
     func takeDueBackoffs(nowMs: Int64) throws -> [(taskID: String, lastRunID: Int64?)]
     /// How the task's lane learns about work (nil: no lane has the name).
     func claimMode(ofLane name: String) throws -> ClaimMode?
-    /// The earliest lease expiry or backoff end, for the coordinator's next wake-up.
-    func nextTimerDue() throws -> Int64?
+    /// The earliest retry backoff end, for the coordinator's next wake-up.
+    func nextBackoffEnd() throws -> Int64?
+    /// Every open claim (not ended), earliest stored expiry first: what a starting coordinator keeps.
+    func openClaims() throws -> [ClaimState]
+    /// Rewrites the stored (wall-clock) expiry of open claims after the host's wall clock was
+    /// stepped: the bridge's, and Hermes' `claim_expires` on the run and on the task while it carries
+    /// the claim. Retry backoffs move by `backoffShiftMs`. No event: no lease changed, only its date.
+    func restateLeases(_ expiries: [(runID: Int64, expiresMs: Int64)], backoffShiftMs: Int64) throws
 }
 
 /// The lane registry (`bridge_lanes`).

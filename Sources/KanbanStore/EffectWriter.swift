@@ -113,7 +113,6 @@ extension SQLiteBoard {
                 """)
             claim.bind(.int(runID), .text(taskID), .text(lane), .of(tokenHash), .int(leaseMs), .int(expiresMs), .int(nowMs))
             try claim.run()
-            timers.add(expiresMs)
         case .extend(let runID, let expiresMs):
             let run = try prepared(Hot.runExtend.rawValue, db, "UPDATE task_runs SET claim_expires = ?, last_heartbeat_at = ? WHERE id = ?")
             run.bind(.int(Lease.hermesSeconds(fromMs: expiresMs)), .int(now), .int(runID))

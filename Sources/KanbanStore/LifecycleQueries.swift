@@ -99,7 +99,6 @@ extension SQLiteBoard {
 
     public func expiredClaims(nowMs: Int64) throws -> [ClaimState] {
         try read { db in
-            defer { timers.fired() }  // they are about to end: the next due time is read again
             let q = try prepared(Hot.expiredClaims.rawValue, db, """
                 SELECT \(Self.claimColumns) FROM bridge_claims WHERE ended_at_ms IS NULL AND lease_expires_ms <= ?
                 ORDER BY lease_expires_ms
@@ -171,33 +170,29 @@ extension SQLiteBoard {
         try laneDefinition(named: name)?.claimMode
     }
 
-    public func nextTimerDue() throws -> Int64? {
+    public func nextBackoffEnd() throws -> Int64? {
         if let known = timers.due { return known }
         let due = try read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT MIN(due) FROM (
-                  SELECT MIN(lease_expires_ms) AS due FROM bridge_claims WHERE ended_at_ms IS NULL
-                  UNION ALL SELECT MIN(not_before_ms) FROM bridge_backoff)
-                """))
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(not_before_ms) FROM bridge_backoff"))
         }
         timers.learned(due)
         return due
     }
 }
 
-/// The next timer (lease end or backoff end), kept in memory: the coordinator is the only writer of
-/// `bridge_claims` and `bridge_backoff`, so it learns every new due time as it writes it. The value is
-/// a lower bound: a lease extended or ended leaves it early, which costs one wake-up that finds nothing
-/// due and reads the true value again.
+/// The next backoff end, kept in memory: the coordinator is the only writer of `bridge_backoff`, so
+/// it learns every new due time as it writes it. The value is a lower bound: a backoff cleared or a
+/// rollback leaves it early, which costs one wake-up that finds nothing due and reads the true value
+/// again. (Lease ends are the coordinator's, on monotonic time: `LeaseDeadlines`.)
 struct TimerHint {
     private(set) var due: Int64??
-    /// A new lease or backoff ends at `ms`.
+    /// A new backoff ends at `ms`.
     mutating func add(_ ms: Int64) {
         if case .some(let known) = due { due = .some(known.map { min($0, ms) } ?? ms) }
     }
-    /// Read from the tables.
+    /// Read from the table.
     mutating func learned(_ ms: Int64?) { due = .some(ms) }
-    /// Timers ran (or a rollback may have undone a write): read again next time.
+    /// Backoffs ended (or a rollback may have undone a write): read again next time.
     mutating func fired() { due = nil }
 }
 
@@ -208,4 +203,5 @@ enum Hot: Int {
     case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
     case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
     case savepoint, release, rollbackTo, beginImmediate, beginDeferred, commit, rollback
+    case openClaims
 }

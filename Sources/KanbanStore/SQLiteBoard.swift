@@ -84,7 +84,7 @@ public final class SQLiteBoard: BoardStore {
     var openTransactionActive: Bool { openTransaction != nil }
     /// Events written and not yet published (see `takeCommittedEvents`).
     let journal = EventJournal()
-    /// The next lease or backoff end (LifecycleQueries.swift).
+    /// The next backoff end (LifecycleQueries.swift).
     var timers = TimerHint()
     /// Lane settings by name (LaneQueries.swift); `.some(nil)` remembers that no lane has the name.
     var laneCache: [String: Lane?] = [:]

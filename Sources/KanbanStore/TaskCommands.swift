@@ -73,16 +73,24 @@ extension LifecycleStore {
         }
     }
 
-    /// Ends every claim whose lease ran out by `nowMs` as `timed_out`, counting a failure: the task is
-    /// retried (after any backoff) or given up per `retry`. Returns how many claims ended.
+    /// Ends every claim whose stored lease ran out by `nowMs` (wall-clock) as `timed_out`; see
+    /// `expireLeases(runIDs:)`. The coordinator decides on monotonic time instead (`LeaseDeadlines`).
     public func expireLeases(nowMs: Int64, retry: RetryPolicy) throws -> Int {
-        try inTransaction {
-            let expired = try expiredClaims(nowMs: nowMs)
-            for claim in expired {
-                try fail(claim, outcome: .timedOut, error: "lease expired", payload: ["reason": "lease expired"], retry: retry, nowMs: nowMs)
-            }
-            return expired.count
+        try inTransaction { try expire(try expiredClaims(nowMs: nowMs), retry: retry, nowMs: nowMs) }
+    }
+
+    /// Ends the open claims of these runs as `timed_out`, counting a failure: the task is retried
+    /// (after any backoff) or given up per `retry`. A run whose claim already ended is skipped.
+    /// Returns how many claims ended.
+    public func expireLeases(runIDs: [Int64], retry: RetryPolicy, nowMs: Int64) throws -> Int {
+        try inTransaction { try expire(try runIDs.compactMap { try openClaim(runID: $0) }, retry: retry, nowMs: nowMs) }
+    }
+
+    private func expire(_ claims: [ClaimState], retry: RetryPolicy, nowMs: Int64) throws -> Int {
+        for claim in claims {
+            try fail(claim, outcome: .timedOut, error: "lease expired", payload: ["reason": "lease expired"], retry: retry, nowMs: nowMs)
         }
+        return claims.count
     }
 
     /// Ends a live claim without success (`crashed`, `timed_out`, `spawn_failed`) with `payload` as the
@@ -161,7 +169,7 @@ extension LifecycleStore {
     private func authorized(_ proof: ClaimProof, nowMs: Int64) throws -> (ClaimState, TaskSnapshot) {
         let claim = try claimState(tokenHash: proof.tokenHash)
         let task = try taskSnapshot(id: proof.taskID, nowMs: nowMs)
-        return (try TaskLifecycle.authorize(proof.principal, taskID: proof.taskID, task: task?.state, claim: claim, nowMs: nowMs), task!)
+        return (try TaskLifecycle.authorize(proof.principal, taskID: proof.taskID, task: task?.state, claim: claim), task!)
     }
 
     /// Writes the effects, then what they leave to do (children to promote, work to announce), each

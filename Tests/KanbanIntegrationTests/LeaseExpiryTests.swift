@@ -53,4 +53,45 @@ final class LeaseExpiryTests: XCTestCase {
         XCTAssertEqual(types.last, "gave_up")
         XCTAssertEqual(try lane.call(.claim(lane: "factory"))["task"], .null)
     }
+
+    // MARK: The wall clock is stepped (leases run on monotonic time)
+
+    func test_wallClockSteppedForward_keepsAHeartbeatedClaim_andHermesSeesTheTimeLeft() throws {
+        let clock = ManualClock()
+        let live = try LiveCoordinator(clock: clock)
+        let lane = live.client(try live.registerLane("factory", maxConcurrency: 2))
+        let task = try live.createTask("long")
+        let control = try live.createTask("control")
+        let token = try lane.call(.claim(lane: "factory", leaseSeconds: 900))["claim"]!["token"]!.stringValue!
+
+        clock.stepWall(ms: 2 * 3_600_000)
+        try waitFor("the stored expiry restated for Hermes") {
+            try live.board.task(id: task)?.task.claimExpires == Lease.hermesSeconds(fromMs: clock.nowMs() + 900_000)
+        }
+        clock.advance(ms: 2_000)
+        XCTAssertNotNil(try lane.call(.heartbeat(task: task, token: token))["lease_expires_at_ms"], "the heartbeat is answered ok")
+        // Positive control: once this 5 s claim has expired, an expiry pass ran after the step.
+        _ = try lane.call(.claim(lane: "factory", taskID: control, leaseSeconds: 5))
+        clock.advance(ms: 5_000)
+        try waitFor("the control claim expired") { try live.status(control) == "ready" }
+        XCTAssertEqual(try live.status(task), "running", "two hours on the wall clock did not end a 900 s lease")
+    }
+
+    func test_wallClockSteppedBack_stillExpiresADeadWorkersClaim_onMonotonicTime() throws {
+        let clock = ManualClock()
+        let live = try LiveCoordinator(clock: clock)
+        let lane = live.client(try live.registerLane("factory"))
+        let task = try live.createTask("worker dies")
+        _ = try lane.call(.claim(lane: "factory", leaseSeconds: 6))
+
+        clock.stepWall(ms: -3_600_000)
+        try waitFor("the stored expiry restated for Hermes") {
+            try live.board.task(id: task)?.task.claimExpires == Lease.hermesSeconds(fromMs: clock.nowMs() + 6_000)
+        }
+        XCTAssertEqual(try live.status(task), "running")
+        clock.advance(ms: 6_000)
+        try waitFor("the lease expired six seconds after the claim, not an hour later") { try live.status(task) == "ready" }
+        let types = try live.board.events(since: 0, limit: 100, lane: "factory").filter { $0.taskID == task }.map(\.type)
+        XCTAssertTrue(types.contains("timed_out"))
+    }
 }

@@ -24,7 +24,7 @@ final class LiveCoordinator: @unchecked Sendable {
     /// Whether to delete the board when done (false while another coordinator takes the board over).
     var removeOnDeinit = true
 
-    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: WallClock = SystemClock(),
+    init(maxRequestBytes: Int = 1 << 20, maxFrameBytes: Int64 = 16 << 20, clock: CoordinatorClock = SystemClock(),
          dir existing: URL? = nil, adminToken: String? = nil, dispatch: Bool = false, retry: RetryPolicy = RetryPolicy(),
          curve: CurveServerSettings? = nil, logger: Logger? = nil, retryWindowMs: Int64 = 3_600_000) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("kb-live-\(UUID().uuidString)")

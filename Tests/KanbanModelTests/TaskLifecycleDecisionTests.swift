@@ -17,22 +17,21 @@ final class TaskLifecycleDecisionTests: XCTestCase {
     // MARK: Authority
 
     func test_authorize_mapsEveryDenial() {
-        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: nil, claim: claim(), nowMs: now)) {
+        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: nil, claim: claim())) {
             XCTAssertEqual($0 as? BoardError, .notFound("no task 't_1'"))
         }
-        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(), claim: nil, nowMs: now)) {
+        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(), claim: nil)) {
             XCTAssertEqual($0 as? BoardError, .denied(.notClaimOwner))
         }
-        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("other"), taskID: "t_1", task: running(), claim: claim(), nowMs: now)) {
+        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("other"), taskID: "t_1", task: running(), claim: claim())) {
             XCTAssertEqual($0 as? BoardError, .denied(.forbidden))
         }
-        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(), claim: claim(expires: now), nowMs: now)) {
-            XCTAssertEqual($0 as? BoardError, .denied(.staleClaim("the lease expired")))
-        }
-        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(run: 8), claim: claim(), nowMs: now)) {
+        // A lease past its stored end still authorises until the coordinator ends it (`LeaseDeadlines`).
+        XCTAssertEqual(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(), claim: claim(expires: now)), claim(expires: now))
+        XCTAssertThrowsError(try TaskLifecycle.authorize(.lane("factory"), taskID: "t_1", task: running(run: 8), claim: claim())) {
             guard case .denied(.staleClaim)? = $0 as? BoardError else { return XCTFail("\($0)") }
         }
-        XCTAssertEqual(try TaskLifecycle.authorize(.admin, taskID: "t_1", task: running(), claim: claim(), nowMs: now), claim())
+        XCTAssertEqual(try TaskLifecycle.authorize(.admin, taskID: "t_1", task: running(), claim: claim()), claim())
     }
 
     // MARK: Claim-scoped commands

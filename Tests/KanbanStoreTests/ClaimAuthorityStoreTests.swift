@@ -74,14 +74,12 @@ final class ClaimAuthorityStoreTests: XCTestCase {
         let t = try f.task("x")
         let c = try XCTUnwrap(try f.claim("factory", leaseMs: 10_000))
         XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 9_999, retry: RetryPolicy()), 0)
-        XCTAssertEqual(try f.board.nextTimerDue(), f.nowMs + 10_000)
         XCTAssertEqual(try f.board.expireLeases(nowMs: f.nowMs + 10_000, retry: RetryPolicy()), 1)
         let detail = try XCTUnwrap(try f.board.task(id: t.id))
         XCTAssertEqual(detail.task.status, .ready)
         XCTAssertEqual(detail.runs.first?.outcome, "timed_out")
         XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["timed_out", "available"])
         XCTAssertThrowsError(try f.board.heartbeat(f.proof("factory", t.id, c.token), note: nil, metadata: nil, nowMs: f.nowMs + 10_001))
-        XCTAssertNil(try f.board.nextTimerDue())
     }
 
     func test_retryBudget_givesUpAfterConsecutiveExpiries_likeHermes() throws {
@@ -113,7 +111,7 @@ final class ClaimAuthorityStoreTests: XCTestCase {
         XCTAssertEqual(try f.board.task(id: t.id)?.task.status, .ready)
         XCTAssertNil(try f.claim("factory"), "still backing off")
         XCTAssertThrowsError(try f.claim("factory", task: t.id))
-        XCTAssertEqual(try f.board.nextTimerDue(), f.nowMs + 30_000)
+        XCTAssertEqual(try f.board.nextBackoffEnd(), f.nowMs + 30_000)
         f.nowMs += 30_000
         XCTAssertEqual(try f.board.endBackoffs(nowMs: f.nowMs), 1)
         XCTAssertEqual(try f.eventTypes(task: t.id).suffix(2), ["timed_out", "available"])

@@ -88,7 +88,7 @@ final class HermesSeesTests: XCTestCase {
         f.nowMs += 1_000
         _ = try f.board.expireLeases(nowMs: f.nowMs, retry: RetryPolicy(maxRetries: 5, backoffBaseMs: 30_000))
         XCTAssertEqual(try hermesKinds(f, t.id).last, "timed_out", "not claimable yet: not dated yet")
-        f.nowMs = try XCTUnwrap(try f.board.nextTimerDue())
+        f.nowMs = try XCTUnwrap(try f.board.nextBackoffEnd())
         XCTAssertEqual(try f.board.endBackoffs(nowMs: f.nowMs), 1)
         XCTAssertEqual(try hermesKinds(f, t.id).last, "promoted")
         XCTAssertEqual(try scalar(f, "SELECT MAX(created_at) FROM task_events WHERE task_id = '\(t.id)' AND kind = 'promoted'"), String(f.nowMs / 1000))
