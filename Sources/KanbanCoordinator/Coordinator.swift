@@ -98,6 +98,8 @@ public final class Coordinator: @unchecked Sendable {
     /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
     var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
     var dispatchRound = 0
+    /// Integrity check, inconsistencies, promotions left for later turns (Coordinator+Health.swift).
+    var health = HealthWatch()
     var lastTakenCheckMs: Int64 = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: WallClock = SystemClock(),
@@ -285,6 +287,7 @@ public final class Coordinator: @unchecked Sendable {
         if let d = writes.nextWakeMs { deadline = min(deadline, d) }
         if let d = spawnedRuns.nextBeatMs { deadline = min(deadline, d) }
         if let d = try? store.nextTimerDue() { deadline = min(deadline, max(d, timersHeldUntilMs)) }
+        if store.hasPendingPromotions, writes.mayWrite(nowMs: now) { deadline = min(deadline, max(now, health.promotionsHeldUntilMs)) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
 
@@ -313,6 +316,7 @@ public final class Coordinator: @unchecked Sendable {
         keepSpawnedLeases()
         stopWorkersOfTakenRuns()
         dispatchWork()
+        keepBoardHealthy()
         let now = clock.nowMs()
         if let next = try? store.nextTimerDue(), next <= now, now >= timersHeldUntilMs, writes.mayWrite(nowMs: now) {
             do {
