@@ -49,13 +49,14 @@ struct Quarantine {
 }
 
 extension SQLiteBoard {
-    public func noteInconsistency(taskID: String, what: String, quarantine quarantining: Bool) {
+    public func noteInconsistency(taskID: String, what: String) {
         inconsistencyCount += 1
         if unloggedInconsistencies.count < 100 { unloggedInconsistencies.append(BoardInconsistency(taskID: taskID, what: what)) }
-        if quarantining {
-            quarantine.insert(taskID)
-            quarantinedAtCheck = integrity.latestCheck  // only a later clean check lifts it
-        }
+    }
+
+    public func quarantine(taskID: String) {
+        skipped.insert(taskID)
+        quarantinedAtCheck = integrity.latestCheck  // only a later clean check lifts it
     }
 
     /// Inconsistencies found since the last call, for the coordinator's log (at most 100 between calls).
@@ -68,11 +69,11 @@ extension SQLiteBoard {
     /// that started after the last task was quarantined empties the quarantine: the board was repaired.
     public func health() -> BoardHealth {
         let (status, startedAt) = integrity.status
-        if status == .ok, quarantine.count > 0, startedAt > quarantinedAtCheck { quarantine.removeAll() }
+        if status == .ok, skipped.count > 0, startedAt > quarantinedAtCheck { skipped.removeAll() }
         var h = BoardHealth()
         h.integrity = status
         h.inconsistencies = inconsistencyCount
-        h.quarantined = quarantine.order
+        h.quarantined = skipped.order
         return h
     }
 }

@@ -91,9 +91,10 @@ public protocol LifecycleStore: BoardTransactions {
     /// True when promotion work waits (the coordinator then runs a batch a turn).
     var hasPendingPromotions: Bool { get }
     /// The board contradicted itself about this task (a write's guard failed right after a snapshot
-    /// in the same transaction said it would hold): counted, kept for the log, and, when `quarantine`,
-    /// stepped over by `nextCandidate` until a restart or a clean integrity check.
-    func noteInconsistency(taskID: String, what: String, quarantine: Bool)
+    /// in the same transaction said it would hold): counted and kept for the log.
+    func noteInconsistency(taskID: String, what: String)
+    /// `nextCandidate` steps over this task until a restart or a clean integrity check.
+    func quarantine(taskID: String)
     /// True when `parent → child` would close a cycle.
     func closesCycle(parent: String, child: String) throws -> Bool
     /// Inserts the run row of a claim being opened (Hermes' order: the run first); returns its id.

@@ -81,7 +81,7 @@ extension SQLiteBoard {
         // The command read this row in this transaction and the lifecycle decided the guard holds; the
         // coordinator is the only writer inside it. A guard that fails anyway is the board contradicting
         // itself (a damaged index, issue #19 finding 3): counted and logged, then refused as before.
-        noteInconsistency(taskID: taskID, what: "a write guarded by \(update.guardedBy) changed no row", quarantine: false)
+        noteInconsistency(taskID: taskID, what: "a write guarded by \(update.guardedBy) changed no row")
         switch update.guardedBy {
         case .runningUnder: throw BoardError.denied(.staleClaim("the task changed under this claim"))
         case .claimable: throw BoardError.conflict("task \(taskID) was claimed by someone else")

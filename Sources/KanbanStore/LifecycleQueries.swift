@@ -54,10 +54,10 @@ extension SQLiteBoard {
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
                 ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?
                 """)
-            q.bind(.int(nowMs), .text(lane), .int(nowMs), .int(Int64(quarantine.count + 1)))
+            q.bind(.int(nowMs), .text(lane), .int(nowMs), .int(Int64(skipped.count + 1)))
             defer { q.reset() }
             while try q.next() {
-                if quarantine.contains(q.text(0) ?? "") { continue }
+                if skipped.contains(q.text(0) ?? "") { continue }
                 return Self.snapshot(q, capped: false)
             }
             return nil
@@ -185,7 +185,10 @@ extension SQLiteBoard {
             q.bind(.text(profile), .int(now), .int(now), .text(taskID))
             // No row: the task the snapshot just read is not found by its id (a damaged primary-key
             // index, issue #19 finding 3). Nothing was written; the claim loop quarantines it.
-            guard try q.run() == 1 else { throw BoardError.conflict("task \(taskID) is not found by its id; the board disagrees with itself") }
+            guard try q.run() == 1 else {
+                noteInconsistency(taskID: taskID, what: "a claim's run found no task by its id")
+                throw BoardError.conflict("task \(taskID) is not found by its id; the board disagrees with itself")
+            }
             return q.lastInsertedRowID
         }
     }

@@ -90,7 +90,7 @@ public final class SQLiteBoard: BoardStore {
     /// left waiting in `todo` with all parents finished.
     var promotions: PromotionQueue = { var q = PromotionQueue(); q.push(.sweep(after: 0)); return q }()
     /// Consistency (BoardHealth.swift, IntegrityMonitor.swift).
-    var quarantine = Quarantine()
+    var skipped = Quarantine()
     var quarantinedAtCheck = 0
     var inconsistencyCount = 0
     var unloggedInconsistencies: [BoardInconsistency] = []

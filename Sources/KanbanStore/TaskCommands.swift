@@ -47,11 +47,12 @@ extension LifecycleStore {
                         try perform(effects, claimTokenHash: intent.tokenHash, nowMs: nowMs)
                         return ClaimedTask(task: snapshot!.record.applying(effects.task), runID: runID, leaseExpiresAtMs: plan.leaseExpiresAtMs)
                     })
-                } catch BoardError.conflict(let why) where intent.taskID == nil {
+                } catch BoardError.conflict where intent.taskID == nil {
                     // The candidate was read in this very transaction, on the only writer: nobody took it
-                    // in between. The board contradicts itself about this task (issue #19, finding 3):
-                    // step over it so the lane's other tasks flow, instead of refusing every claim.
-                    noteInconsistency(taskID: plan.task.id, what: "claim: \(why)", quarantine: true)
+                    // in between. The board contradicts itself about this task (issue #19, finding 3; the
+                    // store counted it): step over it so the lane's other tasks flow, instead of refusing
+                    // every claim of the lane.
+                    quarantine(taskID: plan.task.id)
                 }
             }
         }

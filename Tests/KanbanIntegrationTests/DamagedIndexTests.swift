@@ -54,6 +54,37 @@ final class DamagedIndexTests: XCTestCase {
     }
 }
 
+extension DamagedIndexTests {
+    /// After `REINDEX` a clean check lifts the quarantine without a restart.
+    func test_cleanCheckAfterReindex_liftsTheQuarantine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kb-reindex-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("kanban.db").path
+        var hidden = ""
+        do {
+            let board = try SQLiteBoard(path: path)
+            hidden = try board.createTask(TaskSpec(title: "hidden", assignee: "factory", priority: 10), nowMs: 1_000).id
+            for i in 0..<5 { _ = try board.createTask(TaskSpec(title: "t\(i)", assignee: "factory"), nowMs: 2_000 + Int64(i)) }
+        }
+        try DamagedIndex.changeKey(of: hidden, inPrimaryKeyIndexOf: path)
+        let board = try SQLiteBoard(path: path)
+        let lane = try board.registerLane(Lane(name: "factory", maxConcurrency: 10), tokenHash: Secrets.hash("lt_x"), nowMs: 3_000).lane
+        let claimed = try board.claim(ClaimIntent(lane: lane, taskID: nil, leaseMs: 60_000, tokenHash: Secrets.hash("ct_1")), nowMs: 3_000)
+        XCTAssertNotEqual(claimed?.task.id, hidden)
+        XCTAssertEqual(board.health().quarantined, [hidden])
+        XCTAssertEqual(board.takeInconsistencies().map(\.taskID), [hidden])
+        let raw = try DatabaseQueue(path: path)
+        try raw.write { try $0.execute(sql: "REINDEX") }
+        try raw.close()
+        XCTAssertTrue(board.startIntegrityCheck())
+        try waitFor("the check ends") { board.health().integrity != .pending }
+        XCTAssertEqual(board.health().integrity, .ok)
+        XCTAssertEqual(board.health().quarantined, [], "a clean check after the quarantine lifts it")
+        XCTAssertEqual(try board.task(id: hidden)?.task.status, .ready, "found by its id again")
+    }
+}
+
 /// Damages a board file the way the finding did, deterministically: one key of the tasks
 /// primary-key index (`sqlite_autoindex_tasks_1`) is changed in place, in the file's bytes.
 enum DamagedIndex {
