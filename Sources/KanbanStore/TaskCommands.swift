@@ -232,7 +232,8 @@ extension LifecycleStore {
 
     /// Publishes `<lane>.available` if the task is claimable now and its lane wants to be told.
     public func announce(_ taskID: String, nowMs: Int64) throws {
-        guard let task = try taskSnapshot(id: taskID, nowMs: nowMs), let lane = task.state.assignee,
+        // Lean: an announcement needs readiness, not the lists (a task may have thousands of links).
+        guard let task = try leanSnapshot(id: taskID, nowMs: nowMs), let lane = task.state.assignee,
               let event = TaskLifecycle.announcement(task.state, laneMode: try claimMode(ofLane: lane)) else { return }
         try apply(LifecycleEffects(events: [event]), claimTokenHash: nil, nowMs: nowMs)
     }
