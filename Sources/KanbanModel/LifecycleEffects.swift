@@ -114,6 +114,9 @@ public enum FollowUp: Equatable, Sendable {
     case promoteChildren(of: String)
     /// Tell the task's lane it is claimable now, if it is (`TaskLifecycle.announcement`).
     case announce(taskID: String)
+    /// The same for a task whose state after the write the lifecycle knows (a promotion): no second
+    /// snapshot, so a child with 10,000 parents is probed for readiness once, not twice.
+    case announceKnown(TaskState)
     /// The task is claimable only from this time on (retry backoff).
     case backOff(taskID: String, untilMs: Int64)
     /// Any pending backoff of the task is void (a person unblocked it).

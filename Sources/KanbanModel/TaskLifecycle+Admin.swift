@@ -70,10 +70,12 @@ extension TaskLifecycle {
     /// the person who must unblock it, and Hermes skips those whose last word is `blocked` anyway.
     public static func promote(_ child: TaskState) -> LifecycleEffects? {
         guard child.status == .todo, child.parentsFinished else { return nil }
+        var promoted = child
+        promoted.status = .ready
         return LifecycleEffects(
             task: TaskUpdate(child.id, .status(.todo), [(.status, .text(TaskStatus.ready.rawValue))], mustApply: false),
             events: [LifecycleEvent(.promoted, taskID: child.id, lane: child.assignee)],
-            followUps: [.announce(taskID: child.id)])
+            followUps: [.announceKnown(promoted)])
     }
 
     /// `<lane>.available` when the task is claimable by its assignee now, unless the lane only pulls

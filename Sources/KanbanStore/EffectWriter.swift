@@ -27,7 +27,7 @@ extension SQLiteBoard {
                     let q = try prepared(Hot.backoffDelete.rawValue, db, "DELETE FROM bridge_backoff WHERE task_id = ?")
                     q.bind(.text(taskID))
                     try q.run()
-                case .promoteChildren, .announce:
+                case .promoteChildren, .announce, .announceKnown:
                     break  // decided on their own snapshots (`perform` in TaskCommands.swift)
                 }
             }

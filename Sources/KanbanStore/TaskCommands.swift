@@ -190,6 +190,8 @@ extension LifecycleStore {
                 try promoteChildren(of: parent, after: nil, nowMs: nowMs)
             case .announce(let taskID):
                 try announce(taskID, nowMs: nowMs)
+            case .announceKnown(let state):
+                try announce(state, nowMs: nowMs)
             case .backOff, .clearBackoff:
                 break  // rows of the store's own, written by `apply`
             }
@@ -233,8 +235,12 @@ extension LifecycleStore {
     /// Publishes `<lane>.available` if the task is claimable now and its lane wants to be told.
     public func announce(_ taskID: String, nowMs: Int64) throws {
         // Lean: an announcement needs readiness, not the lists (a task may have thousands of links).
-        guard let task = try leanSnapshot(id: taskID, nowMs: nowMs), let lane = task.state.assignee,
-              let event = TaskLifecycle.announcement(task.state, laneMode: try claimMode(ofLane: lane)) else { return }
+        guard let task = try leanSnapshot(id: taskID, nowMs: nowMs) else { return }
+        try announce(task.state, nowMs: nowMs)
+    }
+
+    private func announce(_ state: TaskState, nowMs: Int64) throws {
+        guard let lane = state.assignee, let event = TaskLifecycle.announcement(state, laneMode: try claimMode(ofLane: lane)) else { return }
         try apply(LifecycleEffects(events: [event]), claimTokenHash: nil, nowMs: nowMs)
     }
 }
