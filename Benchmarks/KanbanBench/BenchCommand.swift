@@ -49,6 +49,9 @@ public struct BenchCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Run only the hostile scenario: a well-behaved lane's latency and the coordinator's memory under each attack (unread replies, unauthenticated megabyte requests, heartbeat amplification, malformed envelopes)."))
     var hostile = false
 
+    @Flag(help: ArgumentHelp("With --hostile: run only its dependency part (link, complete and a fan-out's release at 10 and at 10,000 links, issue #19 finding 7)."))
+    var linksOnly = false
+
     @Flag(help: ArgumentHelp("Run only the instruction count: the coordinator's instructions and SQLite statements per task under callgrind, and its floor, the same SQL replayed in-process (needs valgrind, strip and cc)."))
     var instructions = false
 
@@ -120,8 +123,9 @@ public struct BenchCommand: ParsableCommand {
             if let output { try text.write(toFile: output, atomically: true, encoding: .utf8) }
         }
         if hostile {
-            let rows = try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds, progress: progress)
-            return try report("hostile", HostileBench.render(rows))
+            let rows = linksOnly ? [] : try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds, progress: progress)
+            let links = try LinkBench.run(bridgeBinary: bridgeBinary, workDir: workDir, progress: progress)
+            return try report("hostile", (rows.isEmpty ? "" : HostileBench.render(rows) + "\n") + LinkBench.render(links))
         }
         if instructions {
             let sizes = try instructionSizes()

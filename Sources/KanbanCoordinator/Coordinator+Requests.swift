@@ -11,7 +11,8 @@ extension Coordinator {
     func renderMetrics() -> String {
         let now = clock.nowMs()
         guard let stats = try? store.stats(sinceMs: now - 300_000, nowMs: now) else { return "# the board could not be read\n" }
-        return PrometheusText.render(stats, windowSeconds: 300, eventsPublished: eventsPublished, lastSeq: lastPublishedSeq)
+        return PrometheusText.render(stats, windowSeconds: 300, eventsPublished: eventsPublished, lastSeq: lastPublishedSeq,
+                                     health: store.health())
     }
 
     /// Handshakes. With CURVE, commands need a key that is the admin's or a lane's; events too, unless

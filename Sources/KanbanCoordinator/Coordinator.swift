@@ -111,6 +111,8 @@ public final class Coordinator: @unchecked Sendable {
     /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
     var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
     var dispatchRound = 0
+    /// Integrity check, inconsistencies, promotions left for later turns (Coordinator+Health.swift).
+    var health = HealthWatch()
     var lastTakenCheckMs: Int64 = 0
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: CoordinatorClock = SystemClock(),
@@ -304,6 +306,7 @@ public final class Coordinator: @unchecked Sendable {
         var deadline = now + timerWaitMs(cap: Self.idleWakeMs)
         if let d = parked.nextDeadline { deadline = min(deadline, d) }
         if let d = writes.nextWakeMs { deadline = min(deadline, d) }
+        if store.hasPendingPromotions, writes.mayWrite(nowMs: now) { deadline = min(deadline, max(now, health.promotionsHeldUntilMs)) }
         return Int(max(0, min(Self.idleWakeMs, deadline - now)))
     }
 
@@ -336,6 +339,7 @@ public final class Coordinator: @unchecked Sendable {
         publishNewEvents()  // leases renewed above are followed before anything expires
         expireDueLeases()
         endDueBackoffs()
+        keepBoardHealthy()
         let now = clock.nowMs()
         if now - lastLivenessRefreshMs >= 60_000, attemptWrite("keep Hermes' liveness fields of live claims fresh", {
             try store.refreshLiveness(nowMs: now, staleAfterS: 1800) }) != nil {

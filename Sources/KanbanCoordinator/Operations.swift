@@ -156,7 +156,7 @@ public final class Operations {
                             "last_seq": .int(try events.last?.seq ?? store.lastEventSeq())])
         case .stats(let windowSeconds):
             let stats = try store.stats(sinceMs: now - Int64(windowSeconds) * 1000, nowMs: now)
-            return .result(StatsReply.wire(stats, windowSeconds: windowSeconds))
+            return .result(StatsReply.wire(stats, windowSeconds: windowSeconds, health: store.health()))
         }
     }
 

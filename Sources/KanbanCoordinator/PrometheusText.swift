@@ -5,7 +5,8 @@ import KanbanStore
 enum PrometheusText {
     /// Renders `stats` (the board now, claim latencies over its window), the events published since
     /// the coordinator started by lane and type, and the last published `seq`.
-    static func render(_ stats: BoardStats, windowSeconds: Int, eventsPublished: [EventKey: Int], lastSeq: Int64) -> String {
+    static func render(_ stats: BoardStats, windowSeconds: Int, eventsPublished: [EventKey: Int], lastSeq: Int64,
+                       health: BoardHealth = BoardHealth()) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -41,6 +42,16 @@ enum PrometheusText {
             sample("kanban_claim_latency_seconds_sum", [("lane", lane.lane)], seconds(sorted.reduce(0, +)))
             sample("kanban_claim_latency_seconds_count", [("lane", lane.lane)], "\(sorted.count)")
         }
+        family("kanban_board_inconsistencies_total", "counter",
+               "Writes whose guard failed right after a snapshot said it held: the board contradicts itself (a damaged index).")
+        sample("kanban_board_inconsistencies_total", [], "\(health.inconsistencies)")
+        family("kanban_board_quarantined_tasks", "gauge", "Tasks claims step over until the board is repaired.")
+        sample("kanban_board_quarantined_tasks", [], "\(health.quarantined.count)")
+        family("kanban_board_integrity_problems", "gauge",
+               "Findings of the background PRAGMA integrity_check (0: ok; -1: pending, not run or failed).")
+        var problems = -1
+        if case .problems(let count, _) = health.integrity { problems = count } else if health.integrity == .ok { problems = 0 }
+        sample("kanban_board_integrity_problems", [], "\(problems)")
         return out
     }
 

@@ -6,7 +6,7 @@ enum StatsReply {
     /// Event types always reported in a lane's `window`, even at 0, so a client need not guess keys.
     static let windowKeys = ["claimed", "completed", "blocked", "released", "timed_out", "gave_up"]
 
-    static func wire(_ stats: BoardStats, windowSeconds: Int) -> JSONValue {
+    static func wire(_ stats: BoardStats, windowSeconds: Int, health: BoardHealth = BoardHealth()) -> JSONValue {
         var allLatencies: [Int64] = []
         var claimed = 0, completed = 0
         let lanes: [JSONValue] = stats.lanes.map { lane in
@@ -33,6 +33,7 @@ enum StatsReply {
             "now_ms": .int(stats.nowMs),
             "events_scanned": .int(Int64(stats.eventsScanned)),
             "lanes": .array(lanes),
+            "board": board(health),
             "totals": [
                 "claimed": .int(Int64(claimed)),
                 "completed": .int(Int64(completed)),
@@ -40,6 +41,29 @@ enum StatsReply {
                 "claim_latency_ms": latency(allLatencies),
             ],
         ]
+    }
+
+    /// The board's consistency: `integrity` is `ok`, `problems`, `pending` (the background check runs),
+    /// `not_checked` or `failed`; `inconsistencies` counts writes the board contradicted since start;
+    /// `quarantined` lists the tasks claims step over until the board is repaired (issue #19, finding 3).
+    static func board(_ h: BoardHealth) -> JSONValue {
+        var out: [String: JSONValue] = [
+            "inconsistencies": .int(Int64(h.inconsistencies)),
+            "quarantined": .array(h.quarantined.map { .string($0) }),
+        ]
+        switch h.integrity {
+        case .notChecked: out["integrity"] = "not_checked"
+        case .pending: out["integrity"] = "pending"
+        case .ok: out["integrity"] = "ok"
+        case .problems(let count, let first):
+            out["integrity"] = "problems"
+            out["integrity_problems"] = .int(Int64(count))
+            out["integrity_findings"] = .array(first.map { .string($0) })
+        case .failed(let why):
+            out["integrity"] = "failed"
+            out["integrity_error"] = .string(why)
+        }
+        return .object(out)
     }
 
     static func perMinute(_ count: Int, _ windowSeconds: Int) -> JSONValue {

@@ -108,10 +108,15 @@ public struct LifecycleEvent: Equatable, Sendable {
 /// Work the command leaves for the store to do once its own writes are in, because it needs rows
 /// the command's snapshot does not hold (each is decided by `TaskLifecycle` again on its snapshot).
 public enum FollowUp: Equatable, Sendable {
-    /// Children of this task waiting in `todo` may now be free (`TaskLifecycle.promote`).
+    /// Children of this task waiting in `todo` may now be free (`TaskLifecycle.promote`). The store
+    /// promotes `Readiness.promotionBatch` of them with the command and the rest in later turns, one
+    /// batch a turn; a restart sweeps for any a crash left waiting (TaskCommands.swift).
     case promoteChildren(of: String)
     /// Tell the task's lane it is claimable now, if it is (`TaskLifecycle.announcement`).
     case announce(taskID: String)
+    /// The same for a task whose state after the write the lifecycle knows (a promotion): no second
+    /// snapshot, so a child with 10,000 parents is probed for readiness once, not twice.
+    case announceKnown(TaskState)
     /// The task is claimable only from this time on (retry backoff).
     case backOff(taskID: String, untilMs: Int64)
     /// Any pending backoff of the task is void (a person unblocked it).

@@ -14,22 +14,22 @@ public struct TaskState: Equatable, Sendable {
     public var consecutiveFailures: Int
     /// The task's own retry limit (Hermes' `max_retries`); nil means the board's.
     public var maxRetries: Int?
-    /// Statuses of its parents. Loaded where readiness matters (claims, promotion, unblock).
-    public var parentStatuses: [TaskStatus]
+    /// Every parent is done or archived (true without parents). A store answers this with one
+    /// indexed "any unfinished parent?" probe, never by loading the parents: a task may have
+    /// thousands, and link, claim and promotion must not cost more for it (issue #19, finding 7).
+    public var parentsFinished: Bool
     /// True while a failed run's retry backoff is not over.
     public var backingOff: Bool
 
     public init(id: String, status: TaskStatus, assignee: String? = nil, priority: Int = 0, claimLock: String? = nil,
                 currentRunID: Int64? = nil, blockKind: String? = nil, blockRecurrences: Int = 0, consecutiveFailures: Int = 0,
-                maxRetries: Int? = nil, parentStatuses: [TaskStatus] = [], backingOff: Bool = false) {
+                maxRetries: Int? = nil, parentStatuses: [TaskStatus] = [], parentsFinished: Bool? = nil, backingOff: Bool = false) {
         self.id = id; self.status = status; self.assignee = assignee; self.priority = priority; self.claimLock = claimLock
         self.currentRunID = currentRunID; self.blockKind = blockKind; self.blockRecurrences = blockRecurrences
         self.consecutiveFailures = consecutiveFailures; self.maxRetries = maxRetries
-        self.parentStatuses = parentStatuses; self.backingOff = backingOff
+        // `parentStatuses` spells out a few parents (tests, small boards); `parentsFinished` is what a store knows.
+        self.parentsFinished = parentsFinished ?? parentStatuses.allSatisfy(\.releasesChildren); self.backingOff = backingOff
     }
-
-    /// Every parent is done or archived.
-    public var parentsFinished: Bool { parentStatuses.allSatisfy(\.releasesChildren) }
 }
 
 /// A bridge claim (`bridge_claims`): the run it opened, its lane and lease.

@@ -102,6 +102,12 @@ public struct TaskRecord: Equatable, Sendable {
     public var maxRuntimeSeconds: Int?
     public var parents: [String]
     public var children: [String]
+    /// `parents` and `children` list only the first `replyLinkCap` links (a `task.link` reply: its
+    /// cost must not grow with a task's links; `task.get` lists them all).
+    public var linksTruncated = false
+
+    /// The most links a capped list shows.
+    public static let replyLinkCap = 100
 
     public init(id: String, title: String, body: String? = nil, assignee: String? = nil,
                 status: TaskStatus, priority: Int = 0, tenant: String? = nil, idempotencyKey: String? = nil,

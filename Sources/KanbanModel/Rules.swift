@@ -2,13 +2,24 @@
 public enum Readiness {
     /// The status a new (or re-evaluated) task gets: `ready` when every parent released it, else `todo`.
     public static func initialStatus(parentStatuses: [TaskStatus]) -> TaskStatus {
-        parentStatuses.allSatisfy(\.releasesChildren) ? .ready : .todo
+        initialStatus(parentsFinished: parentStatuses.allSatisfy(\.releasesChildren))
     }
+
+    public static func initialStatus(parentsFinished: Bool) -> TaskStatus { parentsFinished ? .ready : .todo }
 
     /// A task is claimable when it is `ready`, unlocked, and its parents are all done or archived.
     public static func isClaimable(status: TaskStatus, claimLock: String?, parentStatuses: [TaskStatus]) -> Bool {
-        status == .ready && claimLock == nil && parentStatuses.allSatisfy(\.releasesChildren)
+        isClaimable(status: status, claimLock: claimLock, parentsFinished: parentStatuses.allSatisfy(\.releasesChildren))
     }
+
+    public static func isClaimable(status: TaskStatus, claimLock: String?, parentsFinished: Bool) -> Bool {
+        status == .ready && claimLock == nil && parentsFinished
+    }
+
+    /// How many waiting children one write promotes. A parent with more (a fan-out of 10,000) has the
+    /// rest promoted in later loop turns, a batch each, so no turn holds the loop past its budget
+    /// (about 60 µs a child: 256 keep a turn near 15 ms). See `FollowUp.promoteChildren`.
+    public static let promotionBatch = 256
 
     /// True when linking `parent → child` would close a cycle: `parent` is already reachable
     /// downward from `child`. `children` returns the direct children of a task.

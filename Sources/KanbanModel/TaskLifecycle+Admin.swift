@@ -24,7 +24,7 @@ extension TaskLifecycle {
         guard task.status == .blocked || task.status == .scheduled else {
             throw .conflict("task \(task.id) is \(task.status.rawValue); only a blocked or scheduled task can be unblocked")
         }
-        let status = Readiness.initialStatus(parentStatuses: task.parentStatuses)
+        let status = Readiness.initialStatus(parentsFinished: task.parentsFinished)
         let payload: JSONValue? = status == .todo ? ["status": "todo"] : nil
         return LifecycleEffects(
             task: TaskUpdate(task.id, .status(task.status), [
@@ -70,17 +70,19 @@ extension TaskLifecycle {
     /// the person who must unblock it, and Hermes skips those whose last word is `blocked` anyway.
     public static func promote(_ child: TaskState) -> LifecycleEffects? {
         guard child.status == .todo, child.parentsFinished else { return nil }
+        var promoted = child
+        promoted.status = .ready
         return LifecycleEffects(
             task: TaskUpdate(child.id, .status(.todo), [(.status, .text(TaskStatus.ready.rawValue))], mustApply: false),
             events: [LifecycleEvent(.promoted, taskID: child.id, lane: child.assignee)],
-            followUps: [.announce(taskID: child.id)])
+            followUps: [.announceKnown(promoted)])
     }
 
     /// `<lane>.available` when the task is claimable by its assignee now, unless the lane only pulls
     /// (`laneMode` nil: no lane has the name; announced anyway, so dashboards see unserved work).
     public static func announcement(_ task: TaskState, laneMode: ClaimMode?) -> LifecycleEvent? {
         guard let lane = task.assignee, !task.backingOff,
-              Readiness.isClaimable(status: task.status, claimLock: task.claimLock, parentStatuses: task.parentStatuses),
+              Readiness.isClaimable(status: task.status, claimLock: task.claimLock, parentsFinished: task.parentsFinished),
               laneMode?.announcesWork != false else { return nil }
         return LifecycleEvent(.available, taskID: task.id, lane: lane, data: ["priority": .int(Int64(task.priority))])
     }

@@ -33,7 +33,7 @@ public enum Reply {
 /// How domain records look on the wire. One place, so the CLI, docs and clients agree.
 public enum WireFormat {
     public static func task(_ t: TaskRecord) -> JSONValue {
-        [
+        var task: [String: JSONValue] = [
             "id": .string(t.id), "title": .string(t.title), "body": .of(t.body), "assignee": .of(t.assignee),
             "status": .string(t.status.rawValue), "priority": .int(Int64(t.priority)), "tenant": .of(t.tenant),
             "idempotency_key": .of(t.idempotencyKey), "created_at": .int(t.createdAt), "started_at": .of(t.startedAt),
@@ -42,6 +42,9 @@ public enum WireFormat {
             "last_heartbeat_at": .of(t.lastHeartbeatAt), "max_runtime_seconds": .of(t.maxRuntimeSeconds.map(Int64.init)),
             "parents": .array(t.parents.map { .string($0) }), "children": .array(t.children.map { .string($0) }),
         ]
+        // Only when it is so: every other reply stays as it was.
+        if t.linksTruncated { task["links_truncated"] = .bool(true) }
+        return .object(task)
     }
 
     public static func run(_ r: RunRecord) -> JSONValue {

@@ -52,6 +52,7 @@ extension WireFormat {
         w.key("id"); w.string(t.id)
         w.key("idempotency_key"); w.string(t.idempotencyKey)
         w.key("last_heartbeat_at"); w.int(t.lastHeartbeatAt)
+        if t.linksTruncated { w.key("links_truncated"); w.bool(true) }
         w.key("max_runtime_seconds"); w.int(t.maxRuntimeSeconds.map(Int64.init))
         w.key("parents"); w.strings(t.parents)
         w.key("priority"); w.int(Int64(t.priority))

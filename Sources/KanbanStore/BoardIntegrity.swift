@@ -39,7 +39,24 @@ extension SQLiteBoard {
         guard findings != ["ok"] else { return }
         // Findings can span lines; "*** in database main ***" only says which attached file.
         let lines = findings.flatMap { $0.split(separator: "\n").map(String.init) }.filter { !$0.hasPrefix("***") }
-        throw damaged(path: path, what: "SQLite's \(pragma) says: " + lines.prefix(3).joined(separator: "; "))
+        let what = "SQLite's \(pragma) says: " + lines.prefix(3).joined(separator: "; ")
+        if lines.allSatisfy(isIndexFinding) { throw indexDamaged(path: path, what: what) }
+        throw damaged(path: path, what: what)
+    }
+
+    /// An `integrity_check` finding about an index only ("row 5 missing from index …", "wrong # of
+    /// entries in index …", "non-unique entry in index …"): the table rows are intact and the index
+    /// can be rebuilt from them.
+    public static func isIndexFinding(_ line: String) -> Bool { line.contains(" index ") }
+
+    /// The refusal of a file whose tables are intact but an index disagrees with them (issue #19,
+    /// finding 3): `REINDEX` rebuilds every index from the tables, in place.
+    static func indexDamaged(path: String, what: String) -> BoardError {
+        .incompatibleBoard(
+            "\(path) has a damaged index (\(what)); its tables are intact. Rebuild the indexes from them: stop writers if you can, "
+                + "run `sqlite3 \(path) 'REINDEX'`, then check again with `kanban-bridge doctor --db \(path)`. A running `serve` "
+                + "skips the tasks the index hides until its next integrity check (every 10 minutes while any are skipped) or a restart. "
+                + "If REINDEX fails, restore a copy made with `kanban-bridge backup`.")
     }
 
     /// A refusal in plain words for the SQLite errors a file that is not a healthy board gives

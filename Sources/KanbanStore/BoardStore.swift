@@ -63,8 +63,12 @@ public protocol BoardTransactions: AnyObject {
 
 /// Snapshots for `TaskLifecycle` and the writes of its effects, with compare-and-set. No rules here.
 public protocol LifecycleStore: BoardTransactions {
-    /// The task with what the lifecycle reads (parents' statuses, backoff at `nowMs`).
+    /// The task with what the lifecycle reads (whether a parent is unfinished, backoff at `nowMs`),
+    /// listing all its parents and children.
     func taskSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot?
+    /// `taskSnapshot` with at most `TaskRecord.replyLinkCap` parents and children listed (then
+    /// `record.linksTruncated`): what link and promotion read, at a cost that does not grow with links.
+    func leanSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot?
     /// The claim whose token hashes to `tokenHash`, ended or not.
     func claimState(tokenHash: String) throws -> ClaimState?
     /// The open (not ended) claim of a run.
@@ -75,8 +79,22 @@ public protocol LifecycleStore: BoardTransactions {
     func liveClaimCount(lane: String) throws -> Int
     /// The lane's best candidate: ready, unlocked, not backing off; highest priority, then oldest.
     func nextCandidate(lane: String, nowMs: Int64) throws -> TaskSnapshot?
-    /// Children of `parent` waiting in `todo`.
-    func waitingChildren(of parent: String) throws -> [String]
+    /// The next `limit` children of `parent` after `after` (by id), and which of them wait in `todo`.
+    func waitingChildren(of parent: String, after: String?, limit: Int) throws -> ChildPage
+    /// Up to `limit` tasks in `todo` with at least one parent, past `after` (a position of the
+    /// store's own; 0 is the start): the restart sweep for children a crash left waiting.
+    func linkedTodoTasks(after: Int64, limit: Int) throws -> (ids: [String], last: Int64?)
+    /// Promotion work left for later turns, in the open transaction (undone with it).
+    func queuePromotion(_ work: PromotionWork)
+    /// The next promotion work, taken off the queue in the open transaction (undone with it).
+    func takePromotion() -> PromotionWork?
+    /// True when promotion work waits (the coordinator then runs a batch a turn).
+    var hasPendingPromotions: Bool { get }
+    /// The board contradicted itself about this task (a write's guard failed right after a snapshot
+    /// in the same transaction said it would hold): counted and kept for the log.
+    func noteInconsistency(taskID: String, what: String)
+    /// `nextCandidate` steps over this task until a restart or a clean integrity check.
+    func quarantine(taskID: String)
     /// True when `parent → child` would close a cycle.
     func closesCycle(parent: String, child: String) throws -> Bool
     /// Inserts the run row of a claim being opened (Hermes' order: the run first); returns its id.
@@ -96,6 +114,25 @@ public protocol LifecycleStore: BoardTransactions {
     /// stepped: the bridge's, and Hermes' `claim_expires` on the run and on the task while it carries
     /// the claim. Retry backoffs move by `backoffShiftMs`. No event: no lease changed, only its date.
     func restateLeases(_ expiries: [(runID: Int64, expiresMs: Int64)], backoffShiftMs: Int64) throws
+}
+
+/// A page of a parent's children (`waitingChildren`).
+public struct ChildPage: Sendable, Equatable {
+    /// The children of the page still in `todo`.
+    public var waiting: [String]
+    /// The last child of the page: where the next page starts.
+    public var last: String?
+    /// The page was full: there may be more.
+    public var more: Bool
+    public init(waiting: [String], last: String?, more: Bool) { self.waiting = waiting; self.last = last; self.more = more }
+}
+
+/// Promotions a write left for later loop turns (`continuePromotions`).
+public enum PromotionWork: Sendable, Equatable {
+    /// The children of a finished parent, after this child id.
+    case children(of: String, after: String)
+    /// The restart sweep: `todo` tasks with parents, past this position.
+    case sweep(after: Int64)
 }
 
 /// The lane registry (`bridge_lanes`).
@@ -207,4 +244,10 @@ public protocol HermesChangeFeed: AnyObject {
 public protocol BoardObservability: AnyObject {
     /// Per-lane counts now, and what happened since `sinceMs` (see StatsQueries.swift).
     func stats(sinceMs: Int64, nowMs: Int64) throws -> BoardStats
+    /// The board's consistency: the background integrity check, inconsistencies found, quarantined tasks.
+    func health() -> BoardHealth
+    /// Inconsistencies found since the last call, for the log.
+    func takeInconsistencies() -> [BoardInconsistency]
+    /// Starts a full integrity check off the calling thread; false when one is running.
+    @discardableResult func startIntegrityCheck() -> Bool
 }

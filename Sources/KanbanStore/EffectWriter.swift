@@ -27,7 +27,7 @@ extension SQLiteBoard {
                     let q = try prepared(Hot.backoffDelete.rawValue, db, "DELETE FROM bridge_backoff WHERE task_id = ?")
                     q.bind(.text(taskID))
                     try q.run()
-                case .promoteChildren, .announce:
+                case .promoteChildren, .announce, .announceKnown:
                     break  // decided on their own snapshots (`perform` in TaskCommands.swift)
                 }
             }
@@ -78,6 +78,10 @@ extension SQLiteBoard {
         q.bind(values)
         let changed = try q.run()
         guard update.mustApply, changed == 0 else { return }
+        // The command read this row in this transaction and the lifecycle decided the guard holds; the
+        // coordinator is the only writer inside it. A guard that fails anyway is the board contradicting
+        // itself (a damaged index, issue #19 finding 3): counted and logged, then refused as before.
+        noteInconsistency(taskID: taskID, what: "a write guarded by \(update.guardedBy) changed no row")
         switch update.guardedBy {
         case .runningUnder: throw BoardError.denied(.staleClaim("the task changed under this claim"))
         case .claimable: throw BoardError.conflict("task \(taskID) was claimed by someone else")

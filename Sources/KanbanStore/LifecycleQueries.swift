@@ -6,62 +6,78 @@ import KanbanModel
 extension SQLiteBoard {
     public func inTransaction<T>(_ body: () throws -> T) throws -> T { try write { _ in try body() } }
 
-    /// The task row, its parents with their statuses, its children and whether it backs off: one statement.
-    /// Parent and child ids are joined with control characters Hermes' ids (`t_` + hex) never hold.
-    static let snapshotSQL = """
+    /// The task row, its parents and children, whether it backs off and whether a parent is
+    /// unfinished: one statement. Ids are joined with a control character Hermes' ids (`t_` + hex)
+    /// never hold. Readiness is one indexed probe (`idx_links_child`, then the parent by id) that
+    /// stops at the first unfinished parent; no parent's status comes back to Swift.
+    static func snapshotSQL(lists: SnapshotLists) -> String {
+        let limit = lists == .capped ? " LIMIT \(TaskRecord.replyLinkCap + 1)" : ""
+        return """
         SELECT \(taskColumns), block_kind, block_recurrences, consecutive_failures, max_retries,
-          (SELECT group_concat(l.parent_id || char(31) || COALESCE(p.status, ''), char(30))
-             FROM task_links l LEFT JOIN tasks p ON p.id = l.parent_id WHERE l.child_id = tasks.id),
-          (SELECT group_concat(child_id, char(30)) FROM task_links WHERE parent_id = tasks.id),
-          EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
+          (SELECT group_concat(parent_id, char(30)) FROM (SELECT parent_id FROM task_links WHERE child_id = tasks.id\(limit))),
+          (SELECT group_concat(child_id, char(30)) FROM (SELECT child_id FROM task_links WHERE parent_id = tasks.id\(limit))),
+          EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?),
+          EXISTS (SELECT 1 FROM task_links l JOIN tasks p ON p.id = l.parent_id
+                  WHERE l.child_id = tasks.id AND p.status NOT IN ('done', 'archived'))
         FROM tasks
         """
+    }
+
+    /// How much of a task's links a snapshot lists: all (replies that show the task in full), or the
+    /// first `TaskRecord.replyLinkCap` (link, promotion: their cost must not grow with the links).
+    enum SnapshotLists { case all, capped }
 
     public func taskSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot? {
         try read { db in try snapshot(in: db, id: id, nowMs: nowMs) }
     }
 
+    public func leanSnapshot(id: String, nowMs: Int64) throws -> TaskSnapshot? {
+        try read { db in try snapshot(in: db, id: id, nowMs: nowMs, lists: .capped) }
+    }
+
     /// `taskSnapshot` inside a transaction the caller holds (`task(id:)`, `createTask`).
-    func snapshot(in db: Database, id: String, nowMs: Int64) throws -> TaskSnapshot? {
-        let q = try prepared(Hot.snapshotByID.rawValue, db, Self.snapshotSQL + " WHERE id = ?")
+    func snapshot(in db: Database, id: String, nowMs: Int64, lists: SnapshotLists = .all) throws -> TaskSnapshot? {
+        let key = lists == .all ? Hot.snapshotByID : Hot.leanSnapshotByID
+        let q = try prepared(key.rawValue, db, Self.snapshotSQL(lists: lists) + " WHERE id = ?")
         q.bind(.int(nowMs), .text(id))
         guard try q.next() else { return nil }
         defer { q.reset() }
-        return Self.snapshot(q)
+        return Self.snapshot(q, capped: lists == .capped)
     }
 
     public func nextCandidate(lane: String, nowMs: Int64) throws -> TaskSnapshot? {
         try read { db in
-            let q = try prepared(Hot.nextCandidate.rawValue, db, Self.snapshotSQL + """
+            // Quarantined tasks (the board contradicts itself about them, Quarantine.swift) are stepped
+            // over, so the lane's other tasks flow; the set is small and bounded.
+            let q = try prepared(Hot.nextCandidate.rawValue, db, Self.snapshotSQL(lists: .all) + """
                  WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
-                ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT 1
+                ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?
                 """)
-            q.bind(.int(nowMs), .text(lane), .int(nowMs))
-            guard try q.next() else { return nil }
+            q.bind(.int(nowMs), .text(lane), .int(nowMs), .int(Int64(skipped.count + 1)))
             defer { q.reset() }
-            return Self.snapshot(q)
+            while try q.next() {
+                if skipped.contains(q.text(0) ?? "") { continue }
+                return Self.snapshot(q, capped: false)
+            }
+            return nil
         }
     }
 
     /// A row of `snapshotSQL`.
-    static func snapshot(_ row: SQLStatement) -> TaskSnapshot {
-        var parents: [String] = [], parentStatuses: [TaskStatus] = []
-        if let joined = row.text(21) {
-            for pair in joined.split(separator: "\u{1E}") {
-                let parts = pair.split(separator: "\u{1F}", maxSplits: 1, omittingEmptySubsequences: false)
-                parents.append(String(parts[0]))
-                // A link to a parent that no longer exists does not hold the child back (Hermes deletes tasks).
-                if parts.count == 2, !parts[1].isEmpty { parentStatuses.append(TaskStatus(rawValue: String(parts[1])) ?? .triage) }
-            }
-        }
-        let children = row.text(22).map { $0.split(separator: "\u{1E}").map(String.init).sorted() } ?? []
-        let record = Self.record(row, parents: parents.sorted(), children: children)
+    static func snapshot(_ row: SQLStatement, capped: Bool) -> TaskSnapshot {
+        var parents = row.text(21).map { $0.split(separator: "\u{1E}").map(String.init) } ?? []
+        var children = row.text(22).map { $0.split(separator: "\u{1E}").map(String.init) } ?? []
+        let truncated = capped && (parents.count > TaskRecord.replyLinkCap || children.count > TaskRecord.replyLinkCap)
+        if capped { parents = Array(parents.prefix(TaskRecord.replyLinkCap)); children = Array(children.prefix(TaskRecord.replyLinkCap)) }
+        var record = Self.record(row, parents: parents.sorted(), children: children.sorted())
+        record.linksTruncated = truncated
         let state = TaskState(
             id: record.id, status: record.status, assignee: record.assignee, priority: record.priority,
             claimLock: record.claimLock, currentRunID: record.currentRunID, blockKind: row.text(17),
             blockRecurrences: Int(row.int(18)), consecutiveFailures: Int(row.int(19)), maxRetries: row.optionalInt(20).map { Int($0) },
-            parentStatuses: parentStatuses, backingOff: row.int(23) != 0)
+            // A link to a parent that no longer exists does not hold the child back (Hermes deletes tasks): the JOIN drops it.
+            parentsFinished: row.int(24) == 0, backingOff: row.int(23) != 0)
         return TaskSnapshot(record: record, state: state)
     }
 
@@ -120,24 +136,41 @@ extension SQLiteBoard {
         }
     }
 
-    public func waitingChildren(of parent: String) throws -> [String] {
+    public func waitingChildren(of parent: String, after: String?, limit: Int) throws -> ChildPage {
         try read { db in
+            // A range of the (parent_id, child_id) primary key from the cursor on: each call reads the
+            // next `limit` links, so a fan-out of 10,000 is read once over all its batches.
             let q = try prepared(Hot.waitingChildren.rawValue, db, """
-                SELECT t.id FROM task_links l JOIN tasks t ON t.id = l.child_id WHERE l.parent_id = ? AND t.status = 'todo'
-                ORDER BY t.id
+                SELECT l.child_id, t.status = 'todo' FROM task_links l LEFT JOIN tasks t ON t.id = l.child_id
+                WHERE l.parent_id = ? AND l.child_id > ? ORDER BY l.child_id LIMIT ?
                 """)
-            q.bind(.text(parent))
-            var children: [String] = []
-            while try q.next() { if let id = q.text(0) { children.append(id) } }
-            return children
+            q.bind(.text(parent), .text(after ?? ""), .int(Int64(limit)))
+            var page = ChildPage(waiting: [], last: nil, more: false)
+            var read = 0
+            while try q.next() {
+                read += 1
+                let id = q.text(0) ?? ""
+                page.last = id
+                if q.int(1) != 0 { page.waiting.append(id) }
+            }
+            page.more = read == limit
+            return page
         }
     }
 
     public func closesCycle(parent: String, child: String) throws -> Bool {
         try read { db in
-            try Readiness.wouldCycle(parent: parent, child: child) { node in
-                try String.fetchAll(db.cachedStatement(sql: "SELECT child_id FROM task_links WHERE parent_id = ?"), arguments: [node])
-            }
+            // One recursive statement down the `task_links` primary key from the child; its cost is the
+            // child's descendants, never the parents either task has. UNION (not ALL) ends at a cycle.
+            let q = try prepared(Hot.closesCycle.rawValue, db, """
+                WITH RECURSIVE below(id) AS (
+                  SELECT ? UNION SELECT l.child_id FROM task_links l JOIN below ON l.parent_id = below.id)
+                SELECT EXISTS (SELECT 1 FROM below WHERE id = ?)
+                """)
+            q.bind(.text(child), .text(parent))
+            guard try q.next() else { return false }
+            defer { q.reset() }
+            return parent == child || q.int(0) != 0
         }
     }
 
@@ -149,7 +182,12 @@ extension SQLiteBoard {
                 SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
                 """)
             q.bind(.text(profile), .int(now), .int(now), .text(taskID))
-            try q.run()
+            // No row: the task the snapshot just read is not found by its id (a damaged primary-key
+            // index, issue #19 finding 3). Nothing was written; the claim loop quarantines it.
+            guard try q.run() == 1 else {
+                noteInconsistency(taskID: taskID, what: "a claim's run found no task by its id")
+                throw BoardError.conflict("task \(taskID) is not found by its id; the board disagrees with itself")
+            }
             return q.lastInsertedRowID
         }
     }
@@ -199,7 +237,7 @@ struct TimerHint {
 /// Keys of the hot path's prepared statements (`PreparedStatements`). Task updates, whose SQL depends
 /// on the fields they set, use keys from `EffectWriter.updateKey` above this range.
 enum Hot: Int {
-    case snapshotByID, nextCandidate, claimByToken, openClaimByRun, expiredClaims, liveClaims, waitingChildren, openRun
+    case snapshotByID, leanSnapshotByID, closesCycle, nextCandidate, claimByToken, openClaimByRun, expiredClaims, liveClaims, waitingChildren, openRun
     case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
     case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
     case savepoint, release, rollbackTo, beginImmediate, beginDeferred, commit, rollback

@@ -86,6 +86,15 @@ public final class SQLiteBoard: BoardStore {
     let journal = EventJournal()
     /// The next backoff end (LifecycleQueries.swift).
     var timers = TimerHint()
+    /// Promotions left for later turns (Promotions.swift). Every start sweeps for children a crash
+    /// left waiting in `todo` with all parents finished.
+    var promotions: PromotionQueue = { var q = PromotionQueue(); q.push(.sweep(after: 0)); return q }()
+    /// Consistency (BoardHealth.swift, IntegrityMonitor.swift).
+    var skipped = Quarantine()
+    var quarantinedAtCheck = 0
+    var inconsistencyCount = 0
+    var unloggedInconsistencies: [BoardInconsistency] = []
+    let integrity = IntegrityMonitor()
     /// Lane settings by name (LaneQueries.swift); `.some(nil)` remembers that no lane has the name.
     var laneCache: [String: Lane?] = [:]
 
@@ -140,6 +149,7 @@ public final class SQLiteBoard: BoardStore {
     /// by name, so one name serves every level.
     private func savepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
         let mark = journal.mark
+        let queued = promotions
         try prepared(Hot.savepoint.rawValue, db, "SAVEPOINT request").run()
         do {
             let result = try body()
@@ -150,6 +160,7 @@ public final class SQLiteBoard: BoardStore {
             try? prepared(Hot.rollbackTo.rawValue, db, "ROLLBACK TO request").run()
             try? prepared(Hot.release.rawValue, db, "RELEASE request").run()
             journal.rollBack(to: mark)
+            promotions = queued
             undone()
             throw error
         }
@@ -162,6 +173,7 @@ public final class SQLiteBoard: BoardStore {
     /// prepares their text anew every time: two `sqlite3_prepare` per transaction, about 39,000
     /// instructions per task on the hot path, `kanban-bench --instructions`).
     private func transaction<T>(_ kind: Database.TransactionKind, _ body: (Database) throws -> T) throws -> T {
+        let queued = promotions  // a transaction that does not commit leaves the queue as it found it
         do {
             let value = try queue.writeWithoutTransaction { db -> T in
                 if kind == .immediate {
@@ -183,10 +195,12 @@ public final class SQLiteBoard: BoardStore {
             return value
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             journal.discardPending()
+            promotions = queued
             undone()
             throw BoardError.busy
         } catch {
             journal.discardPending()
+            promotions = queued
             undone()
             throw error
         }

@@ -31,3 +31,15 @@ final class ReadinessTests: XCTestCase {
         XCTAssertFalse(Readiness.wouldCycle(parent: "x", child: "a") { edges[$0] ?? [] })
     }
 }
+
+/// What a store knows (one probe for an unfinished parent) decides as the parents' statuses would.
+final class ReadinessFlagTests: XCTestCase {
+    func test_parentsFinishedFlag_decidesAsTheStatusesWould() {
+        XCTAssertEqual(Readiness.initialStatus(parentsFinished: false), .todo)
+        XCTAssertEqual(Readiness.initialStatus(parentsFinished: true), .ready)
+        XCTAssertFalse(Readiness.isClaimable(status: .ready, claimLock: nil, parentsFinished: false))
+        XCTAssertNil(TaskLifecycle.promote(TaskState(id: "c", status: .todo, parentsFinished: false)))
+        XCTAssertNotNil(TaskLifecycle.promote(TaskState(id: "c", status: .todo, parentsFinished: true)))
+        XCTAssertEqual(TaskState(id: "c", status: .todo, parentStatuses: [.done, .running]).parentsFinished, false)
+    }
+}

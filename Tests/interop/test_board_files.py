@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,68 @@ def test_empty_file_needs_the_flag(tmp_path):
     _stop(proc)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM tasks").fetchone() == (0,)
+
+
+# Issue #19, finding 3: one entry of the tasks primary-key index changed. quick_check passes, so serve
+# starts; the entry hides its task from every lookup by id.
+
+def change_primary_key_entry(db, task_id):
+    """Changes the key of `task_id` in sqlite_autoindex_tasks_1, in the file's bytes, to one that sorts
+    where it did and names no task (its last character)."""
+    con = sqlite3.connect(db)
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_tasks_1'").fetchone()[0]
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    ids = [r[0] for r in con.execute("SELECT id FROM tasks ORDER BY id")]
+    con.close()
+    at = ids.index(task_id)
+    before, after = (ids[at - 1] if at else ""), (ids[at + 1] if at + 1 < len(ids) else "\x7f")
+    key = next(k for k in (task_id[:-1] + c for c in "0123456789abcdef") if k != task_id and before < k < after and k not in ids)
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        page = bytearray(f.read(page_size))
+        assert page[0] == 0x0A, "a board this small has its whole index in one leaf page"
+        hit = page.index(task_id.encode())
+        page[hit:hit + len(key)] = key.encode()
+        f.seek((root - 1) * page_size)
+        f.write(page)
+
+
+def test_damaged_primary_key_index_other_tasks_flow_and_the_damage_is_reported(tmp_path):
+    proc, cmd, _, db, log = _start(tmp_path)
+    token = (tmp_path / "admin.token").read_text().strip()
+    admin = lambda op, **f: ok(request(cmd, json.dumps({"op": op, "auth": token, **f}).encode()))
+    try:
+        lane = admin("lane.register", name="factory", kind="persistent", claim_mode="pull-or-watch", max_concurrency=100)["token"]
+        hidden = admin("task.create", title="hidden", assignee="factory", priority=10)["task"]["id"]
+        others = {admin("task.create", title=f"t{i}", assignee="factory")["task"]["id"] for i in range(30)}
+    finally:
+        _stop(proc)  # a clean stop: the WAL is checkpointed into the file
+    change_primary_key_entry(db, hidden)
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    assert con.execute("PRAGMA integrity_check").fetchall() != [("ok",)]
+    con.close()
+
+    proc, cmd, _, db, log = _start(tmp_path)
+    try:
+        claimed = set()
+        for _ in range(len(others) + 5):
+            reply = request(cmd, json.dumps({"op": "claim", "auth": lane, "lane": "factory"}).encode())
+            task = ok(reply).get("task")
+            if not task:
+                break
+            claimed.add(task["id"])
+        assert claimed == others, "every task but the hidden one is claimed"
+        assert request(cmd, json.dumps({"op": "task.get", "auth": token, "task_id": hidden}).encode())["error"]["code"] == "not_found"
+        deadline = time.monotonic() + 30
+        while (board := admin("stats")["board"])["integrity"] == "pending" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert board["integrity"] == "problems" and board["integrity_problems"] > 0
+        assert board["quarantined"] == [hidden] and board["inconsistencies"] == 1
+    finally:
+        _stop(proc)
+    text = log.read_text()
+    assert any("error" in line and "contradicts itself" in line and hidden in line for line in text.splitlines()), text
+    assert any("error" in line and "integrity check found problems" in line for line in text.splitlines()), text
+    code, out = doctor(db)
+    assert code == 1 and "REINDEX" in out, out
