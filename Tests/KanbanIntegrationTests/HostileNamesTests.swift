@@ -22,11 +22,18 @@ final class HostileNamesTests: XCTestCase {
 
     /// Writes a ready task straight into the board, as another program would.
     func plantTask(_ live: LiveCoordinator, id: String, assignee: String) throws {
-        let db = try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path)
+        let db = try Self.openBoard(live)
         try db.write { db in
             try db.execute(sql: "INSERT INTO tasks (id, title, assignee, status, created_at) VALUES (?, ?, ?, 'ready', strftime('%s','now'))",
                            arguments: [id, "planted \(id)", assignee])
         }
+    }
+
+    /// The board as another program opens it: waiting for the coordinator's write lock, as Hermes does.
+    static func openBoard(_ live: LiveCoordinator) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        return try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path, configuration: config)
     }
 
     func waitUntil(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
@@ -86,7 +93,7 @@ final class HostileNamesTests: XCTestCase {
             XCTAssertTrue(worktrees.contains("worktree " + path(live, "workspaces/coders/" + segment)), worktrees)
             XCTAssertTrue(worktrees.contains("branch refs/heads/kanban/" + segment), worktrees)
         }
-        let branches = try DatabaseQueue(path: path(live, "kanban.db")).read { db in
+        let branches = try Self.openBoard(live).read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, branch_name FROM tasks").map { ($0["id"] as String, $0["branch_name"] as String?) })
         }
         for id in ids { XCTAssertEqual(branches[id] ?? nil, "kanban/" + WorkspaceLayout.segment(taskID: id), "Hermes sees the branch") }
@@ -123,7 +130,7 @@ final class HostileNamesTests: XCTestCase {
         let outside = path(live, "outside")
         try FileManager.default.createDirectory(atPath: outside + "/data", withIntermediateDirectories: true)
         let forged = try live.createTask("forged", assignee: "nobody")
-        let db = try DatabaseQueue(path: path(live, "kanban.db"))
+        let db = try Self.openBoard(live)
         try db.write { db in
             try db.execute(sql: "UPDATE tasks SET status = 'done' WHERE id = ?", arguments: [forged])
             try db.execute(sql: """
