@@ -55,13 +55,15 @@ extension Coordinator {
     /// retry backoffs moved along. While the board is locked this waits (decisions do not depend on it).
     func restateLeasesIfWallStepped() {
         let now = readClocks()
-        guard let jump = wallWatch.jump(at: now), writes.mayWrite(nowMs: now.wallMs) else { return }
+        let jump = wallWatch.jump(at: now)
+        guard jump != nil || leasesPostponed, writes.mayWrite(nowMs: now.wallMs) else { return }
         let expiries = leases.storedExpiries(at: now)
-        if attemptWrite("restate lease expiries after a wall-clock step", {
-            try store.restateLeases(expiries, backoffShiftMs: jump) }) != nil {
+        if attemptWrite("restate lease expiries", { try store.restateLeases(expiries, backoffShiftMs: jump ?? 0) }) != nil {
             wallWatch.restated(at: now)
-            log.notice("the wall clock was stepped; stored lease expiries restated (leases run on monotonic time)",
-                       metadata: ["step_ms": "\(jump)", "claims": "\(expiries.count)"])
+            leasesPostponed = false
+            log.notice(jump != nil ? "the wall clock was stepped; stored lease expiries restated (leases run on monotonic time)"
+                                   : "stored lease expiries restated after the coordinator stood still",
+                       metadata: ["step_ms": "\(jump ?? 0)", "claims": "\(expiries.count)"])
         }
     }
 
@@ -69,7 +71,12 @@ extension Coordinator {
     func noteTurn() {
         turnBeganMs = clock.monotonicMs()
         if let stood = stallGrace.turnBegins(atMs: Self.uptimeMs()), stood > 0 {
-            log.notice("the coordinator stood still; reading queued requests before expiring leases", metadata: ["stall_ms": "\(stood)"])
+            // Its own stall is not the workers' time: every live lease runs that much longer, and the
+            // stored expiries (what Hermes and a restart read) are restated to match.
+            leases.postpone(byMs: stood)
+            leasesPostponed = !leases.isEmpty
+            log.notice("the coordinator stood still; live leases extended by the stall, queued requests read before any expires",
+                       metadata: ["stall_ms": "\(stood)", "leases": "\(leases.count)"])
         }
     }
 

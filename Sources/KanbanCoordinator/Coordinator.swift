@@ -90,6 +90,8 @@ public final class Coordinator: @unchecked Sendable {
     var leases = LeaseDeadlines()
     /// Notices a stepped wall clock, after which stored expiries are restated.
     var wallWatch = WallClockWatch()
+    /// Set when a stall of the loop extended the leases: their stored expiries are restated next.
+    var leasesPostponed = false
     /// Holds lease expiry after a stall of the loop until queued requests are read.
     var stallGrace = StallGrace()
     /// Whether this turn read the command socket dry (expiry after a stall waits for it).

@@ -33,6 +33,7 @@ public struct LeaseDeadlines: Sendable {
     public init() {}
 
     public var count: Int { byRun.count }
+    public var isEmpty: Bool { byRun.isEmpty }
 
     /// A claim read back from the board: its stored expiry `storedExpiryMs`, read as of `now`.
     public mutating func track(runID: Int64, storedExpiryMs: Int64, at now: ClockReading) {
@@ -50,6 +51,14 @@ public struct LeaseDeadlines: Sendable {
     }
 
     public mutating func forget(runID: Int64) { byRun[runID] = nil }
+
+    /// Every live lease runs `ms` longer: the coordinator stood still that long (SIGSTOP, swap), and
+    /// time in which it could not read a heartbeat is not charged to the workers. Reading what was
+    /// queued first (`StallGrace`) alone races libzmq's I/O thread on a loaded host; this does not.
+    public mutating func postpone(byMs ms: Int64) {
+        guard ms > 0 else { return }
+        for run in byRun.keys { byRun[run]! += ms }
+    }
 
     public func isTracked(runID: Int64) -> Bool { byRun[runID] != nil }
 

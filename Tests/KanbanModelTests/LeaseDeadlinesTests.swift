@@ -88,4 +88,15 @@ final class LeaseDeadlinesTests: XCTestCase {
         XCTAssertFalse(grace.mayExpire(atMs: 31_000, socketDrained: true))
         XCTAssertTrue(grace.mayExpire(atMs: 31_000 + StallGrace.maxHoldMs, socketDrained: false), "a flood cannot hold it off for good")
     }
+
+    func test_aStallOfTheCoordinator_isNotChargedToTheLeases() {
+        let at = ClockReading(wallMs: 1_000_000, monotonicMs: 50_000)
+        var leases = LeaseDeadlines()
+        leases.track(runID: 1, storedExpiryMs: 1_003_000, at: at)  // 3 s left
+        leases.postpone(byMs: 5_000)  // the loop stood still for 5 s
+        XCTAssertEqual(leases.due(atMonotonicMs: 55_000), [], "5 s later, still 3 s left: the stall is not the worker's time")
+        XCTAssertEqual(leases.due(atMonotonicMs: 58_000), [1])
+        let later = ClockReading(wallMs: 1_005_000, monotonicMs: 55_000)
+        XCTAssertEqual(leases.storedExpiries(at: later).first?.expiresMs, 1_008_000, "what is stored says so too")
+    }
 }

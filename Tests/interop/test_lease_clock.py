@@ -71,8 +71,13 @@ def test_heartbeat_sent_while_the_coordinator_is_stopped_counts(bridge):
         sock.close()
     assert reply["ok"] is True, f"the heartbeat queued during the stall was refused: {reply}"
 
-    # Positive control: the claim nobody heartbeated expires once the coordinator has caught up.
-    wait_for(lambda: status(bridge, dead) == "ready", "the dead worker's claim expired")
+    # Positive control: the claim nobody heartbeated expires once the coordinator has caught up (its
+    # lease, extended by the stall, runs out), while the live worker goes on heartbeating.
+    def dead_expired_while_alive_beats():
+        ok(bridge.call("heartbeat", auth=token, task_id=alive, claim_token=claim, timeout_ms=REPLY_TIMEOUT_MS))
+        return status(bridge, dead) == "ready"
+
+    wait_for(dead_expired_while_alive_beats, "the dead worker's claim expired")
     assert timed_out(bridge, alive) == [], "the heartbeated claim did not expire"
     ok(bridge.call("heartbeat", auth=token, task_id=alive, claim_token=claim, timeout_ms=REPLY_TIMEOUT_MS))
     assert status(bridge, alive) == "running"
