@@ -140,9 +140,14 @@ def shot(driver, name):
 
 
 def test_lanes_page_shows_the_pool_and_a_new_claim_live(console, browser):
+    # More of a board for the picture the README shows: an idle lane, and ready work for a name
+    # no lane serves (flagged unclaimable).
+    console.bridge.register_lane("reviewer", max_concurrency=1)
+    console.bridge.admin("task.create", title="Design review", assignee="designer")
     log_in(browser, console, console.admin_token)
     lane_card(browser)
     card = '.lane-card[data-lane="pool"]'
+    text_in(browser, '.unregistered tr[data-assignee="designer"]', "no lane can take it")
     text_in(browser, f"{card} .running", "2/3 running")
     assert browser.find_element(By.CSS_SELECTOR, f"{card} .queued").text == "3"
     assert len(browser.find_elements(By.CSS_SELECTOR, f"{card} .claim")) == 2
@@ -168,6 +173,48 @@ def test_lanes_page_shows_the_pool_and_a_new_claim_live(console, browser):
     text_in(browser, f"{card} .running", "3/3 running")
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
     shot(browser, "console-lanes-375")
+
+
+def test_tasks_task_and_events_pages_and_a_refusal_shows_its_code(console, browser):
+    done_id, done_token = console.claims[1]
+    ok(console.bridge.call("complete", auth=console.lane_token, task_id=done_id, claim_token=done_token, result="shipped"))
+    log_in(browser, console, console.admin_token)
+    # Filters: the lane, a status, a text; the total and the page.
+    browser.get(console.url + "#/tasks?lane=pool&status=ready")
+    WebDriverWait(browser, WAIT_S).until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.tasks")))
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.tasks tbody tr")
+    assert len(rows) == 3 and all("ready" in r.text for r in rows)
+    assert "1–3 of 3" in browser.find_element(By.CSS_SELECTOR, ".pager").text
+    text = browser.find_element(By.ID, "f-q")
+    text.send_keys("widget 0")
+    text.submit()
+    WebDriverWait(browser, WAIT_S).until(lambda d: "q=widget" in d.current_url and
+                                         len(d.find_elements(By.CSS_SELECTOR, "table.tasks tbody tr")) <= 1)
+    shot(browser, "console-tasks")
+    # The task page of the completed task: its run with the outcome; the board refuses a reclaim of
+    # it, and the dialog shows the code.
+    browser.get(console.url + f"#/tasks/{done_id}")
+    text_in(browser, "#task-status", "done")
+    assert "completed" in browser.find_element(By.CSS_SELECTOR, ".runs").text
+    shot(browser, "console-task")
+    browser.get(console.url + f"#/tasks/{console.claims[0][0]}")
+    text_in(browser, "#task-status", "running")
+    reclaim = WebDriverWait(browser, WAIT_S).until(EC.element_to_be_clickable((By.XPATH, "//button[text()='Reclaim']")))
+    claim_id, claim_token = console.claims[0]
+    ok(console.bridge.call("complete", auth=console.lane_token, task_id=claim_id, claim_token=claim_token, result="raced"))
+    reclaim.click()  # the page still shows it running; the board has it done
+    dialog = WebDriverWait(browser, WAIT_S).until(EC.visibility_of_element_located((By.ID, "dialog")))
+    dialog.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    text_in(browser, ".dialog-error", "Refused: ")
+    assert browser.find_element(By.CSS_SELECTOR, ".dialog-error").text.split("Refused: ")[1].split(" ")[0]
+    dialog.find_element(By.XPATH, ".//button[text()='Cancel']").click()
+    # Events: the backlog and a live one.
+    browser.get(console.url + "#/events")
+    WebDriverWait(browser, WAIT_S).until(EC.presence_of_element_located((By.CSS_SELECTOR, '.event[data-type="completed"]')))
+    new_id = console.bridge.admin("task.create", title="Live event", assignee="pool")["task"]["id"]
+    WebDriverWait(browser, WAIT_S).until(EC.presence_of_element_located(
+        (By.XPATH, f"//li[contains(@class, 'event')][@data-type='created'][.//a[text()='{new_id}']]")))
+    shot(browser, "console-events")
 
 
 def test_reclaim_from_the_page_returns_the_task_to_ready(console, browser):
@@ -253,6 +300,8 @@ def test_hermes_dashboard_shows_the_lanes_tab_with_the_same_numbers(console, bro
             f"{expected['running']}/{expected['max_concurrency']} running"
         assert browser.find_element(By.CSS_SELECTOR, f"{row} .kbl-queued").text == str(expected["queued"])
         assert "max_in_progress" in browser.find_element(By.CSS_SELECTOR, ".kbl-caps").text
+        # The tab itself, in Hermes' navigation.
+        assert browser.find_elements(By.CSS_SELECTOR, 'a[href="/kanban-lanes"]'), "no Lanes tab in the navigation"
         # The browser never saw the bridge's token: it is in no page Hermes served.
         assert console.lane_token not in browser.page_source
         shot(browser, "hermes-lanes-tab")
