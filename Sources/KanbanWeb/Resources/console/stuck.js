@@ -2,7 +2,8 @@
 // time passing with nothing happening (no heartbeat is exactly "no event"), so the page recomputes
 // those every second from the claim's own numbers, with the same rules as docs/CONSOLE.md:
 //   lease_expiring: under a third of the lease left and no heartbeat in the last third of it;
-//   over_runtime:   a spawned run older than its lane's max_runtime_seconds.
+//   over_runtime:   a claim older than its lane's max_runtime_seconds (only spawned and pool lanes
+//                   set one; their runs are stopped at that age, so one still live is stuck).
 // `unclaimable` (a ready task no lane can take) needs the whole board, so only the server says it.
 
 export const LABELS = {
@@ -17,7 +18,7 @@ export function claimFlags(claim, lane, nowMs) {
   const third = claim.lease_ms / 3;
   const lastBeatMs = claim.last_heartbeat_at != null ? claim.last_heartbeat_at * 1000 : claim.claimed_at_ms;
   if (claim.lease_expires_at_ms - nowMs < third && nowMs - lastBeatMs > third) flags.push("lease_expiring");
-  if (lane.kind === "spawn" && lane.max_runtime_seconds != null
+  if (lane.max_runtime_seconds != null
       && nowMs - claim.claimed_at_ms > lane.max_runtime_seconds * 1000) flags.push("over_runtime");
   return flags;
 }
