@@ -217,6 +217,24 @@ def test_tasks_task_and_events_pages_and_a_refusal_shows_its_code(console, brows
     shot(browser, "console-events")
 
 
+def test_a_lease_running_out_without_heartbeats_is_flagged_without_any_event(console, browser):
+    # Dark mode while at it: the page follows prefers-color-scheme.
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    log_in(browser, console, console.admin_token)
+    text_in(browser, '.lane-card[data-lane="pool"] .running', "2/3 running")
+    background = browser.execute_script("return getComputedStyle(document.body).backgroundColor;")
+    assert sum(int(c) for c in background[background.index("(") + 1:-1].split(",")[:3]) < 150, background
+    # A 9 s lease nobody heartbeats: flagged from 6 s on (a third left, no heartbeat in the last
+    # third) by the page's own tick, since nothing happens on the board until it expires at 9 s.
+    result = ok(console.bridge.call("claim", auth=console.lane_token, lane="pool", lease_seconds=9))
+    claimed = time.monotonic()
+    flag = f'.claim[data-task="{result["task"]["id"]}"] .flag[data-kind="lease_expiring"]'
+    WebDriverWait(browser, 8.5).until(EC.presence_of_element_located((By.CSS_SELECTOR, flag)))
+    assert time.monotonic() - claimed > 5, "flagged before the last third of the lease"
+    assert not browser.find_element(By.CSS_SELECTOR, '.lane-card[data-lane="pool"] .lane-stuck').get_attribute("hidden")
+    shot(browser, "console-lanes-dark-stuck")
+
+
 def test_reclaim_from_the_page_returns_the_task_to_ready(console, browser):
     log_in(browser, console, console.admin_token)
     task_id, _ = console.claims[0]
