@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libzmq from the system (Debian: libzmq3-dev), found through pkg-config.
@@ -48,8 +51,15 @@ let package = Package(
         ]),
         // Client library used by the CLI and Swift workers.
         .target(name: "KanbanClient", dependencies: ["ZeroMQ", "KanbanProtocol"]),
+        // The HTTP face (docs/CONSOLE.md): JSON API, SSE, /metrics and the console's static files, on
+        // Hummingbird. A client of the wire only: it never opens the board and never runs on the owner thread.
+        .target(name: "KanbanWeb", dependencies: [
+            "KanbanClient", "KanbanProtocol", "KanbanModel", "KanbanConfig", "ZeroMQ",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ], resources: [.copy("Resources/console")]),
         .executableTarget(name: "kanban-bridge", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanStore", "KanbanConfig", "ZeroMQ",
+            "KanbanCoordinator", "KanbanClient", "KanbanWeb", "KanbanStore", "KanbanConfig", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -76,8 +86,10 @@ let package = Package(
         ], exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol", "KanbanBench",
+            "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol", "KanbanBench", "KanbanWeb",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
     ]
 )

@@ -46,6 +46,9 @@ public struct BenchCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Run only the stall scenario: a persistent lane's heartbeats while a worktree pool makes and prunes worktrees of a large repository, and reads while another connection holds the write lock."))
     var stall = false
 
+    @Flag(help: ArgumentHelp("Run only the SSE scenario: 8-worker complete+claim_next throughput without and with 20 live SSE clients of `kanban-bridge web`, and the face's peak RSS."))
+    var sse = false
+
     @Flag(help: ArgumentHelp("Run only the hostile scenario: a well-behaved lane's latency and the coordinator's memory under each attack (unread replies, unauthenticated megabyte requests, heartbeat amplification, malformed envelopes)."))
     var hostile = false
 
@@ -121,6 +124,11 @@ public struct BenchCommand: ParsableCommand {
                 + (["kanban-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ") + "`\n\n" + tables
             print(text)
             if let output { try text.write(toFile: output, atomically: true, encoding: .utf8) }
+        }
+        if sse {
+            let r = try SSEBench.run(bridgeBinary: bridgeBinary, workDir: workDir, tasks: plan.tasks, maxSeconds: plan.maxSeconds,
+                                     progress: progress)
+            return try report("sse", SSEBench.render(r))
         }
         if hostile {
             let rows = linksOnly ? [] : try HostileBench.run(bridgeBinary: bridgeBinary, workDir: workDir, probeSeconds: probeSeconds, progress: progress)

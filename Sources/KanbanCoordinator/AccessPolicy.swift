@@ -9,6 +9,7 @@ import KanbanProtocol
 /// | `lane.register/update/remove/rotate-token`, `task.create/assign/link/reclaim/unblock`, `workspace.prune` | yes | forbidden | forbidden | unauthorized |
 /// | `lane.list/get`, `task.list`, `events`, `stats` | yes | yes (read the board) | forbidden | unauthorized |
 /// | `task.get` | yes | yes | its run's task and that task's parents | unauthorized |
+/// | `task.log` | yes | yes | its run's task only | unauthorized |
 /// | `claim` | yes, for any lane | only `lane` = itself | forbidden | unauthorized |
 /// | `heartbeat/complete/block/release` | with the claim token | with its own claim's token | its own run's claim only (no `claim_next`) | unauthorized |
 ///
@@ -31,7 +32,7 @@ public enum AccessPolicy {
 
     private static func laneCheck(_ caller: String, _ request: Request) -> WireError? {
         switch request {
-        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats,
+        case .ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats,
              .heartbeat, .complete, .block, .release:
             return nil
         case .claim(let c):
@@ -47,8 +48,8 @@ public enum AccessPolicy {
     private static func workerCheck(_ lane: String, _ runID: Int64, _ request: Request) -> WireError? {
         let scope = "a worker's token acts only on its own run (\(lane) run \(runID)): heartbeat, complete, block, release, and task.get of its task and its parents"
         switch request {
-        case .ping, .taskGet, .heartbeat, .block, .release:
-            return nil
+        case .ping, .taskGet, .taskLog, .heartbeat, .block, .release:
+            return nil  // task.get and task.log: which tasks is checked where they are read (Operations)
         case .complete(_, _, _, _, let claimNext):
             return claimNext ? WireError(.forbidden, "claim_next: " + scope) : nil
         case .laneList, .laneGet, .taskList, .events, .stats, .claim, .laneRegister, .laneUpdate, .laneRemove,

@@ -20,7 +20,6 @@ extension Coordinator {
                     let body = WireFormat.eventBytes(event)
                     try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
                     lastPublishedSeq = event.seq
-                    eventsPublished[PrometheusText.EventKey(lane: event.lane ?? "_", type: event.type), default: 0] += 1
                     if let lane = event.lane { touched.insert(lane) }
                 }
             }

@@ -7,14 +7,6 @@ import ZeroMQ
 
 /// Requests: decode, authorize, run (once, for retries), reply after the batch commits.
 extension Coordinator {
-    /// The `/metrics` page: the board now, claim latencies over the last five minutes, event counters.
-    func renderMetrics() -> String {
-        let now = clock.nowMs()
-        guard let stats = try? store.stats(sinceMs: now - 300_000, nowMs: now) else { return "# the board could not be read\n" }
-        return PrometheusText.render(stats, windowSeconds: 300, eventsPublished: eventsPublished, lastSeq: lastPublishedSeq,
-                                     health: store.health())
-    }
-
     /// Handshakes. With CURVE, commands need a key that is the admin's or a lane's; events too, unless
     /// the coordinator lets any key subscribe. Without CURVE the event socket runs PLAIN: a subscriber
     /// presents a token (admin or lane) as its password, so nobody without one reads the board. A
@@ -149,6 +141,8 @@ extension Coordinator {
         var envelope: [[UInt8]]
         var decoded: DecodedRequest
         var caller: Principal
+        /// False when the request carried no valid credential (only a `ping` gets this far then).
+        var identified = true
     }
 
     /// Why a frame without a valid credential goes no further, before it is parsed.
@@ -209,14 +203,16 @@ extension Coordinator {
             send(envelope, Reply.error(refusal))
             return nil
         }
-        return Admitted(envelope: envelope, decoded: decoded, caller: principal ?? .admin)  // only `ping` has no principal
+        // Only `ping` has no principal; it runs as admin but tells the caller it is nobody.
+        return Admitted(envelope: envelope, decoded: decoded, caller: principal ?? .admin, identified: principal != nil)
     }
 
     /// Runs an admitted request and replies (into the outbox while a batch is open).
     func execute(_ a: Admitted) {
         let (envelope, decoded, caller) = (a.envelope, a.decoded, a.caller)
         guard decoded.request.isMutation else {
-            let outcome = operations.handle(decoded.request, as: caller)
+            let outcome = decorate(operations.handle(decoded.request, as: caller), for: decoded.request,
+                                   caller: a.identified ? caller : nil)
             reply(outcome, Self.encode(outcome), decoded: decoded, caller: caller, to: envelope)
             return
         }
@@ -228,6 +224,39 @@ extension Coordinator {
             send(envelope, bytes)
         case .fresh(let outcome, let bytes)?:
             reply(outcome, bytes, decoded: decoded, caller: caller, to: envelope)
+        }
+    }
+
+    /// Adds to a read's result what only the loop knows: who `ping`'s caller is (the HTTP face logs a
+    /// token in with it), and how many blocking claims each lane has parked (`lane.list`).
+    func decorate(_ outcome: Outcome, for request: Request, caller: Principal?) -> Outcome {
+        guard case .result(.object(var result)) = outcome else { return outcome }
+        switch request {
+        case .ping:
+            result["principal"] = Self.principalJSON(caller)
+        case .laneList:
+            var parkedByLane: [String: Int] = [:]
+            for entry in parked.entries { parkedByLane[entry.request.lane, default: 0] += 1 }
+            result["lanes"] = result["lanes"]?.arrayValue.map { lanes in
+                .array(lanes.map { lane in
+                    guard case .object(var o) = lane, let name = o["name"]?.stringValue else { return lane }
+                    o["parked"] = .int(Int64(parkedByLane[name] ?? 0))
+                    return .object(o)
+                })
+            }
+        default:
+            return outcome
+        }
+        return .result(.object(result))
+    }
+
+    /// `{"role": "admin"|"lane"|"worker", "lane": name or null}`, or null for no valid credential.
+    static func principalJSON(_ p: Principal?) -> JSONValue {
+        switch p {
+        case nil: return .null
+        case .admin?: return ["role": "admin", "lane": .null]
+        case .lane(let name)?: return ["role": "lane", "lane": .string(name)]
+        case .worker(let lane, _)?: return ["role": "worker", "lane": .string(lane)]
         }
     }
 

@@ -28,8 +28,6 @@ public struct CoordinatorConfig: Sendable {
     public var retryWindowMs: Int64
     /// CURVE on both sockets, with a ZAP handler that admits only registered keys; nil: tokens.
     public var curve: CurveServerSettings?
-    /// Where to serve `GET /metrics` (Prometheus text) over plain HTTP, e.g. `tcp://127.0.0.1:9464`.
-    public var metricsEndpoint: String?
     /// How long a write waits for another program's write lock when its request names no
     /// `timeout_ms`; then it is answered `busy`. The loop goes on serving meanwhile.
     public var writeWaitMs: Int = 4000
@@ -74,9 +72,6 @@ public final class Coordinator: @unchecked Sendable {
     var router: ZMQSocket?
     var publisher: ZMQSocket?
     var zap: ZapHandler?
-    var metrics: MetricsEndpoint?
-    /// Events published since start, by lane and type: the counters `/metrics` reports.
-    var eventsPublished: [PrometheusText.EventKey: Int] = [:]
     var parked = ParkedClaims()
     var lastPublishedSeq: Int64 = 0
     var externalMarker: Int64?
@@ -137,6 +132,7 @@ public final class Coordinator: @unchecked Sendable {
         if dispatcher != nil {
             operations.pruneWorkspaces = { [unowned self] lane in try self.queuePrune(lane: lane) }
         }
+        operations.workerLogDir = config.dispatch?.logDir
     }
 
     /// The endpoints actually bound (with real port numbers), once the coordinator is listening.
@@ -171,6 +167,13 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Asks the loop to stop (safe from any thread, including a signal handler's dispatch source).
     public func stop() { stopping.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Waits until the loop has finished (after `stop()`, from a signal or elsewhere), for a caller
+    /// that started it with `start()` and has other services to stop afterwards.
+    public func waitUntilFinished() {
+        finished.wait()
+        finished.signal()
+    }
 
     /// Stops and waits for the loop to finish (sockets closed, parked claims answered).
     public func stopAndWait() {
@@ -210,7 +213,6 @@ public final class Coordinator: @unchecked Sendable {
             try publisher.makePlainServer(zapDomain: ZapHandler.eventsDomain)
         }
         let events = try publisher.bind(config.eventEndpoint)
-        if let endpoint = config.metricsEndpoint { metrics = try MetricsEndpoint(context: context, endpoint: endpoint, log: log) }
         self.router = router
         self.publisher = publisher
         lastPublishedSeq = try store.lastEventSeq()
@@ -251,13 +253,12 @@ public final class Coordinator: @unchecked Sendable {
             let timeout = nextTimeoutMs()
             let readable: Bool
             do {
-                let extra = [zap?.socket, metrics?.socket]
+                let extra = [zap?.socket]
                 let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
                 let ready = try Poller.poll([router] + extra.compactMap { $0 }, fds: fds, timeoutMs: timeout)
                 readable = ready[0]
                 noteTurn()
             if zap != nil, ready[1] { answerZap() }
-                if metrics != nil, ready[zap == nil ? 1 : 2] { metrics?.serve { renderMetrics() } }
             } catch {
                 log.error("poll failed", metadata: ["error": "\(error)"])
                 break
@@ -379,8 +380,6 @@ public final class Coordinator: @unchecked Sendable {
         publisher?.close()
         zap?.socket.close()
         zap = nil
-        metrics?.socket.close()
-        metrics = nil
         router = nil
         publisher = nil
         log.info("stopped", metadata: ["answered_parked_claims": "\(waiting.count)", "last_seq": "\(lastPublishedSeq)"])

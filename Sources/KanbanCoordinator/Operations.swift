@@ -30,6 +30,8 @@ public final class Operations {
     let hermesProfileDirs: [String]
     /// Removes finished tasks' workspaces (set when a dispatcher runs); returns "lane/task" of each.
     var pruneWorkspaces: ((String?) throws -> [String])?
+    /// Where spawned workers' logs are (`task.log` reads them); nil without a dispatcher.
+    var workerLogDir: String?
 
     public init(store: BoardStore, clock: WallClock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
                 tokenKey: [UInt8], hermesProfileDirs: [String] = []) {
@@ -118,6 +120,16 @@ public final class Operations {
             if case .worker(_, let runID) = principal { try checkWorkerMayRead(id, runID: runID) }
             guard let detail = try store.task(id: id) else { throw BoardError.notFound("no task '\(id)'") }
             return .result(["task": WireFormat.taskDetail(detail)])
+        case .taskLog(let id, let maxBytes):
+            if case .worker(_, let runID) = principal {
+                guard try store.openClaim(runID: runID)?.taskID == id else {
+                    throw WireError(.forbidden, "a worker's token reads only its own run's log")
+                }
+            }
+            guard try store.task(id: id) != nil else { throw BoardError.notFound("no task '\(id)'") }
+            let tail = workerLogDir.flatMap { WorkerLogTail.read(dir: $0, taskID: id, maxBytes: maxBytes) }
+            return .result(["task_id": .string(id), "tail": tail.map { .string($0.text) } ?? .null,
+                            "size": .int(tail?.size ?? 0), "truncated": .bool(tail?.truncated ?? false)])
         case .taskList(let status, let assignee, let limit):
             return .result(["tasks": .array(try store.tasks(status: status, assignee: assignee, limit: limit).map(WireFormat.task))])
         case .taskAssign(let id, let assignee):

@@ -12,6 +12,7 @@ public enum Op: String, CaseIterable, Sendable {
     case taskCreate = "task.create"
     case taskGet = "task.get"
     case taskList = "task.list"
+    case taskLog = "task.log"
     case taskAssign = "task.assign"
     case taskLink = "task.link"
     case taskReclaim = "task.reclaim"
@@ -29,7 +30,7 @@ public enum Op: String, CaseIterable, Sendable {
     /// so a retry is answered from the first reply). No default: a new op must be classified here.
     public var isMutation: Bool {
         switch self {
-        case .ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats:
+        case .ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats:
             return false
         case .laneRegister, .laneUpdate, .laneRemove, .laneRotateToken, .taskCreate, .taskAssign, .taskLink,
              .taskReclaim, .taskUnblock, .workspacePrune, .claim, .heartbeat, .complete, .block, .release:

@@ -12,6 +12,8 @@ public enum Request: Equatable, Sendable {
     case taskCreate(TaskSpec)
     case taskGet(taskID: String)
     case taskList(status: TaskStatus?, assignee: String?, limit: Int)
+    /// The last `maxBytes` of a task's worker log, read where the coordinator keeps the logs.
+    case taskLog(taskID: String, maxBytes: Int)
     case taskAssign(taskID: String, assignee: String?)
     case taskLink(parent: String, child: String)
     /// Admin: take a running task back from whoever holds it (its claim token dies).
@@ -30,11 +32,15 @@ public enum Request: Equatable, Sendable {
     /// Per-lane counts now, and throughput and claim latency over the last `windowSeconds`.
     case stats(windowSeconds: Int)
 
+    /// The most of a worker log `task.log` returns: enough to see how a run ended, small enough to
+    /// read on the owner thread in one bounded `pread`.
+    public static let maxLogTailBytes = 64 * 1024
+
     /// What a stored reply may answer: the op and, where there is one, the task (a `request_id`
     /// reused for another request must not be answered with the first one's reply).
     public var replayScope: String {
         switch self {
-        case .taskGet(let id), .taskAssign(let id, _), .taskReclaim(let id, _), .taskUnblock(let id):
+        case .taskGet(let id), .taskAssign(let id, _), .taskReclaim(let id, _), .taskUnblock(let id), .taskLog(let id, _):
             return op.rawValue + " " + id
         case .taskLink(let parent, let child): return op.rawValue + " " + parent + ">" + child
         case .claim(let c): return op.rawValue + " " + c.lane + (c.taskID.map { " " + $0 } ?? "")
@@ -61,6 +67,7 @@ public enum Request: Equatable, Sendable {
         case .taskCreate: return .taskCreate
         case .taskGet: return .taskGet
         case .taskList: return .taskList
+        case .taskLog: return .taskLog
         case .taskAssign: return .taskAssign
         case .taskLink: return .taskLink
         case .taskReclaim: return .taskReclaim

@@ -114,6 +114,9 @@ public struct RequestDecoder: Sendable {
             return .taskList(status: try f.optionalEnum("status", TaskStatus.self),
                              assignee: try f.optionalAssignee("assignee"),
                              limit: try f.optionalInt("limit", range: 1...10_000) ?? 500)
+        case .taskLog:
+            return .taskLog(taskID: try f.taskID("task_id"),
+                            maxBytes: try f.optionalInt("max_bytes", range: 1...Request.maxLogTailBytes) ?? Request.maxLogTailBytes)
         case .taskAssign:
             let id = try f.taskID("task_id")
             return .taskAssign(taskID: id, assignee: try f.optionalAssignee("assignee"))

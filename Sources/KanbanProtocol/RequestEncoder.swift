@@ -74,6 +74,9 @@ public enum RequestEncoder {
             f.string("tenant", t.tenant)
         case .taskGet(let id), .taskUnblock(let id):
             f["task_id"] = .string(id)
+        case .taskLog(let id, let maxBytes):
+            f["task_id"] = .string(id)
+            f["max_bytes"] = .int(Int64(maxBytes))
         case .taskList(let status, let assignee, let limit):
             f.string("status", status?.rawValue)
             f.string("assignee", assignee)

@@ -7,6 +7,7 @@ import KanbanClient
 import KanbanModel
 import KanbanProtocol
 import KanbanStore
+import KanbanWeb
 import Logging
 import ZeroMQ
 
@@ -80,8 +81,10 @@ struct Serve: ParsableCommand {
     @Flag(help: "Allow binding to a non-loopback address without CURVE (tokens then cross the network in clear text).")
     var insecureRemote = false
 
-    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at GET /metrics, e.g. tcp://127.0.0.1:9464 (plain HTTP, no credential: loopback unless --insecure-remote).",
-                               valueName: "endpoint"))
+    @OptionGroup var http: HTTPFlags
+
+    @Option(help: ArgumentHelp("Removed: /metrics is served by the HTTP face now (--http 127.0.0.1:8080, GET /metrics with a token).",
+                               valueName: "endpoint", visibility: .hidden))
     var metricsEndpoint: String?
 
     func validate() throws {
@@ -93,6 +96,17 @@ struct Serve: ParsableCommand {
         guard (0...3_600_000).contains(writeWaitMs) else { throw ValidationError("--write-wait-ms must be 0...3600000") }
         if let maxRetries, maxRetries < 1 { throw ValidationError("--max-retries must be at least 1") }
         if (retryBackoffSeconds ?? 0) < 0 || retryWindowSeconds < 0 { throw ValidationError("seconds cannot be negative") }
+        if metricsEndpoint != nil {
+            throw ValidationError("--metrics-endpoint was removed: GET /metrics is served by the HTTP face. Use --http 127.0.0.1:8080 "
+                                  + "and scrape http://127.0.0.1:8080/metrics with `Authorization: Bearer <admin or lane token>` "
+                                  + "(docs/OPERATIONS.md, \"Prometheus\").")
+        }
+        try http.validate()
+        if http.http != nil && curveSecretKey != nil {
+            // Under CURVE the connection's key, not `auth`, says who a request is from, so the HTTP face
+            // could not act with each session's own credential.
+            throw ValidationError("--http does not work with --curve-secret-key yet: the HTTP face acts with each session's token, which CURVE ignores")
+        }
         if curveSecretKey == nil && (!curveAdminKey.isEmpty || curveOpenEvents) {
             throw ValidationError("--curve-admin-key and --curve-open-events need --curve-secret-key")
         }
@@ -135,8 +149,7 @@ struct Serve: ParsableCommand {
         let eventsAt = eventEndpoint ?? c.eventEndpoint ?? Endpoints.events
         let curve = try curveSettings()
         try checkExposure(commandAt, eventsAt, curve: curve != nil, log: log)
-        // CURVE does not cover the metrics page: it is plain HTTP whatever the sockets run.
-        if let metricsEndpoint { try checkExposure(metricsEndpoint, curve: false, log: log) }
+        let httpSettings = try http.settings(commandEndpoint: commandAt, eventEndpoint: eventsAt, insecureRemote: insecureRemote)
         // A planted or exposed admin.token is refused before the board is touched (unless the token
         // comes from the environment: then the file plays no part).
         if (ProcessInfo.processInfo.environment[AdminToken.environmentKey] ?? "").isEmpty {
@@ -166,7 +179,6 @@ struct Serve: ParsableCommand {
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         var withProfiles = config
         withProfiles.curve = curve
-        withProfiles.metricsEndpoint = metricsEndpoint
         withProfiles.writeWaitMs = writeWaitMs
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
         let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
@@ -189,12 +201,36 @@ struct Serve: ParsableCommand {
             sources.append(source)
         }
         log.info("board open", metadata: ["db": "\(db)", "lanes": "\((try? board.lanes().count) ?? 0)"])
+        guard var httpSettings else {
+            do {
+                try coordinator.run()
+            } catch {
+                printError("could not start: \(error)")
+                throw ExitCode(1)
+            }
+            _ = sources
+            return
+        }
+        // With --http the coordinator's loop gets a thread of its own (start), and the HTTP face its
+        // own event loops and threads: it talks to the loop over the wire like any client.
         do {
-            try coordinator.run()
+            (httpSettings.commandEndpoint, httpSettings.eventEndpoint) = try coordinator.start()
         } catch {
             printError("could not start: \(error)")
             throw ExitCode(1)
         }
+        httpSettings.token = admin.token
+        httpSettings.hermesCaps = HTTPFlags.hermesCapsJSON(log: log)
+        let web = WebFace(settings: httpSettings, logger: log)
+        do {
+            _ = try web.start()
+        } catch {
+            printError("\(error)")
+            coordinator.stopAndWait()
+            throw ExitCode(2)
+        }
+        coordinator.waitUntilFinished()
+        web.stop()
         _ = sources
     }
 

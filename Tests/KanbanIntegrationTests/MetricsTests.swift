@@ -1,21 +1,22 @@
 import Foundation
-@testable import KanbanCoordinator
-import KanbanStore
+import KanbanModel
+@testable import KanbanWeb
 import XCTest
 
-/// The Prometheus page and the tiny HTTP front of `/metrics`, without sockets.
+/// The Prometheus page and the lanes' stuck flags, rendered from wire replies, without sockets.
 final class MetricsTests: XCTestCase {
     func test_render_givesGaugesCountersAndLatencySummaries_inTextFormat() {
-        var factory = LaneStats(lane: "factory", registered: true, maxConcurrency: 4)
-        factory.running = 1
-        factory.tasks = ["ready": 3, "running": 1]
-        factory.claimLatenciesMs = [10, 20, 30, 40]
-        var stray = LaneStats(lane: "ghost", registered: false, maxConcurrency: nil)
-        stray.tasks = ["ready": 2]
-        let stats = BoardStats(sinceMs: 0, nowMs: 300_000, eventsScanned: 10, lanes: [stray, factory])
-        let text = PrometheusText.render(stats, windowSeconds: 300,
-                                         eventsPublished: [.init(lane: "factory", type: "claimed"): 5, .init(lane: "_", type: "we\"ird"): 1],
-                                         lastSeq: 42)
+        let stats: JSONValue = [
+            "window_seconds": 300,
+            "lanes": [
+                ["lane": "ghost", "registered": false, "max_concurrency": .null, "running": 0, "tasks": ["ready": 2]],
+                ["lane": "factory", "registered": true, "max_concurrency": 4, "running": 1, "tasks": ["ready": 3, "running": 1],
+                 "claim_latency_ms": ["count": 4, "mean": 25, "p50": 20, "p90": 40, "p99": 40, "max": 40]],
+            ],
+            "board": ["integrity": "problems", "integrity_problems": 2, "inconsistencies": 3, "quarantined": ["t_1"]],
+        ]
+        let text = MetricsText.render(stats: stats, eventsSeen: [.init(lane: "factory", type: "claimed"): 5, .init(lane: "_", type: "we\"ird"): 1],
+                                      lastSeq: 42)
         let lines = Set(text.split(separator: "\n").map(String.init))
         for expected in [
             "# TYPE kanban_lane_running gauge", "kanban_lane_running{lane=\"factory\"} 1",
@@ -26,25 +27,44 @@ final class MetricsTests: XCTestCase {
             "kanban_event_seq 42",
             "kanban_claim_latency_seconds{lane=\"factory\",quantile=\"0.5\"} 0.02",
             "kanban_claim_latency_seconds_count{lane=\"factory\"} 4", "kanban_claim_latency_seconds_sum{lane=\"factory\"} 0.1",
+            "kanban_board_integrity_problems 2", "kanban_board_inconsistencies_total 3", "kanban_board_quarantined_tasks 1",
         ] {
             XCTAssertTrue(lines.contains(expected), "missing \(expected) in\n\(text)")
         }
         XCTAssertFalse(text.contains("kanban_lane_running{lane=\"ghost\"}"), "names no lane serves have no slots")
     }
 
-    func test_http_answersGetMetrics_andRefusesEverythingElse() {
-        func respond(_ request: String) -> String? {
-            var buffer = Array(request.utf8)
-            return MetricsEndpoint.respond(to: &buffer) { "kanban_event_seq 1\n" }
-        }
-        let ok = respond("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        XCTAssertTrue(ok?.hasPrefix("HTTP/1.1 200 OK\r\n") == true)
-        XCTAssertTrue(ok?.hasSuffix("\r\n\r\nkanban_event_seq 1\n") == true)
-        XCTAssertTrue(ok?.contains("Content-Length: 19\r\n") == true)
-        XCTAssertNil(respond("GET /metrics HTTP/1.1\r\nHost: x\r\n"), "headers not finished yet")
-        XCTAssertTrue(respond("GET / HTTP/1.1\r\n\r\n")?.hasPrefix("HTTP/1.1 404") == true)
-        XCTAssertTrue(respond("POST /metrics HTTP/1.1\r\n\r\n")?.hasPrefix("HTTP/1.1 405") == true)
-        XCTAssertTrue(respond("\u{1}\u{2}garbage\r\n\r\n")?.hasPrefix("HTTP/1.1 400") == true)
-        XCTAssertTrue(respond(String(repeating: "A", count: 9000))?.hasPrefix("HTTP/1.1 431") == true)
+    func test_stuck_flagsAnExpiringLeaseWithoutHeartbeats_andARunOverItsRuntime() {
+        let now: Int64 = 1_000_000
+        let lane: JSONValue = [
+            "name": "pool", "max_runtime_seconds": 60,
+            "claims": [
+                // 30 s lease, 5 s left, last heartbeat 25 s ago: expiring.
+                ["task_id": "t_a", "run_id": 1, "claimed_at_ms": .int(now - 25_000), "lease_ms": 30_000,
+                 "lease_expires_at_ms": .int(now + 5_000), "last_heartbeat_at": .int((now - 25_000) / 1000)],
+                // Heartbeat just now: fine, however little lease is left.
+                ["task_id": "t_b", "run_id": 2, "claimed_at_ms": .int(now - 25_000), "lease_ms": 30_000,
+                 "lease_expires_at_ms": .int(now + 5_000), "last_heartbeat_at": .int(now / 1000)],
+                // Claimed 2 minutes ago on a 60 s runtime limit, lease renewed: over runtime only.
+                ["task_id": "t_c", "run_id": 3, "claimed_at_ms": .int(now - 120_000), "lease_ms": 30_000,
+                 "lease_expires_at_ms": .int(now + 29_000), "last_heartbeat_at": .int(now / 1000)],
+            ],
+        ]
+        let stuck = LaneBoard.stuck(lane: lane, nowMs: now).map { "\($0["kind"]!.stringValue!) \($0["task_id"]!.stringValue!)" }
+        XCTAssertEqual(stuck, ["lease_expiring t_a", "over_runtime t_c"])
+        let board = LaneBoard.render(laneList: ["lanes": [lane], "unregistered": [["assignee": "nobody", "queued": 2, "oldest_queued_at": 900]]],
+                                     nowMs: now, hermesCaps: .null)
+        XCTAssertEqual(board["unregistered"]?.arrayValue?.first?["stuck"]?.arrayValue?.first?["kind"], "unclaimable")
+        XCTAssertEqual(board["lanes"]?.arrayValue?.first?["parked"], 0)
+    }
+
+    func test_httpBind_parsesHostPort_andKnowsLoopback() {
+        XCTAssertEqual(HTTPBind("127.0.0.1:8080"), HTTPBind(host: "127.0.0.1", port: 8080))
+        XCTAssertEqual(HTTPBind("[::1]:0"), HTTPBind(host: "::1", port: 0))
+        XCTAssertNil(HTTPBind("8080"))
+        XCTAssertNil(HTTPBind("host:99999"))
+        XCTAssertTrue(HTTPBind("localhost:1")!.isLoopback)
+        XCTAssertFalse(HTTPBind("0.0.0.0:1")!.isLoopback)
+        XCTAssertFalse(HTTPBind("127.0.0.1.evil.com:1")!.isLoopback)
     }
 }

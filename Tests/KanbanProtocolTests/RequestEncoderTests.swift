@@ -34,6 +34,7 @@ final class RequestEncoderTests: XCTestCase {
                     .taskCreate(TaskSpec(title: "quote \" nl \n é 🚀", body: "b", assignee: "factory", priority: -5,
                                          parents: ["t_1", "t_2"], idempotencyKey: "k", tenant: "acme"))]
         case .taskGet: return [.taskGet(taskID: "t_0a1b2c3d")]
+        case .taskLog: return [.taskLog(taskID: "t_0a1b2c3d", maxBytes: 65536), .taskLog(taskID: "t_1", maxBytes: 1)]
         case .taskList:
             return [.taskList(status: nil, assignee: nil, limit: 500), .taskList(status: .blocked, assignee: "factory", limit: 7)]
         case .taskAssign: return [.taskAssign(taskID: "t_1", assignee: nil), .taskAssign(taskID: "t_1", assignee: "factory")]
@@ -87,7 +88,7 @@ final class RequestEncoderTests: XCTestCase {
     func test_onlyReadOps_areNotMutations() {
         // Pinned: a read classified as a mutation would be stored for replay, a mutation classified as a
         // read would be done twice on a retry.
-        XCTAssertEqual(Set(Op.allCases.filter { !$0.isMutation }), [.ping, .laneList, .laneGet, .taskGet, .taskList, .events, .stats])
+        XCTAssertEqual(Set(Op.allCases.filter { !$0.isMutation }), [.ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats])
         for op in Op.allCases { for request in Self.samples(op) { XCTAssertEqual(request.isMutation, op.isMutation) } }
     }
 }
