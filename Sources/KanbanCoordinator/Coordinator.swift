@@ -192,9 +192,11 @@ public final class Coordinator: @unchecked Sendable {
         }
         try router.setMaxMessageSize(config.maxFrameBytes)
         // Memory per peer stays bounded whatever it does. A REQ client has one request in flight and one
-        // reply due; a DEALER may pipeline this many. Past them libzmq stops reading from that peer (TCP
-        // pushes back), and replies it does not read are dropped (it resends with its request_id).
-        try router.setReceiveHighWaterMark(Self.perPeerMessages)
+        // reply due; a DEALER may pipeline more. Past `perPeerRequests` libzmq stops reading from that
+        // peer (TCP pushes back: nothing is lost), and past `perPeerMessages` replies it does not read
+        // are dropped (it resends with its request_id). Requests are bounded tighter because they may
+        // be megabytes: four peers flooding 1 MB pings once queued 215 MB at 64 each.
+        try router.setReceiveHighWaterMark(Self.perPeerRequests)
         try router.setSendHighWaterMark(Self.perPeerMessages)
         // Fail (rather than silently drop) a reply to a client that has gone: a claim sent into the
         // void would hold a task until its lease ran out, so we release it instead.
@@ -298,6 +300,9 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Requests queued, and replies waiting, per peer (see bindSockets).
     static let perPeerMessages: Int32 = 64
+
+    /// Requests queued per peer before libzmq stops reading from it (see bindSockets).
+    static let perPeerRequests: Int32 = 16
 
     /// How often an idle loop looks for `stop()` and for commits by other programs (the change watcher).
     static let idleWakeMs: Int64 = 100
