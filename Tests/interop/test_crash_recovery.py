@@ -111,7 +111,10 @@ def test_kill_dash_nine_under_load_loses_no_acknowledged_mutation(tmp_path):
                         continue
                     raise AssertionError(r)
                 if r["result"]["task"] is None:
-                    break
+                    if kills_done.is_set():
+                        break
+                    time.sleep(0.02)  # the feeder adds more while the kills go on
+                    continue
                 task, claim = r["result"]["task"]["id"], r["result"]["claim"]
                 mine.append(("claim", task, claim["run_id"], r))
                 ref = {"auth": token, "task_id": task, "claim_token": claim["token"]}
@@ -124,9 +127,25 @@ def test_kill_dash_nine_under_load_loses_no_acknowledged_mutation(tmp_path):
             failures.append(f"client {n}: {e!r}")
         acks.extend(mine)
 
+    # Work lasts as long as the kills: however fast this machine drains the first tasks, a feeder keeps
+    # adding more until the last kill, so every kill lands on clients that are claiming and completing.
+    kills_done = threading.Event()
+
+    def feeder():
+        try:
+            n = 0
+            while not kills_done.is_set():
+                created.append(admin_call("task.create", title=f"more {n}", assignee="factory")["task"]["id"])
+                n += 1
+                time.sleep(0.01)
+        except Exception as e:  # noqa: BLE001 - reported below with the seed
+            failures.append(f"feeder: {e!r}")
+
     stop = threading.Event()
     sub_thread = threading.Thread(target=subscriber, args=(stop,))
     sub_thread.start()
+    feed_thread = threading.Thread(target=feeder)
+    feed_thread.start()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(CLIENTS)]
     for t in threads:
         t.start()
@@ -136,6 +155,8 @@ def test_kill_dash_nine_under_load_loses_no_acknowledged_mutation(tmp_path):
         kills_under_load += any(t.is_alive() for t in threads)
         co.kill9()
         co.start()
+    kills_done.set()
+    feed_thread.join()
     for t in threads:
         t.join(timeout=max(1, deadline - time.monotonic()))
     stop.set()
