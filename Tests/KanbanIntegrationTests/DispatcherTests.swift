@@ -210,17 +210,4 @@ final class DispatcherTests: XCTestCase {
         XCTAssertTrue(text.contains("=== run "), text)
         XCTAssertTrue(text.contains("hello from \(task)"), text)
     }
-
-    private func git(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git"] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 }

@@ -36,14 +36,6 @@ final class HostileNamesTests: XCTestCase {
         return try DatabaseQueue(path: live.dir.appendingPathComponent("kanban.db").path, configuration: config)
     }
 
-    func waitUntil(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while try !condition() {
-            guard Date() < deadline else { return XCTFail("condition not met within \(timeout) s") }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-    }
-
     func path(_ live: LiveCoordinator, _ relative: String) -> String { live.dir.appendingPathComponent(relative).path }
 
     func test_hostileTaskIDs_onAScratchPool_runInTheirOwnDirectory_andDeleteNothingElse() throws {
@@ -53,12 +45,12 @@ final class HostileNamesTests: XCTestCase {
                      configure: { $0.workspacePolicy = .scratch })
         let kept = try live.createTask("long job", assignee: "keeper")
         let precious = path(live, "workspaces/keeper/\(kept)/precious")
-        try waitUntil { FileManager.default.fileExists(atPath: precious) }
+        try waitFor("the keeper's worker wrote its file") { FileManager.default.fileExists(atPath: precious) }
 
         try register(live, "victim", max: 3, command: ["/bin/sh", "-c", "echo cwd=$(pwd); exec \"$KANBAN_BRIDGE_BIN\" complete"],
                      configure: { $0.workspacePolicy = .scratch })
         for id in Self.hostileIDs { try plantTask(live, id: id, assignee: "victim") }
-        try waitUntil { try Self.hostileIDs.allSatisfy { try live.status($0) == "done" } }
+        try waitFor("every hostile id done") { try Self.hostileIDs.allSatisfy { try live.status($0) == "done" } }
 
         for id in Self.hostileIDs {
             let segment = WorkspaceLayout.segment(taskID: id)
@@ -67,7 +59,7 @@ final class HostileNamesTests: XCTestCase {
             XCTAssertTrue(log.contains("cwd=" + path(live, "workspaces/victim/" + segment)), "\(id) ran in its own directory: \(log)")
         }
         // Done scratch workspaces are removed (in the background): only the recorded ones.
-        try waitUntil {
+        try waitFor("done scratch workspaces removed") {
             (try FileManager.default.contentsOfDirectory(atPath: self.path(live, "workspaces/victim"))).isEmpty
         }
         XCTAssertEqual(try String(contentsOfFile: precious, encoding: .utf8), "work\n", "the other lane's live workspace is intact")
@@ -86,7 +78,7 @@ final class HostileNamesTests: XCTestCase {
                      configure: { $0.workspacePolicy = .worktreePerTask; $0.repo = repo })
         let ids = ["..", "-b", "x.lock"]
         for id in ids { try plantTask(live, id: id, assignee: "coders") }
-        try waitUntil { try ids.allSatisfy { try live.status($0) == "done" } }
+        try waitFor("every hostile id done") { try ids.allSatisfy { try live.status($0) == "done" } }
         let worktrees = try git(["-C", repo, "worktree", "list", "--porcelain"]).output
         for id in ids {
             let segment = WorkspaceLayout.segment(taskID: id)
@@ -111,7 +103,7 @@ final class HostileNamesTests: XCTestCase {
         try register(live, "victim", kind: .spawn, command: ["/bin/sh", "-c", "touch escaped; exec \"$KANBAN_BRIDGE_BIN\" complete"],
                      configure: { $0.workspacePolicy = .scratch })
         let task = try live.createTask("escape", assignee: "victim")
-        try waitUntil { try live.status(task) == "blocked" }
+        try waitFor("the task blocked") { try live.status(task) == "blocked" }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [], "no workspace was made through the symlink")
         let failure = try live.board.events(since: 0, limit: 100, lane: "victim").first { $0.type == "spawn_failed" }
         XCTAssertTrue(failure?.data["error"]?.stringValue?.contains("leads out of the workspace root") == true, "\(String(describing: failure))")
@@ -122,7 +114,7 @@ final class HostileNamesTests: XCTestCase {
         try register(live, "keepers", kind: .spawn, command: ["/bin/sh", "-c", "exec \"$KANBAN_BRIDGE_BIN\" complete"],
                      configure: { $0.workspacePolicy = .scratch; $0.keepWorkspaces = true })
         let real = try live.createTask("real", assignee: "keepers")
-        try waitUntil { try live.status(real) == "done" }
+        try waitFor("the real task done") { try live.status(real) == "done" }
         let realDir = path(live, "workspaces/keepers/\(real)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: realDir), "kept")
 
@@ -139,14 +131,14 @@ final class HostileNamesTests: XCTestCase {
         }
         // The real worker may not have exited yet (a live worker's workspace is never queued): prune until both were.
         var queued: Set<String> = []
-        try waitUntil {
+        try waitFor("both workspaces queued") {
             queued.formUnion(try live.admin.call(.workspacePrune(lane: "keepers"))["queued"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             return queued.contains("keepers/\(real)")
         }
         XCTAssertEqual(queued, ["keepers/\(real)", "keepers/\(forged)"])
         // The dispatcher removes in order, one queue: once the real one is gone, the forged one was tried.
-        try waitUntil { !FileManager.default.fileExists(atPath: realDir) }
-        try waitUntil { try live.board.workspace(lane: "keepers", taskID: real) == nil }
+        try waitFor("the real workspace removed") { !FileManager.default.fileExists(atPath: realDir) }
+        try waitFor("the removed workspace forgotten") { try live.board.workspace(lane: "keepers", taskID: real) == nil }
         XCTAssertTrue(FileManager.default.fileExists(atPath: outside + "/data"), "the forged path was left alone")
         XCTAssertNotNil(try live.board.workspace(lane: "keepers", taskID: forged), "not removed, so not forgotten")
     }
@@ -159,20 +151,7 @@ final class HostileNamesTests: XCTestCase {
         FileManager.default.createFile(atPath: target, contents: Data("untouched\n".utf8))
         try plantTask(live, id: "t_planted", assignee: "talky")
         try FileManager.default.createSymbolicLink(atPath: path(live, "logs/t_planted.log"), withDestinationPath: target)
-        try waitUntil { try live.status("t_planted") == "blocked" }
+        try waitFor("the planted task blocked") { try live.status("t_planted") == "blocked" }
         XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "untouched\n")
-    }
-
-    private func git(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git"] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -7,14 +7,6 @@ import XCTest
 
 /// A spawned worker's token (`wt_<lane>.<run>.…`) acts on its own run only, and dies with the run.
 final class WorkerTokenTests: XCTestCase {
-    func waitUntil(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while try !condition() {
-            guard Date() < deadline else { return XCTFail("condition not met within \(timeout) s") }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-    }
-
     /// A worker that hands its credentials to the test through its workspace, waits for `go`, completes.
     static let patient = ["/bin/sh", "-c", """
         printf %s "$KANBAN_LANE_TOKEN" > token.tmp && mv token.tmp token
@@ -37,7 +29,7 @@ final class WorkerTokenTests: XCTestCase {
         let task = try live.createTask("work", assignee: "pool", parents: [parent])
         let waiting = try live.createTask("waits for the slot", assignee: "pool")
         let workspace = live.dir.appendingPathComponent("workspaces/pool/\(task)").path
-        try waitUntil { FileManager.default.fileExists(atPath: workspace + "/token") }
+        try waitFor("the worker wrote its token") { FileManager.default.fileExists(atPath: workspace + "/token") }
         let token = try String(contentsOfFile: workspace + "/token", encoding: .utf8)
         XCTAssertTrue(token.hasPrefix("wt_pool."), "a worker token")
         let worker = live.client(token)
@@ -66,14 +58,14 @@ final class WorkerTokenTests: XCTestCase {
 
         // The run ends: the token is dead, and the next task gets a token of its own.
         _ = FileManager.default.createFile(atPath: workspace + "/go", contents: nil)
-        try waitUntil { try live.status(task) == "done" }
+        try waitFor("the run completed") { try live.status(task) == "done" }
         XCTAssertEqual(errorCode { try worker.call(.taskGet(taskID: task)) }, .unauthorized)
         XCTAssertEqual(errorCode { try worker.call(.claim(lane: "pool")) }, .unauthorized)
         XCTAssertNotNil(try worker.call(.ping)["version"], "ping needs no credential")
         let next = live.dir.appendingPathComponent("workspaces/pool/\(waiting)").path
-        try waitUntil { FileManager.default.fileExists(atPath: next + "/token") }
+        try waitFor("the next worker wrote its token") { FileManager.default.fileExists(atPath: next + "/token") }
         XCTAssertNotEqual(try String(contentsOfFile: next + "/token", encoding: .utf8), token)
         _ = FileManager.default.createFile(atPath: next + "/go", contents: nil)
-        try waitUntil { try live.status(waiting) == "done" }
+        try waitFor("the next run completed") { try live.status(waiting) == "done" }
     }
 }
