@@ -7,8 +7,9 @@ import KanbanStore
 extension Operations {
     /// Completes the claim and, in the same transaction, claims the lane's best task. The completion
     /// stands even when no next task can be had: a refusal of the next claim (nothing ready, the lane
-    /// full or gone, a watch lane) leaves `next` empty. No savepoint: a claim refuses before it writes
-    /// (the demotions it makes on the way are Hermes' bookkeeping and stand, as in Hermes).
+    /// full or gone, a watch lane) leaves `next` empty. The claim's own writes (run row, task update)
+    /// are in a savepoint of the store's, undone whole if they fail; the demotions it makes on the way
+    /// are Hermes' bookkeeping and stand, as in Hermes.
     func completeAndClaimNext(_ proof: ClaimProof, _ ending: ClaimEnding, minter: inout TokenMinter) throws -> Outcome {
         try store.inTransaction {
             let task = try store.endClaim(proof, ending, nowMs: clock.nowMs())

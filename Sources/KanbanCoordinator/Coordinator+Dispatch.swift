@@ -147,9 +147,10 @@ extension Coordinator {
 
     /// One report's board changes, in the open transaction; returns workspaces to remove after it.
     private func record(_ report: DispatchReport, nowMs now: Int64) throws -> [WorkspaceRecord] {
-        // Each store call is its own savepoint; only a locked board (the whole batch waits) escapes.
+        // Each step runs in a savepoint of its own: one that fails is undone whole and logged, and the
+        // other reports of the batch still commit. Only a locked board (the whole batch waits) escapes.
         func attempt(_ what: String, _ body: () throws -> Void) throws {
-            do { try body() } catch BoardError.busy { throw BoardError.busy } catch {
+            do { try store.atomically(body) } catch BoardError.busy { throw BoardError.busy } catch {
                 log.error("could not record what the dispatcher did", metadata: ["what": "\(what)", "error": "\(error)"])
             }
         }
