@@ -38,35 +38,35 @@ extension WebRoutes {
                         let page = try await services.call(.events(since: since, limit: 500, lane: nil), as: caller)["events"]?.arrayValue ?? []
                         for event in page {
                             guard let seq = event["seq"]?.intValue, seq > since else { continue }
-                            try await writer.write(ByteBuffer(string: frame(seq: seq, type: event["type"]?.stringValue ?? "event",
-                                                                            json: JSONCodec.encodeString(event))))
+                            try await writer.write(StreamEvent(seq: seq, type: event["type"]?.stringValue ?? "event",
+                                                               json: JSONCodec.encodeString(event)).frame)
                             since = seq
                         }
                         if page.count < 500 { break }
                     }
                     last = since
                 }
-                for await item in subscription.stream {
-                    switch item {
-                    case .keepalive:
-                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
-                    case .event(let e):
-                        if let l = last, e.seq <= l { continue }
-                        try await writer.write(ByteBuffer(string: frame(seq: e.seq, type: e.type, json: e.json)))
-                        last = e.seq
+                // Everything queued since the last write goes out as one buffer (one write, one flush).
+                var out = ByteBuffer()
+                while let batch = await subscription.queue.next() {
+                    out.clear()
+                    for item in batch {
+                        switch item {
+                        case .keepalive:
+                            out.writeString(": keepalive\n\n")
+                        case .event(let e):
+                            if let l = last, e.seq <= l { continue }
+                            var frame = e.frame
+                            out.writeBuffer(&frame)
+                            last = e.seq
+                        }
                     }
+                    if out.readableBytes > 0 { try await writer.write(out) }
                 }
                 // The stream ended: the server is stopping, or this client fell too far behind. It
                 // reconnects with Last-Event-ID and misses nothing.
                 try await writer.finish(nil)
             })
         }
-    }
-
-    /// One SSE message. The event type comes from the board (Hermes may write any kind), so line
-    /// breaks are taken out of it; the JSON has none (`JSONCodec` escapes them).
-    static func frame(seq: Int64, type: String, json: String) -> String {
-        let safeType = type.filter { $0 != "\n" && $0 != "\r" }
-        return "id: \(seq)\nevent: \(safeType)\ndata: \(json)\n\n"
     }
 }
