@@ -133,6 +133,13 @@ def test_restart_answers_first_while_orphans_that_ignore_sigterm_are_stopped(tmp
     proc, bridge = serve_with(tmp_path, config)
     tasks = [bridge.admin("task.create", title=f"stubborn {i}", assignee="stubborn")["task"]["id"] for i in range(3)]
     wait_for(lambda: all((pids / t).exists() and (pids / t).read_text().strip() for t in tasks))
+    # An orphan is a worker whose start the coordinator recorded (its `spawned` event, with the pid)
+    # before it crashed: wait for those commits too, or the kill can land between a worker's first
+    # line and the record of its start (seen once under the full suite's load).
+    def spawned():
+        events = bridge.admin("events", since=0, limit=10000)["events"]
+        return {e["task_id"] for e in events if e["type"] == "spawned"} >= set(tasks)
+    wait_for(spawned)
     orphans = [int((pids / t).read_text()) for t in tasks]
     proc.kill()
     proc.wait()
