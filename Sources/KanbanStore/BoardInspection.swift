@@ -13,11 +13,8 @@ extension SQLiteBoard {
         guard FileManager.default.fileExists(atPath: path) else {
             return BoardReport(path: path, kind: .missing, journalMode: nil, tasks: 0, lanes: 0)
         }
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(5)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
+            let queue = try readOnlyQueue(path: path, busyTimeoutSeconds: 5)
             defer { try? queue.close() }
             return try queue.read { db in
                 let tables = try Schema.check(db, path: path)
@@ -68,10 +65,7 @@ extension SQLiteBoard {
             throw BoardError.notFound("cannot create \(destination): \(String(cString: strerror(errno)))")
         }
         close(fd)
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
-        let source = try DatabaseQueue(path: path, configuration: config)
+        let source = try readOnlyQueue(path: path, busyTimeoutSeconds: 10)
         defer { try? source.close() }
         let copy = try DatabaseQueue(path: destination)
         defer { try? copy.close() }

@@ -17,11 +17,8 @@ extension SQLiteBoard {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size > 0 else { return true }
         let pragma = thorough ? "integrity_check" : "quick_check"
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(busyTimeoutSeconds)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
+            let queue = try readOnlyQueue(path: path, busyTimeoutSeconds: busyTimeoutSeconds)
             defer { try? queue.close() }
             try queue.read { db in try judge(path: path, pragma: pragma, db) }
             return true
@@ -35,13 +32,28 @@ extension SQLiteBoard {
     /// Runs `PRAGMA <pragma>` on `db` and throws the refusal when it finds anything.
     static func judge(path: String, pragma: String, _ db: Database) throws {
         // At most 10 findings: the first few say enough, and a badly damaged file has thousands.
-        let findings = try String.fetchAll(db, sql: "PRAGMA \(pragma)(10)")
-        guard findings != ["ok"] else { return }
-        // Findings can span lines; "*** in database main ***" only says which attached file.
-        let lines = findings.flatMap { $0.split(separator: "\n").map(String.init) }.filter { !$0.hasPrefix("***") }
+        let lines = try findings(db, pragma: pragma, limit: 10)
+        guard !lines.isEmpty else { return }
         let what = "SQLite's \(pragma) says: " + lines.prefix(3).joined(separator: "; ")
         if lines.allSatisfy(isIndexFinding) { throw indexDamaged(path: path, what: what) }
         throw damaged(path: path, what: what)
+    }
+
+    /// What `PRAGMA <pragma>(limit)` found, a line each; empty when it says `ok`. Findings can span
+    /// lines; "*** in database main ***" only says which attached file, and is dropped.
+    static func findings(_ db: Database, pragma: String, limit: Int) throws -> [String] {
+        let rows = try String.fetchAll(db, sql: "PRAGMA \(pragma)(\(limit))")
+        guard rows != ["ok"] else { return [] }
+        return rows.flatMap { $0.split(separator: "\n").map(String.init) }.filter { !$0.hasPrefix("***") }
+    }
+
+    /// A read-only connection to the board file: no WAL switch, no tables created, the file left as it
+    /// was. It waits up to `busyTimeoutSeconds` for a writer's lock.
+    static func readOnlyQueue(path: String, busyTimeoutSeconds: Double) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(busyTimeoutSeconds)
+        return try DatabaseQueue(path: path, configuration: config)
     }
 
     /// An `integrity_check` finding about an index only ("row 5 missing from index …", "wrong # of

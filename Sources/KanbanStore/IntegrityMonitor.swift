@@ -37,15 +37,11 @@ final class IntegrityMonitor: Sendable {
 
     /// At most 100 findings: enough to size the damage; a badly damaged file has thousands.
     static func check(path: String) -> IntegrityStatus {
-        var config = Configuration()
-        config.readonly = true
-        config.busyMode = .timeout(10)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
+            let queue = try SQLiteBoard.readOnlyQueue(path: path, busyTimeoutSeconds: 10)
             defer { try? queue.close() }
-            let findings = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(100)") }
-            if findings == ["ok"] { return .ok }
-            let lines = findings.flatMap { $0.split(separator: "\n").map(String.init) }.filter { !$0.hasPrefix("***") }
+            let lines = try queue.read { db in try SQLiteBoard.findings(db, pragma: "integrity_check", limit: 100) }
+            if lines.isEmpty { return .ok }
             return .problems(count: lines.count, first: Array(lines.prefix(5)))
         } catch {
             return .failed("\(error)")

@@ -4,6 +4,7 @@ import KanbanClient
 import KanbanCoordinator
 import KanbanModel
 import KanbanProtocol
+import Logging
 
 /// Where the coordinator is and who we are to it.
 struct ConnectionOptions: ParsableArguments {
@@ -79,6 +80,16 @@ func exitCode(for code: ErrorCode) -> Int32 {
     case .conflict, .notReady, .notAssigned, .laneFull: return 6
     case .notClaimOwner, .staleClaim: return 7
     case .internal, .busy: return 1
+    }
+}
+
+/// Log lines to standard error at `level` (`--log-level`, already validated), for the long-running verbs.
+func bootstrapLogging(level: String) {
+    let level = Logger.Level(rawValue: level) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
     }
 }
 

@@ -127,12 +127,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         MemoryHygiene.configure()
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         let log = Logger(label: "kanban-bridge")
         var declared = BridgeConfig()
         if let config {

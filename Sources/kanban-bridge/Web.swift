@@ -41,12 +41,7 @@ struct Web: ParsableCommand {
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         let log = Logger(label: "kanban-web")
         guard var settings = try http.settings(commandEndpoint: endpoint, eventEndpoint: events, insecureRemote: insecureRemote) else { return }
         settings.token = try ownToken()
