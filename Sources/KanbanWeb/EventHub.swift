@@ -116,13 +116,14 @@ public final class EventHub: @unchecked Sendable {
         let thread = Thread { [self] in
             let commands = CommandClient(endpoint: commandEndpoint, auth: token, timeoutMs: 3000, context: context)
             let feed = EventFeed(commands: commands, eventEndpoint: eventEndpoint, since: nil, context: context)
-            var lastKeepalive = Date()
+            // Monotonic, like every wait here: a wall-clock step must not flood or silence keepalives.
+            var lastKeepalive = DispatchTime.now()
             while !isStopping {
                 let events = feed.poll(timeoutMs: 200)
                 _ = feed.drainNotices()
                 publish(events)
-                if Date().timeIntervalSince(lastKeepalive) >= keepaliveSeconds {
-                    lastKeepalive = Date()
+                if Double(DispatchTime.now().uptimeNanoseconds - lastKeepalive.uptimeNanoseconds) / 1e9 >= keepaliveSeconds {
+                    lastKeepalive = DispatchTime.now()
                     broadcast([.keepalive])
                 }
             }

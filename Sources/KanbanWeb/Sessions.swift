@@ -23,7 +23,7 @@ public final class Sessions: @unchecked Sendable {
     private let now: @Sendable () -> Int64
 
     public init(capacity: Int = WebLimits.maxSessions, idleMs: Int64 = WebLimits.sessionIdleMs,
-                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+                now: @escaping @Sendable () -> Int64 = { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }) {
         self.capacity = capacity; self.idleMs = idleMs; self.now = now
     }
 
