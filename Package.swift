@@ -85,6 +85,8 @@ let package = Package(
             "KanbanStore", "KanbanModel", .product(name: "GRDB", package: "GRDB.swift"),
         ], exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
+        // The coordinator's state machines, without sockets or a board (ParkedClaims, WriteQueue, …).
+        .testTarget(name: "KanbanCoordinatorTests", dependencies: ["KanbanCoordinator", "KanbanModel", "KanbanProtocol"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol", "KanbanBench", "KanbanWeb",
             .product(name: "GRDB", package: "GRDB.swift"),

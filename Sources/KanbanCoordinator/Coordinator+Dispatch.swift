@@ -8,25 +8,22 @@ import Logging
 /// what the dispatcher reports. Every step is a quick board write on the owner thread; everything
 /// slow (git, processes) is the dispatcher's, on its own threads (Dispatcher.swift).
 extension Coordinator {
-    /// Looking for work reads every lane's slots and queue: at most this often, not on every turn of a
-    /// loop that may turn thousands of times a second under load. A task waits at most this long.
-    static let dispatchScanMs: Int64 = 25
-
-    /// Claims a task for each free slot of a spawn or pool lane and orders its worker started.
-    func dispatchWork() {
+    /// Claims a task for each free slot of a spawn or pool lane and orders its worker started. Looking
+    /// for work reads every lane's slots and queue: not on every turn of a loop that may turn thousands
+    /// of times a second under load (`LoopTimers.Job.dispatchScan`; a task waits at most that long).
+    func dispatchWork(pace: LoopTimers.Now) {
         guard let dispatcher else { return }
         let now = clock.nowMs()
-        guard now - lastDispatchScanMs >= Self.dispatchScanMs || now < lastDispatchScanMs, writes.mayWrite(nowMs: now) else { return }
-        lastDispatchScanMs = now
+        guard writes.mayWrite(nowMs: now) else { return }
+        timers.ran(.dispatchScan, at: pace)
         guard let candidates = try? store.spawnableLanes() else { return }
         var open: [String: (lane: Lane, free: Int)] = [:]
         for (lane, running) in candidates where !(lane.command ?? []).isEmpty {
-            let free = lane.maxConcurrency - max(running, spawnedRuns.count(lane: lane.name))
+            let free = spawnedRuns.freeSlots(lane, runningOnBoard: running)
             if free > 0 { open[lane.name] = (lane, free) }
         }
         guard !open.isEmpty else { return }
-        dispatchRound += 1
-        let round = dispatchRound
+        let round = spawnedRuns.nextRound()
         // One transaction for the pass; one task per lane per turn, lanes in rotating order: no lane starves another.
         let grants: [(Lane, ClaimGrant)]? = attemptWrite("claim for spawned lanes") {
             var grants: [(Lane, ClaimGrant)] = []
@@ -51,7 +48,7 @@ extension Coordinator {
         for (lane, grant) in grants ?? [] {
             let limit = grant.task.maxRuntimeSeconds ?? lane.maxRuntimeSeconds
             let leaseMs = grant.leaseExpiresAtMs - now
-            spawnedRuns.add(.init(lane: lane, taskID: grant.task.id, runID: grant.runID, tokenHash: Secrets.hash(grant.token),
+            spawnedRuns.claimed(.init(lane: lane, taskID: grant.task.id, runID: grant.runID, tokenHash: Secrets.hash(grant.token),
                                   leaseMs: leaseMs, nextBeatMs: monotonicNow + leaseMs / 3, limitSeconds: limit))
             let recorded = lane.workspacePolicy == .none ? nil : try? store.workspace(lane: lane.name, taskID: grant.task.id)
             dispatcher.send(.start(WorkerStart(lane: lane, taskID: grant.task.id, runID: grant.runID, title: grant.task.title,
@@ -94,7 +91,7 @@ extension Coordinator {
     func keepSpawnedLeases() {
         let now = clock.nowMs()
         let monotonicNow = clock.monotonicMs()
-        let due = spawnedRuns.due(monotonicMs: monotonicNow)
+        let due = spawnedRuns.renewalsDue(monotonicMs: monotonicNow)
         guard !due.isEmpty else { return }
         let kept: Void? = attemptWrite("keep spawned workers' leases") {
             for run in due {
@@ -103,22 +100,20 @@ extension Coordinator {
                                          note: nil, metadata: nil, nowMs: now)
             }
         }
-        if kept != nil { for run in due { spawnedRuns.renewed(runID: run.runID, monotonicMs: monotonicNow) } }
+        if kept != nil { spawnedRuns.renewed(due, monotonicMs: monotonicNow) }
     }
 
     /// A spawned run whose claim was taken back (the admin's `task.reclaim`, Hermes' reclaim or stale
     /// detector) must not keep working: its worker is stopped. Hermes never signals our workers (their
     /// lock is not its host's), so this is the only place that does. Reads only, about once a second.
-    func stopWorkersOfTakenRuns() {
+    func stopWorkersOfTakenRuns(pace: LoopTimers.Now) {
         guard let dispatcher, !spawnedRuns.isEmpty else { return }
-        let now = clock.nowMs()
-        guard now - lastTakenCheckMs >= 1000 else { return }
-        lastTakenCheckMs = now
+        timers.ran(.takeBackCheck, at: pace)
         // A worker still being set up (a worktree in the making) is looked at again once it has started.
-        for run in spawnedRuns.byRun.values where run.started && !run.stopRequested {
+        for run in spawnedRuns.awaitingTakeBackCheck() {
             guard (try? store.isClaimLive(runID: run.runID)) == false,
                   let outcome = try? store.runOutcome(runID: run.runID), RunOutcome(rawValue: outcome)?.endedByWorker != true else { continue }
-            spawnedRuns.markStopRequested(runID: run.runID)
+            spawnedRuns.stopRequested(runID: run.runID)
             dispatcher.send(.stopWorker(runID: run.runID, why: "its run ended \(outcome)"))
         }
     }
@@ -134,13 +129,7 @@ extension Coordinator {
             return
         }
         for report in reports {
-            switch report {
-            case .spawnFailed(let runID, _, _), .exited(let runID, _, _):
-                spawnedRuns.remove(runID: runID)
-                authenticator.workerKeys.forget(runID: runID)
-            case .spawned(let runID, _, _, _, _): spawnedRuns.markStarted(runID: runID)
-            default: break
-            }
+            if let ended = spawnedRuns.reported(report) { authenticator.workerKeys.forget(runID: ended) }
         }
         if !cleanups.isEmpty { dispatcher.send(.removeWorkspaces(cleanups)) }
     }
@@ -164,7 +153,7 @@ extension Coordinator {
                                         retry: config.retry, nowMs: now)
             }
         case .exited(let runID, let status, let stoppedForRuntime):
-            guard let run = spawnedRuns.byRun[runID] else { return [] }
+            guard let run = spawnedRuns.run(runID) else { return [] }
             var cleanup: [WorkspaceRecord] = []
             try attempt("worker exited") {
                 if try store.isClaimLive(runID: runID) {
@@ -210,7 +199,7 @@ extension Coordinator {
     func recoverOrphans() {
         guard let dispatcher, let summaries = try? store.lanes() else { return }
         for s in summaries where s.lane.kind.isSpawned {
-            for claim in s.claims where spawnedRuns.byRun[claim.runID] == nil {
+            for claim in s.claims where spawnedRuns.run(claim.runID) == nil {
                 // Only runs a dispatcher started (they have a `spawned` event): a claim a client made
                 // over the wire for a spawn lane is that client's business.
                 guard let pid = try? store.spawnedPID(runID: claim.runID) else { continue }
@@ -251,16 +240,14 @@ extension Coordinator {
         guard let dispatcher else { return }
         let ended = dispatcher.shutdown()
         store.limitLockWait(ms: 5000)  // nobody is waiting for an answer any more
-        writes = WriteQueue()
+        writes = WriteQueue()  // its writes were answered (`shutdown`); the lock may be tried at once
         applyDispatchReports()
-        guard !spawnedRuns.isEmpty else { return }
-        for run in spawnedRuns.byRun.values {
+        for run in spawnedRuns.takeAll() {
             let how = ended[run.runID].map { "its worker was stopped (\($0))" } ?? "its worker had not started"
             let proof = ClaimProof(principal: .admin, taskID: run.taskID, tokenHash: run.tokenHash)
             if (try? store.endClaim(proof, .release(reason: "coordinator stopped; \(how)"), nowMs: clock.nowMs())) != nil {
                 log.info("released the claim of a stopped worker", metadata: ["task": "\(run.taskID)", "run": "\(run.runID)"])
             }
         }
-        spawnedRuns = SpawnedRuns()
     }
 }

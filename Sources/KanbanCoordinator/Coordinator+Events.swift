@@ -14,8 +14,8 @@ extension Coordinator {
         var touched: Set<String> = []
         while true {
             let batch = store.takeCommittedEvents()
-            noteLeaseEvents(batch)
             if !batch.isEmpty {
+                leaseTimers.committed(batch, at: readClocks())
                 for event in batch where event.seq > lastPublishedSeq {
                     let body = WireFormat.eventBytes(event)
                     try? publisher?.send([Array(event.topic.utf8), body], dontWait: true)
@@ -23,40 +23,39 @@ extension Coordinator {
                     if let lane = event.lane { touched.insert(lane) }
                 }
             }
-            if parked.isEmpty || touched.isEmpty { return }
-            let lanes = touched
+            guard let offer = parked.offer(lanes: touched, boardWritable: writes.mayWrite(nowMs: clock.nowMs())) else { return }
             touched = []
-            serveParked(lanes: lanes)
+            offerWork(offer)
         }
     }
 
-    func serveParked(lanes: Set<String>) {
-        guard writes.mayWrite(nowMs: clock.nowMs()) else {
-            parkedRetry.formUnion(lanes)  // offered again once the board's write lock is free
-            return
+    /// Offers work to parked claims, one at a time, as `ParkedClaims` says; a claim found is sent
+    /// at once (its transaction has committed).
+    func offerWork(_ offer: ParkedClaims.Offer) {
+        var offer = offer
+        while let entry = parked.next(&offer) {
+            let result = offerWork(to: entry)  // I/O: a claim, its reply; then the machine is told
+            parked.settle(&offer, result)
         }
-        parked.serve(lanes: lanes) { entry in
-            guard writes.mayWrite(nowMs: clock.nowMs()) else {
-                parkedRetry.insert(entry.request.lane)
-                return false
-            }
-            do {
-                guard let grant = try operations.claim(entry.request) else { return false }
-                deliver(grant, to: entry.envelope)
-                return true
-            } catch BoardError.laneFull {
-                return false  // keep waiting: a slot may free before the deadline
-            } catch BoardError.busy {
-                noteLocked(nowMs: clock.nowMs(), waiting: writes.pending.count)
-                parkedRetry.insert(entry.request.lane)
-                return false
-            } catch let error as BoardError {
-                send(entry.envelope, Reply.error(Operations.wireError(error)))
-                return true
-            } catch {
-                send(entry.envelope, Reply.error(WireError(.internal, "claim failed: \(type(of: error))")))
-                return true
-            }
+    }
+
+    private func offerWork(to entry: ParkedClaims.Entry) -> ParkedClaims.OfferResult {
+        guard writes.mayWrite(nowMs: clock.nowMs()) else { return .boardLocked }
+        do {
+            guard let grant = try operations.claim(entry.request) else { return .nothing }
+            carryOut(entry.envelope, claimAnswer(grant, retryable: false))
+            return .answered
+        } catch BoardError.laneFull {
+            return .nothing  // keep waiting: a slot may free before the deadline
+        } catch BoardError.busy {
+            noteLocked(nowMs: clock.nowMs())
+            return .boardLocked
+        } catch let error as BoardError {
+            send(entry.envelope, Reply.error(Operations.wireError(error)))
+            return .answered
+        } catch {
+            send(entry.envelope, Reply.error(WireError(.internal, "claim failed: \(type(of: error))")))
+            return .answered
         }
     }
 }

@@ -2,28 +2,24 @@ import KanbanModel
 import KanbanStore
 import Logging
 
-/// What the loop remembers of the board's health between turns (Coordinator+Health.swift).
+/// What the loop remembers of the board's health between turns (its pacing is `LoopTimers`': the
+/// re-check of a quarantine, `integrityRecheck`, and the hold on promotions after a failed batch).
 struct HealthWatch {
     var checkStarted = false
     var reported: IntegrityStatus = .notChecked
-    var lastCheckMs: Int64 = 0
-    /// After a failed batch (locked board, an error) the next waits this long, rather than spin.
-    var promotionsHeldUntilMs: Int64 = 0
-    /// A quarantine is re-checked this often: a clean check (after `REINDEX`) lifts it without a restart.
-    static let recheckEveryMs: Int64 = 600_000
 }
 
 /// The board's consistency and the promotions left for later turns (issue #19, findings 3 and 7).
 extension Coordinator {
     /// One turn's share: a batch of pending promotions, the integrity check's result, inconsistencies
     /// found since the last turn. Nothing here waits: the check runs on its own thread and connection.
-    func keepBoardHealthy() {
+    func keepBoardHealthy(pace: LoopTimers.Now) {
         let now = clock.nowMs()
-        if store.hasPendingPromotions, now >= health.promotionsHeldUntilMs {
+        if store.hasPendingPromotions, !timers.promotionsHeld(wallMs: now) {
             // One batch a turn, in its own transaction: a fan-out of 10,000 never holds the loop for more
             // than a batch (`Readiness.promotionBatch`), and requests are served between batches.
             if attemptWrite("promote children whose parents finished", { try store.continuePromotions(nowMs: now) }) == nil {
-                health.promotionsHeldUntilMs = now + 100
+                timers.holdPromotions(wallMs: now)
             }
         }
         for finding in store.takeInconsistencies() {
@@ -32,15 +28,16 @@ extension Coordinator {
         }
         if !health.checkStarted {
             health.checkStarted = store.startIntegrityCheck()
-            health.lastCheckMs = now
+            timers.ran(.integrityRecheck, at: pace)
         }
         let state = store.health()
         if state.integrity != health.reported {
             health.reported = state.integrity
             logIntegrity(state.integrity)
         }
-        if !state.quarantined.isEmpty, state.integrity != .pending, now - health.lastCheckMs >= HealthWatch.recheckEveryMs {
-            health.lastCheckMs = now
+        // A quarantine is re-checked every so often: a clean check (after `REINDEX`) lifts it without a restart.
+        if !state.quarantined.isEmpty, state.integrity != .pending, timers.isDue(.integrityRecheck, at: pace) {
+            timers.ran(.integrityRecheck, at: pace)
             store.startIntegrityCheck()
         }
     }

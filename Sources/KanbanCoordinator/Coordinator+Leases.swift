@@ -6,9 +6,9 @@ import KanbanStore
 ///
 /// Stored expiries are wall-clock: Hermes' CLI and dispatcher read `claim_expires` and compare it
 /// with their own wall clock, and a restarted coordinator reads its claims back. When a lease ends is
-/// decided here, on the monotonic deadlines in `leases`:
+/// decided here, on the monotonic deadlines `LeaseTimers` keeps (the machine; this is its I/O):
 /// - at start, each open claim keeps what its stored expiry says is left (`loadLeases`);
-/// - every committed claim and heartbeat moves its deadline (`noteLeaseEvents`, from the events the
+/// - every committed claim and heartbeat moves its deadline (`LeaseTimers.committed`, from the events the
 ///   store hands over, so a write that rolled back moves nothing);
 /// - when the host's wall clock is stepped, the stored expiries are rewritten from the deadlines, so
 ///   Hermes sees the right end too (`restateLeasesIfWallStepped`). Between the step and that write
@@ -26,28 +26,10 @@ extension Coordinator {
 
     /// At start: every open claim's deadline from its stored expiry (remaining = stored − wall now).
     func loadLeases() {
-        let now = readClocks()
         do {
-            for claim in try store.openClaims() { leases.track(runID: claim.runID, storedExpiryMs: claim.leaseExpiresAtMs, at: now) }
+            leaseTimers.loaded(try store.openClaims(), at: readClocks())
         } catch {
             log.error("could not read the open claims; their leases are not kept", metadata: ["error": "\(error)"])
-        }
-        _ = wallWatch.jump(at: now)  // the stored expiries are right as of now
-    }
-
-    /// Follows committed lease changes: a bridge claim opened or extended (its event carries the stored
-    /// expiry) or a run ended (its outcome's event, ours or Hermes').
-    func noteLeaseEvents(_ events: [BoardEvent]) {
-        guard !events.isEmpty else { return }
-        let now = readClocks()
-        for event in events {
-            guard let runID = event.runID else { continue }
-            if RunOutcome(rawValue: event.type) != nil {
-                leases.forget(runID: runID)
-            } else if let expires = event.data["lease_expires_at_ms"]?.intValue,
-                      event.type == EventKind.claimed.rawValue || event.type == EventKind.heartbeat.rawValue {
-                leases.track(runID: runID, storedExpiryMs: expires, writtenAtMs: event.atMs, seen: now, turnBeganMs: turnBeganMs)
-            }
         }
     }
 
@@ -55,12 +37,10 @@ extension Coordinator {
     /// retry backoffs moved along. While the board is locked this waits (decisions do not depend on it).
     func restateLeasesIfWallStepped() {
         let now = readClocks()
-        let jump = wallWatch.jump(at: now)
-        guard jump != nil || leasesPostponed, writes.mayWrite(nowMs: now.wallMs) else { return }
-        let expiries = leases.storedExpiries(at: now)
+        guard let restate = leaseTimers.restateDue(at: now, boardWritable: writes.mayWrite(nowMs: now.wallMs)) else { return }
+        let (expiries, jump) = restate
         if attemptWrite("restate lease expiries", { try store.restateLeases(expiries, backoffShiftMs: jump ?? 0) }) != nil {
-            wallWatch.restated(at: now)
-            leasesPostponed = false
+            leaseTimers.restated(at: now)
             log.notice(jump != nil ? "the wall clock was stepped; stored lease expiries restated (leases run on monotonic time)"
                                    : "stored lease expiries restated after the coordinator stood still",
                        metadata: ["step_ms": "\(jump ?? 0)", "claims": "\(expiries.count)"])
@@ -69,33 +49,27 @@ extension Coordinator {
 
     /// A turn of the loop begins: notes a stall of the coordinator itself, after which expiry waits.
     func noteTurn() {
-        turnBeganMs = clock.monotonicMs()
-        if let stood = stallGrace.turnBegins(atMs: Self.uptimeMs()), stood > 0 {
-            // Its own stall is not the workers' time: every live lease runs that much longer, and the
-            // stored expiries (what Hermes and a restart read) are restated to match.
-            leases.postpone(byMs: stood)
-            leasesPostponed = !leases.isEmpty
+        if let stood = leaseTimers.turnBegins(monotonicMs: clock.monotonicMs(), uptimeMs: Self.uptimeMs()) {
             log.notice("the coordinator stood still; live leases extended by the stall, queued requests read before any expires",
-                       metadata: ["stall_ms": "\(stood)", "leases": "\(leases.count)"])
+                       metadata: ["stall_ms": "\(stood)", "leases": "\(leaseTimers.deadlines.count)"])
         }
     }
 
     /// Ends the claims whose monotonic deadline passed, once the stall grace allows.
-    func expireDueLeases() {
+    func expireDueLeases(socketDrained: Bool) {
         let now = readClocks()
-        let graceOver = stallGrace.mayExpire(atMs: Self.uptimeMs(), socketDrained: socketDrained)
-        let due = leases.due(atMonotonicMs: now.monotonicMs)
-        guard !due.isEmpty, graceOver, now.monotonicMs >= timersHeldUntilMs, writes.mayWrite(nowMs: now.wallMs) else { return }
+        let due = leaseTimers.expiryDue(at: now, uptimeMs: Self.uptimeMs(), socketDrained: socketDrained)
+        guard !due.isEmpty, !timers.leaseTimersHeld(monotonicMs: now.monotonicMs), writes.mayWrite(nowMs: now.wallMs) else { return }
         guard let expired = timerWrite("lease expiry", at: now, {
             try store.expireLeases(runIDs: due, retry: config.retry, nowMs: now.wallMs) }) else { return }
-        for runID in due { leases.forget(runID: runID) }  // ended now, or earlier without an event we read
+        leaseTimers.ended(due)  // ended now, or earlier without an event we read
         if expired > 0 { log.notice("leases expired; their tasks were retried or given up", metadata: ["count": "\(expired)"]) }
     }
 
     /// Makes tasks whose retry backoff is over claimable again.
     func endDueBackoffs() {
         let now = readClocks()
-        guard let next = try? store.nextBackoffEnd(), next <= now.wallMs, now.monotonicMs >= timersHeldUntilMs,
+        guard let next = try? store.nextBackoffEnd(), next <= now.wallMs, !timers.leaseTimersHeld(monotonicMs: now.monotonicMs),
               writes.mayWrite(nowMs: now.wallMs),
               let ready = timerWrite("ending retry backoffs", at: now, { try store.endBackoffs(nowMs: now.wallMs) }) else { return }
         if ready > 0 { log.info("retry backoff over; tasks claimable again", metadata: ["count": "\(ready)"]) }
@@ -106,28 +80,14 @@ extension Coordinator {
     private func timerWrite<T>(_ what: String, at now: ClockReading, _ body: () throws -> T) -> T? {
         do {
             let value = try store.atomically(body)
-            noteWritten(nowMs: now.wallMs)
+            noteWritten(lockedMs: writes.noteWritten(nowMs: now.wallMs))
             return value
         } catch BoardError.busy {
-            noteLocked(nowMs: now.wallMs, waiting: writes.pending.count)
+            noteLocked(nowMs: now.wallMs)
         } catch {
-            timersHeldUntilMs = now.monotonicMs + 1000
+            timers.holdLeaseTimers(monotonicMs: now.monotonicMs)
             log.error("\(what) failed; retrying in 1 s", metadata: ["error": "\(error)"])
         }
         return nil
-    }
-
-    /// How long the loop may sleep before a lease deadline, a renewal, a backoff end or the stall
-    /// grace's end needs it, at most `cap`.
-    func timerWaitMs(cap: Int64) -> Int64 {
-        let now = readClocks()
-        // Timers write: not before the write lock may be tried again, nor before a failure's hold.
-        let writeHold = max(0, writes.heldUntilMs - now.wallMs, timersHeldUntilMs - now.monotonicMs)
-        var wait = cap
-        if let d = leases.nextDeadline { wait = min(wait, max(d - now.monotonicMs, writeHold)) }
-        if let d = try? store.nextBackoffEnd() { wait = min(wait, max(d - now.wallMs, writeHold)) }
-        if let d = spawnedRuns.nextBeatMs { wait = min(wait, max(d - now.monotonicMs, writeHold)) }
-        if let d = stallGrace.holdEndsMs { wait = min(wait, d - Self.uptimeMs()) }
-        return max(0, wait)
     }
 }

@@ -37,105 +37,6 @@ extension Coordinator {
         }
     }
 
-    /// Requests that arrived together. Reads are answered at once, outside any write transaction:
-    /// WAL readers never wait for a writer, so `ping`, `task.get` or `events` are answered even while
-    /// another program holds the board's write lock. Writes join the write queue; the loop sends them
-    /// out in group commits (`flushWrites`).
-    func handleArrivals(_ batch: [Outbox.Request]) {
-        let now = clock.nowMs()
-        for request in batch {
-            guard let admitted = admit(request.frames, curveKey: request.curveKey) else { continue }
-            guard admitted.decoded.request.isMutation else {
-                execute(admitted)
-                continue
-            }
-            if writes.isFull {
-                send(admitted.envelope, Reply.error(WireError(.busy, "too many writes are waiting for the board's write lock; "
-                                                              + "nothing changed, retry the same request shortly")))
-                continue
-            }
-            let wait = Int64(admitted.decoded.timeoutMs ?? config.writeWaitMs)
-            writes.enqueue(.init(envelope: admitted.envelope, decoded: admitted.decoded, caller: admitted.caller,
-                                 deadlineMs: now + wait))
-        }
-    }
-
-    /// Group commit: the writes that are waiting run in one transaction and their replies go out
-    /// after its single COMMIT (one fsync for all of them), so no `ok` leaves before its change is
-    /// durable. Nothing waits for company: a lone request is a batch of one. Each request's writes are
-    /// savepoints (`atomically` nests), so a refused request undoes only its own. If another program
-    /// holds the write lock, the writes stay queued (the loop goes on serving reads) until their
-    /// clients' deadlines, and are then answered `busy`: every request gets exactly one reply.
-    func flushWrites() {
-        var now = clock.nowMs()
-        while !writes.isEmpty, writes.mayWrite(nowMs: now) {
-            let batch = writes.next(Outbox.maxBatch)
-            outbox = Outbox()
-            var ran = 0
-            do {
-                try store.atomically {
-                    for pending in batch {
-                        ran += 1
-                        execute(.init(envelope: pending.envelope, decoded: pending.decoded, caller: pending.caller))
-                    }
-                }
-                writes.dropFirst(batch.count)
-                noteWritten(nowMs: now)
-                sendHeld(outbox?.replies ?? [])
-            } catch BoardError.busy where ran == 0 {
-                noteLocked(nowMs: now, waiting: writes.pending.count)  // nothing ran: all of it stays queued
-            } catch {
-                // The COMMIT failed: nothing of the batch is on disk, so nobody may hear `ok`. (A claim
-                // parked by the batch stays parked: parking wrote nothing.)
-                let busy = (error as? BoardError) == .busy
-                log.error("a batch of requests could not be committed", metadata: ["requests": "\(batch.count)", "error": "\(error)"])
-                let reply = Reply.error(busy ? WireError(.busy, Operations.busyMessage)
-                                        : WireError(.internal, "the board could not be written; retry with the same request_id"))
-                let unanswered = ran == 0 ? batch.map(\.envelope) : (outbox?.replies ?? []).map(\.envelope)
-                for envelope in unanswered { send(envelope, reply, now: true) }
-                writes.dropFirst(batch.count)
-            }
-            outbox = nil
-            now = clock.nowMs()
-        }
-        let expired = writes.takeExpired(nowMs: now)
-        if !expired.isEmpty {
-            log.warning("answered busy: the board's write lock was not free within the clients' deadlines",
-                        metadata: ["requests": "\(expired.count)"])
-        }
-        for pending in expired { send(pending.envelope, Reply.error(WireError(.busy, Operations.busyMessage)), now: true) }
-    }
-
-    /// One write attempt outside the request path (timers, dispatcher reports): nil when another
-    /// program holds the lock (try again on a later turn) or when the write failed (logged).
-    func attemptWrite<T>(_ what: String, _ body: () throws -> T) -> T? {
-        let now = clock.nowMs()
-        guard writes.mayWrite(nowMs: now) else { return nil }
-        do {
-            let value = try store.atomically(body)
-            noteWritten(nowMs: now)
-            return value
-        } catch BoardError.busy {
-            noteLocked(nowMs: now, waiting: writes.pending.count)
-        } catch {
-            log.error("could not write to the board", metadata: ["what": "\(what)", "error": "\(error)"])
-        }
-        return nil
-    }
-
-    func noteLocked(nowMs: Int64, waiting: Int) {
-        if writes.noteLocked(nowMs: nowMs) {
-            log.warning("another program holds the board's write lock; writes wait, reads are still answered",
-                        metadata: ["waiting_writes": "\(waiting)"])
-        }
-    }
-
-    func noteWritten(nowMs: Int64) {
-        if let lockedMs = writes.noteWritten(nowMs: nowMs) {
-            log.notice("the board's write lock is free again; waiting writes went through", metadata: ["locked_ms": "\(lockedMs)"])
-        }
-    }
-
     /// A request that passed decoding and authorisation.
     struct Admitted {
         var envelope: [[UInt8]]
@@ -207,23 +108,24 @@ extension Coordinator {
         return Admitted(envelope: envelope, decoded: decoded, caller: principal ?? .admin, identified: principal != nil)
     }
 
-    /// Runs an admitted request and replies (into the outbox while a batch is open).
-    func execute(_ a: Admitted) {
-        let (envelope, decoded, caller) = (a.envelope, a.decoded, a.caller)
-        guard decoded.request.isMutation else {
-            let outcome = decorate(operations.handle(decoded.request, as: caller), for: decoded.request,
-                                   caller: a.identified ? caller : nil)
-            reply(outcome, Self.encode(outcome), decoded: decoded, caller: caller, to: envelope)
-            return
-        }
+    /// Runs an admitted read, outside any write transaction; the loop carries its answer out at once.
+    func executeRead(_ a: Admitted) -> Answer {
+        let outcome = decorate(operations.handle(a.decoded.request, as: a.caller), for: a.decoded.request,
+                               caller: a.identified ? a.caller : nil)
+        return answer(outcome, Self.encode(outcome), decoded: a.decoded, caller: a.caller)
+    }
+
+    /// Runs a waiting write in the open batch's transaction; its answer is held until the COMMIT.
+    func executeWrite(_ p: WriteQueue.Pending) -> Answer {
+        let (decoded, caller) = (p.decoded, p.caller)
         switch runOnce(decoded, as: caller) {
         case nil:
-            send(envelope, Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")))
+            return .reply(Reply.error(WireError(.internal, "the board could not be written; retry with the same request_id")))
         case .replayed(let bytes)?:
             log.info("repeat of an answered request; sent the first reply again", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"])
-            send(envelope, bytes)
+            return .reply(bytes)
         case .fresh(let outcome, let bytes)?:
-            reply(outcome, bytes, decoded: decoded, caller: caller, to: envelope)
+            return answer(outcome, bytes, decoded: decoded, caller: caller)
         }
     }
 
@@ -235,8 +137,7 @@ extension Coordinator {
         case .ping:
             result["principal"] = Self.principalJSON(caller)
         case .laneList:
-            var parkedByLane: [String: Int] = [:]
-            for entry in parked.entries { parkedByLane[entry.request.lane, default: 0] += 1 }
+            let parkedByLane = parked.countByLane()
             result["lanes"] = result["lanes"]?.arrayValue.map { lanes in
                 .array(lanes.map { lane in
                     guard case .object(var o) = lane, let name = o["name"]?.stringValue else { return lane }
@@ -260,22 +161,21 @@ extension Coordinator {
         }
     }
 
-    /// Sends what a request came to: its reply bytes (encoded once), a claim that must reach its
-    /// client, or nothing yet (a parked claim).
-    private func reply(_ outcome: Outcome, _ bytes: [UInt8]?, decoded: DecodedRequest, caller: Principal, to envelope: [[UInt8]]) {
+    /// What a request came to on the wire: its reply bytes (encoded once), a claim that must reach its
+    /// client, or a parked claim (answered later).
+    private func answer(_ outcome: Outcome, _ bytes: [UInt8]?, decoded: DecodedRequest, caller: Principal) -> Answer {
         switch outcome {
         case .result, .task, .completed(_, nil):
             if decoded.request.isMutation { log.info("ok", metadata: ["op": "\(decoded.op)", "principal": "\(caller.key)"]) }
         case .failure(let error):
             log.info("failed", metadata: ["op": "\(decoded.op)", "code": "\(error.code.rawValue)", "principal": "\(caller.key)"])
         case .claimed(let grant), .completed(_, let grant?):
-            deliver(grant, to: envelope, retryable: decoded.requestID != nil, reply: bytes)
-            return
+            return claimAnswer(grant, retryable: decoded.requestID != nil, reply: bytes)
         case .park(let request):
-            parked.park(.init(envelope: envelope, request: request, deadlineMs: clock.nowMs() + Int64(request.waitMs)))
-            return
+            return .park(request)
         }
-        if let bytes { send(envelope, bytes) }
+        // Every outcome but `park` encodes to bytes (`encode`).
+        return .reply(bytes ?? Reply.error(WireError(.internal, "no reply was made")))
     }
 
     /// The reply an outcome sends (none for a parked claim).
@@ -335,61 +235,6 @@ extension Coordinator {
         } catch {
             log.error("could not run a request", metadata: ["op": "\(decoded.op)", "error": "\(error)"])
             return nil
-        }
-    }
-
-    /// Sends a granted claim: held in the outbox while a batch is open, else sent at once (a parked
-    /// claim served after a commit). If the client has gone and could not get it by retrying (no
-    /// request_id), `sendHeld` releases the claim so the task is not held by nobody until its lease ends.
-    func deliver(_ grant: ClaimGrant, to envelope: [[UInt8]], retryable: Bool = false, reply: [UInt8]? = nil) {
-        log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
-        let held = Outbox.Pending(envelope: envelope, reply: reply ?? Reply.ok(WireFormat.claim(grant)),
-                                  undeliverableClaim: retryable ? nil : grant)
-        if outbox != nil {
-            outbox?.hold(held.envelope, held.reply, undeliverableClaim: held.undeliverableClaim)
-        } else {
-            sendHeld([held])
-        }
-    }
-
-    /// Sends replies whose changes are committed; the one place an undeliverable claim is released.
-    func sendHeld(_ replies: [Outbox.Pending]) {
-        for pending in replies where !send(pending.envelope, pending.reply, now: true) {
-            if let grant = pending.undeliverableClaim { releaseUndelivered(grant) }
-        }
-    }
-
-    private func releaseUndelivered(_ grant: ClaimGrant) {
-        let proof = ClaimProof(principal: .admin, taskID: grant.task.id, tokenHash: Secrets.hash(grant.token))
-        do {
-            _ = try store.endClaim(proof, .release(reason: "client went away before the claim reached it"), nowMs: clock.nowMs())
-            log.notice("released an undeliverable claim", metadata: ["task": "\(grant.task.id)", "run": "\(grant.runID)"])
-        } catch {
-            log.error("could not release an undeliverable claim", metadata: ["task": "\(grant.task.id)", "error": "\(error)"])
-        }
-    }
-
-    /// Sends a reply, or holds it in the outbox while a batch is open (`now` sends regardless).
-    @discardableResult
-    func send(_ envelope: [[UInt8]], _ reply: [UInt8], now: Bool = false) -> Bool {
-        if !now, outbox != nil {
-            outbox?.hold(envelope, reply, undeliverableClaim: nil)
-            return true
-        }
-        do {
-            try router?.send(envelope + [reply], dontWait: true)
-            return true
-        } catch let error as ZMQError where error.isAgain {
-            // The peer's queue looks full. It may only look so (libzmq learns late that the peer read):
-            // catch up and try once more. Still full means the peer has `perPeerMessages` unread
-            // replies and is not reading: it loses this one (memory stays bounded).
-            router?.catchUp()
-            if (try? router?.send(envelope + [reply], dontWait: true)) != nil { return true }
-            log.debug("reply not delivered (the client does not read its replies)")
-            return false
-        } catch {
-            log.debug("reply not delivered (client gone)", metadata: ["error": "\(error)"])
-            return false
         }
     }
 }

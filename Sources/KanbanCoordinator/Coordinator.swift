@@ -68,49 +68,31 @@ public final class Coordinator: @unchecked Sendable {
     let bound = Mutex<(command: String, events: String)?>(nil)
     let finished = DispatchSemaphore(value: 0)
 
-    // Owned by the loop thread.
+    // Owned by the loop thread: the sockets, and the state machines whose actions the loop carries
+    // out (docs/ARCHITECTURE.md, "The loop and its machines"). The machines do no I/O; the loop does
+    // nothing else.
     var router: ZMQSocket?
     var publisher: ZMQSocket?
     var zap: ZapHandler?
+    /// Blocking claims waiting for work (ParkedClaims.swift).
     var parked = ParkedClaims()
-    var lastPublishedSeq: Int64 = 0
-    var externalMarker: Int64?
-    /// When the change watcher may next ask (see `watchExternalChanges`).
-    var nextExternalCheckNs: UInt64 = 0
-    var lastReplyPruneMs: Int64 = 0
-    var lastTrimMs: Int64 = 0
-    /// Timers (lease expiry, backoffs) wait until this monotonic time after a failed write.
-    var timersHeldUntilMs: Int64 = 0
-    /// Live leases' deadlines on monotonic time (Coordinator+Leases.swift).
-    var leases = LeaseDeadlines()
-    /// Notices a stepped wall clock, after which stored expiries are restated.
-    var wallWatch = WallClockWatch()
-    /// Set when a stall of the loop extended the leases: their stored expiries are restated next.
-    var leasesPostponed = false
-    /// Holds lease expiry after a stall of the loop until queued requests are read.
-    var stallGrace = StallGrace()
-    /// Whether this turn read the command socket dry (expiry after a stall waits for it).
-    var socketDrained = true
-    /// When this loop turn began, on the coordinator's monotonic clock: every write whose event the
-    /// turn reads was made after it (`noteLeaseEvents`).
-    var turnBeganMs: Int64 = 0
-    /// Replies held back until the batch they belong to has committed (nil outside a batch).
-    var outbox: Outbox?
     /// Writes waiting for the board's write lock (another program may hold it).
     var writes = WriteQueue()
-    /// Lanes whose parked claims could not be offered work because the board was locked.
-    var parkedRetry: Set<String> = []
+    /// A batch's answers, held until its COMMIT (reused batch after batch).
+    var outbox = Outbox()
     /// Runs handed to the dispatcher, whose leases the core keeps while their workers live.
     var spawnedRuns = SpawnedRuns()
-    var lastDispatchScanMs: Int64 = 0
-    /// When Hermes' liveness fields of live claims were last refreshed (see `refreshLiveness`).
-    var lastLivenessRefreshMs: Int64 = 0
-    /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
-    var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
-    var dispatchRound = 0
+    /// Live leases' deadlines on monotonic time, the wall clock's steps, the loop's stalls.
+    var leaseTimers = LeaseTimers()
+    /// The periodic jobs, their holds, and the next wake-up.
+    var timers = LoopTimers()
     /// Integrity check, inconsistencies, promotions left for later turns (Coordinator+Health.swift).
     var health = HealthWatch()
-    var lastTakenCheckMs: Int64 = 0
+    /// The last event published, and the board's change marker as of the last import.
+    var lastPublishedSeq: Int64 = 0
+    var externalMarker: Int64?
+    /// Messages without a REQ delimiter: logged at most every 10 s (a peer can send them at will).
+    var malformedEnvelopes = LogThrottle(intervalMs: 10_000)
 
     public init(config: CoordinatorConfig, store: BoardStore, clock: CoordinatorClock = SystemClock(),
                 logger: Logger = Logger(label: "kanban-bridge")) {
@@ -254,6 +236,8 @@ public final class Coordinator: @unchecked Sendable {
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let timeout = nextTimeoutMs()
             let readable: Bool
+            // Whether this turn read the command socket dry (expiry after a stall waits for it).
+            var socketDrained: Bool
             do {
                 let extra = [zap?.socket]
                 let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
@@ -281,19 +265,16 @@ public final class Coordinator: @unchecked Sendable {
                     }
                     handled += batch.count
                     handleArrivals(batch)
-                    if writes.pending.count >= Outbox.maxBatch { flushWrites() }
+                    if writes.pending.count >= Outbox.maxBatch { flushWrites() }  // a full batch goes now
                     if DispatchTime.now().uptimeNanoseconds - turnStart > Self.turnBudgetNs { break }
                 }
                 flushWrites()
                 publishNewEvents()
             }
-            runTimers()
-            parkedCount.store(parked.entries.count, ordering: .releasing)
+            runTimers(socketDrained: socketDrained)
+            parkedCount.store(parked.count, ordering: .releasing)
         }
     }
-
-    /// How often, at most, the change watcher asks SQLite whether another program committed.
-    static let externalCheckNs: UInt64 = 10_000_000
 
     /// How long one turn of the loop may spend on arrived requests before timers and the poll run again.
     static let turnBudgetNs: UInt64 = 10_000_000
@@ -304,29 +285,26 @@ public final class Coordinator: @unchecked Sendable {
     /// Requests queued per peer before libzmq stops reading from it (see bindSockets).
     static let perPeerRequests: Int32 = 16
 
-    /// How often an idle loop looks for `stop()` and for commits by other programs (the change watcher).
-    static let idleWakeMs: Int64 = 100
+    /// The three clocks of a turn, for `LoopTimers`.
+    func loopNow() -> LoopTimers.Now {
+        LoopTimers.Now(wallMs: clock.nowMs(), monotonicMs: clock.monotonicMs(), uptimeMs: Self.uptimeMs())
+    }
 
-    /// Sleep until the nearest deadline (parked claim, waiting write, lease, renewal, backoff), but no
-    /// longer than `idleWakeMs`.
+    /// Sleep until the nearest deadline (parked claim, waiting write, lease, renewal, backoff, the
+    /// stall grace's hold), but no longer than `LoopTimers.idleWakeMs`.
     func nextTimeoutMs() -> Int {
-        let now = clock.nowMs()
-        var deadline = now + timerWaitMs(cap: Self.idleWakeMs)
-        if let d = parked.nextDeadline { deadline = min(deadline, d) }
-        if let d = writes.nextWakeMs { deadline = min(deadline, d) }
-        if store.hasPendingPromotions, writes.mayWrite(nowMs: now) { deadline = min(deadline, max(now, health.promotionsHeldUntilMs)) }
-        return Int(max(0, min(Self.idleWakeMs, deadline - now)))
+        let deadlines = LoopTimers.Deadlines(
+            leaseMs: leaseTimers.nextDeadline, renewalMs: spawnedRuns.nextBeatMs, backoffEndMs: try? store.nextBackoffEnd(),
+            stallHoldEndMs: leaseTimers.stallHoldEndMs, parkedMs: parked.nextDeadline, writesMs: writes.nextWakeMs,
+            writeLockPauseEndMs: writes.heldUntilMs, promotionsPending: store.hasPendingPromotions)
+        return timers.wakeInMs(at: loopNow(), deadlines)
     }
 
     /// The change watcher: when another program (Hermes' CLI or dispatcher) has committed to the
     /// board, mirror its new `task_events` into our stream. Publishing them wakes parked claims.
+    /// Paced by `LoopTimers.Job.importChanges`: a busy loop turns over every millisecond or so, and
+    /// Hermes' writes need not be seen sooner (an idle loop wakes every `idleWakeMs` anyway).
     func watchExternalChanges() {
-        // At most every `externalCheckNs`: a busy loop turns over every millisecond or so, and Hermes'
-        // writes need not be seen sooner than that (an idle loop wakes every `idleWakeMs` anyway).
-        // (Real time, not the injected clock: this paces work, it is not a board time.)
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard now >= nextExternalCheckNs else { return }
-        nextExternalCheckNs = now + Self.externalCheckNs
         guard let marker = try? store.externalChangeMarker(), marker != externalMarker else { return }
         // Importing writes (the published stream's rows): while the board is locked it waits, and the
         // marker is only moved once it went through, so nothing is skipped.
@@ -336,39 +314,42 @@ public final class Coordinator: @unchecked Sendable {
         if n > 0 { log.info("picked up changes another program made to the board", metadata: ["events": "\(n)"]) }
     }
 
-    func runTimers() {
+    /// The timers' share of a turn: what the machines say is due, carried out in an order that
+    /// matters (spawned leases are renewed, and committed renewals followed, before any lease expires).
+    func runTimers(socketDrained: Bool) {
         flushWrites()
-        watchExternalChanges()
+        let pace = loopNow()
+        let due = timers.due(at: pace)
+        if due.contains(.importChanges) {
+            timers.ran(.importChanges, at: pace)
+            watchExternalChanges()
+        }
         applyDispatchReports()
         keepSpawnedLeases()
-        stopWorkersOfTakenRuns()
-        dispatchWork()
+        if due.contains(.takeBackCheck) { stopWorkersOfTakenRuns(pace: pace) }
+        if due.contains(.dispatchScan) { dispatchWork(pace: pace) }
         restateLeasesIfWallStepped()
         publishNewEvents()  // leases renewed above are followed before anything expires
-        expireDueLeases()
+        expireDueLeases(socketDrained: socketDrained)
         endDueBackoffs()
-        keepBoardHealthy()
+        keepBoardHealthy(pace: pace)
         let now = clock.nowMs()
-        if now - lastLivenessRefreshMs >= 60_000, attemptWrite("keep Hermes' liveness fields of live claims fresh", {
+        if due.contains(.livenessRefresh), attemptWrite("keep Hermes' liveness fields of live claims fresh", {
             try store.refreshLiveness(nowMs: now, staleAfterS: 1800) }) != nil {
-            lastLivenessRefreshMs = now
+            timers.ran(.livenessRefresh, at: pace)
         }
-        if now - lastTrimMs >= MemoryHygiene.trimEveryMs {
-            lastTrimMs = now
+        if due.contains(.memoryTrim) {
+            timers.ran(.memoryTrim, at: pace)
             MemoryHygiene.trim()
         }
-        if now - lastReplyPruneMs > 60_000 {
-            lastReplyPruneMs = now  // a locked board just means the next try, a minute later
+        if due.contains(.replyPrune) {
+            timers.ran(.replyPrune, at: pace)  // a locked board just means the next try, a minute later
             _ = attemptWrite("forget old replies") { try store.forgetReplies(beforeMs: now - config.retryWindowMs) }
         }
         for entry in parked.takeExpired(nowMs: now) {
             send(entry.envelope, Reply.ok(Operations.noTask))
         }
-        if !parkedRetry.isEmpty, writes.mayWrite(nowMs: now) {
-            let lanes = parkedRetry
-            parkedRetry = []
-            serveParked(lanes: lanes)
-        }
+        if let offer = parked.retry(boardWritable: writes.mayWrite(nowMs: now)) { offerWork(offer) }
         publishNewEvents()
     }
 

@@ -7,6 +7,10 @@ import KanbanProtocol
 /// seconds. The loop never waits that long: a write waits at most `SQLiteBoard`'s small busy timeout,
 /// and if the lock is still taken, the writes stay queued here and the loop goes on answering reads.
 /// Each write is tried again on later turns until its client's deadline, and then answered `busy`.
+///
+/// A value-type state machine: it is told what arrives, what committed and when the lock was found
+/// taken, and says what to run (`nextBatch`), whom to answer `busy` (`arrive`, `takeExpired`) and
+/// when the loop must wake (`nextWakeMs`). The loop runs the batches and sends the answers.
 struct WriteQueue {
     struct Pending {
         var envelope: [[UInt8]]
@@ -34,12 +38,34 @@ struct WriteQueue {
 
     func mayWrite(nowMs: Int64) -> Bool { nowMs >= heldUntilMs }
 
-    mutating func enqueue(_ p: Pending) { pending.append(p) }
+    /// What becomes of a write that arrives.
+    enum Arrival: Equatable {
+        case queued
+        /// Too many are waiting already: answer it `busy` now (nothing changed).
+        case answerBusy
+    }
 
-    /// The oldest waiting writes, at most `max`.
-    func next(_ max: Int) -> ArraySlice<Pending> { pending.prefix(max) }
+    mutating func arrive(_ p: Pending) -> Arrival {
+        guard !isFull else { return .answerBusy }
+        pending.append(p)
+        return .queued
+    }
 
-    mutating func dropFirst(_ n: Int) { pending.removeFirst(min(n, pending.count)) }
+    /// The oldest waiting writes to run in one transaction, at most `max`; nil while there are none
+    /// or the lock was found taken too recently. Settle it with `committed` or `failed`.
+    func nextBatch(nowMs: Int64, max: Int) -> ArraySlice<Pending>? {
+        guard !pending.isEmpty, mayWrite(nowMs: nowMs) else { return nil }
+        return pending.prefix(max)
+    }
+
+    /// The batch of `count` went through. Returns how long the spell of contention lasted, if there was one.
+    mutating func committed(_ count: Int, nowMs: Int64) -> Int64? {
+        pending.removeFirst(min(count, pending.count))
+        return noteWritten(nowMs: nowMs)
+    }
+
+    /// The batch of `count` could not be committed (not a locked board): its writes were answered.
+    mutating func failed(_ count: Int) { pending.removeFirst(min(count, pending.count)) }
 
     /// A write found the lock taken: wait a little longer each time before the next try.
     /// Returns true at the start of a spell (worth a log line; the rest are not).
@@ -69,7 +95,7 @@ struct WriteQueue {
 
     /// The earliest moment the loop has something to do for these writes.
     var nextWakeMs: Int64? {
-        guard let soonest = pending.map(\.deadlineMs).min() else { return nil }
+        guard let soonest = pending.lazy.map(\.deadlineMs).min() else { return nil }
         return min(soonest, heldUntilMs)
     }
 }
