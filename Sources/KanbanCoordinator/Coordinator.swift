@@ -6,47 +6,6 @@ import Logging
 import Synchronization
 import ZeroMQ
 
-/// How a coordinator listens and what it accepts.
-public struct CoordinatorConfig: Sendable {
-    /// ROUTER endpoint for requests (`tcp://127.0.0.1:*` picks a free port).
-    public var commandEndpoint: String
-    /// PUB endpoint for events.
-    public var eventEndpoint: String
-    public var adminToken: String
-    public var limits: DecodeLimits
-    /// Hard ceiling enforced by libzmq itself: a peer that sends a bigger frame is disconnected and the
-    /// frame never reaches us. Frames between `limits.maxRequestBytes` and this get a `too_large` reply.
-    public var maxFrameBytes: Int64
-    public var defaultLeaseSeconds: Int
-    /// What happens to a task whose lease ran out: retried (maybe after a backoff) or given up.
-    public var retry: RetryPolicy
-    /// Where spawned workers log and work; nil runs no dispatcher (spawn and pool lanes then wait).
-    public var dispatch: DispatchSettings?
-    /// Where Hermes keeps profiles; lanes may not take a profile's name.
-    public var hermesProfileDirs: [String] = []
-    /// How long a mutating request's reply is kept for retries with the same `request_id`.
-    public var retryWindowMs: Int64
-    /// CURVE on both sockets, with a ZAP handler that admits only registered keys; nil: tokens.
-    public var curve: CurveServerSettings?
-    /// How long a write waits for another program's write lock when its request names no
-    /// `timeout_ms`; then it is answered `busy`. The loop goes on serving meanwhile.
-    public var writeWaitMs: Int = 4000
-    /// The longest one attempt to take the board's write lock may hold up the loop.
-    public var lockWaitMs: Int = 20
-    public var version: String
-
-    public init(commandEndpoint: String = Endpoints.command, eventEndpoint: String = Endpoints.events,
-                adminToken: String, limits: DecodeLimits = DecodeLimits(), maxFrameBytes: Int64 = 2 << 20,
-                defaultLeaseSeconds: Int = Lease.defaultSeconds, retry: RetryPolicy = RetryPolicy(),
-                retryWindowMs: Int64 = 3_600_000, version: String = "0.1.0") {
-        self.commandEndpoint = commandEndpoint; self.eventEndpoint = eventEndpoint; self.adminToken = adminToken
-        self.limits = limits; self.maxFrameBytes = maxFrameBytes; self.defaultLeaseSeconds = defaultLeaseSeconds
-        self.retry = retry
-        self.retryWindowMs = retryWindowMs
-        self.version = version
-    }
-}
-
 /// The coordinator service: one owner thread runs the ROUTER and PUB sockets, every board write,
 /// lease expiry and parked claims. ZeroMQ sockets are not thread-safe, and one writer keeps claim
 /// ordering obvious, so nothing here takes a lock except the stop flag.
@@ -233,18 +192,19 @@ public final class Coordinator: @unchecked Sendable {
     func loop() {
         defer { shutdown() }
         guard let router else { return }
+        // What the loop polls does not change while it runs: built once, not on every turn.
+        let polled = [router] + [zap?.socket].compactMap { $0 }
+        let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let timeout = nextTimeoutMs()
             let readable: Bool
             // Whether this turn read the command socket dry (expiry after a stall waits for it).
             var socketDrained: Bool
             do {
-                let extra = [zap?.socket]
-                let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
-                let ready = try Poller.poll([router] + extra.compactMap { $0 }, fds: fds, timeoutMs: timeout)
+                let ready = try Poller.poll(polled, fds: fds, timeoutMs: timeout)
                 readable = ready[0]
                 noteTurn()
-            if zap != nil, ready[1] { answerZap() }
+                if zap != nil, ready[1] { answerZap() }
             } catch {
                 log.error("poll failed", metadata: ["error": "\(error)"])
                 break
