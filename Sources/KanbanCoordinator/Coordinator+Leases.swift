@@ -49,14 +49,18 @@ extension Coordinator {
 
     /// A turn of the loop begins: notes a stall of the coordinator itself, after which expiry waits.
     func noteTurn() {
-        if let stood = leaseTimers.turnBegins(monotonicMs: clock.monotonicMs(), uptimeMs: Self.uptimeMs()) {
-            log.notice("the coordinator stood still; live leases extended by the stall, queued requests read before any expires",
-                       metadata: ["stall_ms": "\(stood)", "leases": "\(leaseTimers.deadlines.count)"])
-        }
+        logStall(leaseTimers.turnBegins(monotonicMs: clock.monotonicMs(), uptimeMs: Self.uptimeMs()))
+    }
+
+    private func logStall(_ stood: Int64?) {
+        guard let stood else { return }
+        log.notice("the coordinator stood still; live leases extended by the stall, queued requests read before any expires",
+                   metadata: ["stall_ms": "\(stood)", "leases": "\(leaseTimers.deadlines.count)"])
     }
 
     /// Ends the claims whose monotonic deadline passed, once the stall grace allows.
     func expireDueLeases(socketDrained: Bool) {
+        logStall(leaseTimers.beforeExpiry(uptimeMs: Self.uptimeMs()))  // a stop in the middle of this turn
         let now = readClocks()
         let due = leaseTimers.expiryDue(at: now, uptimeMs: Self.uptimeMs(), socketDrained: socketDrained)
         guard !due.isEmpty, !timers.leaseTimersHeld(monotonicMs: now.monotonicMs), writes.mayWrite(nowMs: now.wallMs) else { return }

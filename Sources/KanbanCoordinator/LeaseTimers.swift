@@ -28,6 +28,15 @@ struct LeaseTimers {
     /// itself every live lease runs that much longer, and the stall is returned (for the log).
     mutating func turnBegins(monotonicMs: Int64, uptimeMs: Int64) -> Int64? {
         turnBeganMs = monotonicMs
+        return noteStall(uptimeMs: uptimeMs)
+    }
+
+    /// Just before leases are expired, the same look as at the start of a turn: the process may have
+    /// been stopped after the turn began (a SIGSTOP lands anywhere, often right after a reply went
+    /// out), and that stall is not the workers' time either. Returns the stall, if there was one.
+    mutating func beforeExpiry(uptimeMs: Int64) -> Int64? { noteStall(uptimeMs: uptimeMs) }
+
+    private mutating func noteStall(uptimeMs: Int64) -> Int64? {
         guard let stood = stallGrace.turnBegins(atMs: uptimeMs), stood > 0 else { return nil }
         // Its own stall is not the workers' time; the stored expiries (what Hermes and a restart
         // read) are restated to match.

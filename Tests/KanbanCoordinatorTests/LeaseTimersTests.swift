@@ -61,6 +61,18 @@ final class LeaseTimersTests: XCTestCase {
         XCTAssertEqual(t.expiryDue(at: late, uptimeMs: 40_000 + StallGrace.settleMs, socketDrained: true), [1])
     }
 
+    func test_aStallInTheMiddleOfATurn_holdsExpiryAsOneBetweenTurnsDoes() {
+        var t = running()
+        t.committed([claimed(run: 1, atMs: start.wallMs, expiresMs: start.wallMs + 3_000)], at: start)
+        _ = t.turnBegins(monotonicMs: start.monotonicMs + 10, uptimeMs: 300)
+        // Stopped for 5 s after the turn began (right after it sent a reply); it resumes where it was.
+        XCTAssertEqual(t.beforeExpiry(uptimeMs: 5_300), 5_000)
+        XCTAssertEqual(t.expiryDue(at: at(5_010), uptimeMs: 5_300, socketDrained: true), [],
+                       "a heartbeat queued meanwhile is read first")
+        XCTAssertEqual(t.nextDeadline, start.monotonicMs + 8_000, "and the lease runs the stall longer")
+        XCTAssertNil(t.beforeExpiry(uptimeMs: 5_310), "no stall since")
+    }
+
     func test_aSteppedWallClock_asksForTheStoredExpiriesToBeRestated_untilTheyAre() {
         var t = running()
         t.committed([claimed(run: 1, atMs: start.wallMs, expiresMs: start.wallMs + 30_000)], at: start)
