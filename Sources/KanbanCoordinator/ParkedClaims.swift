@@ -84,7 +84,8 @@ struct ParkedClaims {
         return offer(lanes: lanes, boardWritable: true)
     }
 
-    /// The next claim to offer work to, or nil when the pass is over.
+    /// The next claim to offer work to, or nil when the pass is over. A pass is always run until this
+    /// returns nil: only then are the answered claims gone from `entries` (they are compacted away).
     mutating func next(_ offer: inout Offer) -> Entry? {
         precondition(!offer.pending, "settle the claim under offer first")
         while offer.read < entries.count {
