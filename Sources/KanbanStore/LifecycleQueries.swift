@@ -17,8 +17,7 @@ extension SQLiteBoard {
           (SELECT group_concat(parent_id, char(30)) FROM (SELECT parent_id FROM task_links WHERE child_id = tasks.id\(limit))),
           (SELECT group_concat(child_id, char(30)) FROM (SELECT child_id FROM task_links WHERE parent_id = tasks.id\(limit))),
           EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?),
-          EXISTS (SELECT 1 FROM task_links l JOIN tasks p ON p.id = l.parent_id
-                  WHERE l.child_id = tasks.id AND p.status NOT IN ('done', 'archived'))
+          \(ParentsFinished.unfinishedParentSQL(childID: "tasks.id"))
         FROM tasks
         """
     }
@@ -50,7 +49,7 @@ extension SQLiteBoard {
             // Quarantined tasks (the board contradicts itself about them, Quarantine.swift) are stepped
             // over, so the lane's other tasks flow; the set is small and bounded.
             let q = try prepared(Hot.nextCandidate.rawValue, db, Self.snapshotSQL(lists: .all) + """
-                 WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
+                 WHERE assignee = ? AND \(UnclaimedReady.sql())
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
                 ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?
                 """)
@@ -141,7 +140,7 @@ extension SQLiteBoard {
             // A range of the (parent_id, child_id) primary key from the cursor on: each call reads the
             // next `limit` links, so a fan-out of 10,000 is read once over all its batches.
             let q = try prepared(Hot.waitingChildren.rawValue, db, """
-                SELECT l.child_id, t.status = 'todo' FROM task_links l LEFT JOIN tasks t ON t.id = l.child_id
+                SELECT l.child_id, t.status = \(TaskStatus.todo.sql) FROM task_links l LEFT JOIN tasks t ON t.id = l.child_id
                 WHERE l.parent_id = ? AND l.child_id > ? ORDER BY l.child_id LIMIT ?
                 """)
             q.bind(.text(parent), .text(after ?? ""), .int(Int64(limit)))
@@ -179,7 +178,7 @@ extension SQLiteBoard {
             let now = nowMs / 1000
             let q = try prepared(Hot.openRun.rawValue, db, """
                 INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
-                SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
+                SELECT id, ?, current_step_key, \(RunStatus.openSQL), ?, ? FROM tasks WHERE id = ?
                 """)
             q.bind(.text(profile), .int(now), .int(now), .text(taskID))
             // No row: the task the snapshot just read is not found by its id (a damaged primary-key
@@ -235,7 +234,7 @@ struct TimerHint {
 }
 
 /// Keys of the hot path's prepared statements (`PreparedStatements`). Task updates, whose SQL depends
-/// on the fields they set, use keys from `EffectWriter.updateKey` above this range.
+/// on the fields they set, use keys from `UpdateShape.key` above this range.
 enum Hot: Int {
     case snapshotByID, leanSnapshotByID, closesCycle, nextCandidate, claimByToken, openClaimByRun, expiredClaims, liveClaims, waitingChildren, openRun
     case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
