@@ -124,7 +124,7 @@ public final class SQLiteBoard: BoardStore {
     /// committed when this returns. No savepoint: the caller that may need to undo a part
     /// (the coordinator, per request) asks for one with `atomically`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let db = openTransaction { return try body(db) }
+        if let db = openTransaction { return try body(try Self.stillOpen(db)) }
         return try transaction(.immediate) { db in
             openTransaction = db
             defer { openTransaction = nil }
@@ -150,7 +150,8 @@ public final class SQLiteBoard: BoardStore {
     private func savepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
         let mark = journal.mark
         let queued = promotions
-        try prepared(Hot.savepoint.rawValue, db, "SAVEPOINT request").run()
+        // Outside a transaction SAVEPOINT would begin one of its own, committed by its RELEASE.
+        try prepared(Hot.savepoint.rawValue, try Self.stillOpen(db), "SAVEPOINT request").run()
         do {
             let result = try body()
             try prepared(Hot.release.rawValue, db, "RELEASE request").run()
@@ -164,6 +165,18 @@ public final class SQLiteBoard: BoardStore {
             undone()
             throw error
         }
+    }
+
+    /// `db` if its transaction is still open. SQLite may roll a whole transaction back on its own
+    /// (a trigger's `RAISE(ROLLBACK)`; some I/O and disk-full errors): a caller that caught the error
+    /// and went on would then write in autocommit mode, each statement committed alone, half a
+    /// request on disk. Every write in an open transaction asks first (one flag read) and fails instead.
+    static func stillOpen(_ db: Database) throws -> Database {
+        guard sqlite3_get_autocommit(db.sqliteConnection) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ABORT,
+                                message: "SQLite rolled the transaction back after an earlier error; nothing more is written in it")
+        }
+        return db
     }
 
     /// `body` in a transaction of its own on the one connection, committed when this returns.

@@ -3,8 +3,16 @@ import KanbanModel
 /// The task commands, for any store: load a snapshot, let `TaskLifecycle` decide, apply its effects.
 /// No SQL and no rules here; a second backend inherits all of it by implementing `LifecycleStore`.
 ///
-/// No command opens a savepoint: each checks before it writes, so a refusal leaves nothing to undo.
-/// The coordinator gives each request one savepoint (`atomically`) for what a failure mid-write leaves.
+/// What a thrown error leaves (the contract callers that catch rely on, e.g. `complete` with
+/// `claim_next` and the dispatcher's claims, which go on in the same transaction):
+/// - a `BoardError` is a refusal. It is decided before the command writes anything, or after whole
+///   steps that stand on their own: `claim` writes each demotion, and each attempt to open a claim
+///   (run row, then the compare-and-set), in a savepoint of its own, so a step that fails half-way
+///   is undone whole before the refusal is thrown.
+/// - any other error (the storage failed) may leave part of a write behind: the caller's
+///   savepoint or transaction must undo it (the coordinator gives each request one, `atomically`).
+/// Other commands open no savepoint: each checks before it writes, and its one compare-and-set comes
+/// first (`apply` writes the task row before anything else), so a refusal has nothing to undo.
 extension LifecycleStore {
     /// Claims one task for the lane; nil when the lane has nothing claimable. A refusal found after
     /// Hermes-style bookkeeping (demoting a ready task whose parents are not done) is thrown only
@@ -35,7 +43,9 @@ extension LifecycleStore {
             } catch { return .failure(error) }
             switch decision {
             case .demote(let effects):
-                try perform(effects, nowMs: nowMs)
+                // Whole or not at all: a caller that catches a later refusal commits what came before.
+                // (A savepoint only on this rare path: the claims of the hot path never demote.)
+                try atomically { try perform(effects, nowMs: nowMs) }
                 if let id = intent.taskID { return .failure(.notReady("task \(id) waits for unfinished parents")) }
             case .open(let plan):
                 do {
