@@ -8,7 +8,7 @@ import KanbanModel
 /// One connection (a GRDB `DatabaseQueue`) for the life of the process, used from the coordinator's
 /// owner thread. Every write is `BEGIN IMMEDIATE … COMMIT` in WAL mode with `synchronous=FULL`, as
 /// Hermes does, so a returned call is durable and Hermes processes can write the same file at once.
-public final class SQLiteBoard: BoardStore {
+public final class SQLiteBoard: BoardStore, HermesChangeFeed {
     let queue: DatabaseQueue
     /// Where the board lives (":memory:" style paths are not supported: Hermes needs a file).
     public let path: String
@@ -82,6 +82,14 @@ public final class SQLiteBoard: BoardStore {
 
     /// True while a transaction is open on the connection.
     var openTransactionActive: Bool { openTransaction != nil }
+
+    // MARK: What memory keeps (one writer)
+    //
+    // Everything below assumes this connection is the only writer of the `bridge_*` tables (the one
+    // coordinator; see `BoardStore`): what a write of ours changes, we change here too, and every
+    // rollback (`undone`) throws away what a write may have taught us. Nothing here is read from
+    // Hermes' tables, which other programs write. A second writer of `bridge_*` would make these stale.
+
     /// Events written and not yet published (see `takeCommittedEvents`).
     let journal = EventJournal()
     /// The next backoff end (LifecycleQueries.swift).
@@ -218,6 +226,9 @@ public final class SQLiteBoard: BoardStore {
             throw error
         }
     }
+
+    /// Hermes writes the same file: its changes are read from `task_events` (ExternalChanges.swift).
+    public var changeFeed: (any HermesChangeFeed)? { self }
 
     public func limitLockWait(ms: Int) {
         queue.inDatabase { db in _ = sqlite3_busy_timeout(db.sqliteConnection, Int32(clamping: ms)) }
