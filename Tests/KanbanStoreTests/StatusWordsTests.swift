@@ -35,6 +35,20 @@ final class StatusWordsTests: XCTestCase {
         XCTAssertEqual(found, [], "status words typed as SQL literals; use TaskStatus.sql / RunStatus / a predicate of BoardPredicates.swift")
     }
 
+    /// The claim lock's format (`lane:<lane>:<run>`) is `ClaimLock`'s: SQL builds it with
+    /// `ClaimLock.sql` and matches it with `ClaimLock.likeSQL`, never by spelling `'lane:`.
+    func test_storeSources_spellNoClaimLockPrefix() throws {
+        var found: [String] = []
+        let dir = Self.repoRoot.appendingPathComponent("Sources/KanbanStore")
+        for file in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) where file.pathExtension == "swift" {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.contains("'lane:") {
+                found.append("\(file.lastPathComponent):\(n + 1)")
+            }
+        }
+        XCTAssertEqual(found, [], "the claim lock spelled in SQL; use ClaimLock.sql / ClaimLock.likeSQL")
+    }
+
     /// The scan itself finds what it looks for (a scan that finds nothing anywhere proves nothing).
     func test_scan_findsAQuotedStatusWord() {
         XCTAssertEqual(Self.literals(in: "SELECT 1 FROM tasks WHERE status = 'ready' AND x = 'lost'"), ["ready"])
