@@ -141,6 +141,13 @@ final class PredicateAgreementTests: XCTestCase {
         let spawnedSQL = try texts(raw, "SELECT name FROM bridge_lanes WHERE \(SpawnedLane.sql())")
         let spawnedSwift = Set(try g.board.lanes().filter { $0.lane.kind.isSpawned }.map(\.lane.name))
         XCTAssertEqual(spawnedSQL, spawnedSwift, context)
+
+        // Liveness refresh (it writes: last). Every task's heartbeat is unset on these boards, so each
+        // task on the run of a live claim whose lease still runs is refreshed, and no other.
+        let unexpired = Set(claims.filter { live($0) && $0.leaseExpiresMs > Self.nowMs }.map(\.runID))
+        let refreshedSwift = Set(tasks.filter { $0.currentRunID.map(unexpired.contains) == true }.map(\.id))
+        XCTAssertEqual(try g.board.refreshLiveness(nowMs: Self.nowMs, staleAfterS: 60), refreshedSwift.count, "refreshLiveness, \(context)")
+        XCTAssertEqual(try texts(raw, "SELECT id FROM tasks WHERE last_heartbeat_at IS NOT NULL"), refreshedSwift, "refreshed tasks, \(context)")
     }
 
     private func ids(_ raw: SQLiteBoardRaw, _ sql: String) throws -> Set<Int64> {
