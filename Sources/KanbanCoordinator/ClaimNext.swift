@@ -23,9 +23,8 @@ extension Operations {
             if let lane = task.assignee {
                 do {
                     grant = try claim(ClaimRequest(lane: lane), minter: &minter)
-                } catch let refusal as BoardError {
-                    _ = refusal  // nothing of it was written (see above): the completion stands alone
-                    grant = nil
+                } catch is BoardError {
+                    grant = nil  // a refusal: nothing of it is half-written (see above), the completion stands
                 }
             }
             return .completed(task: task, next: grant)
