@@ -10,10 +10,11 @@ extension Operations {
     /// full or gone, a watch lane) leaves `next` empty.
     ///
     /// The refusal is caught and the transaction goes on, which is safe only because a `BoardError`
-    /// from a claim leaves nothing half-written (TaskCommands.swift): each attempt to open a claim (run
-    /// row, compare-and-set) and each demotion runs in a savepoint of the store's, undone whole if it
-    /// fails; the demotions that went through are Hermes' bookkeeping and stand, as in Hermes. Any
-    /// other error (the storage failed) is not caught: it undoes the completion too.
+    /// from a claim leaves nothing half-written (TaskCommands.swift): each attempt to open a claim is
+    /// decided by the run row's insert before anything of it is written, and each demotion runs in a
+    /// savepoint of the store's, undone whole if it fails; the demotions that went through are Hermes'
+    /// bookkeeping and stand, as in Hermes. Any other error (the storage failed, a `BoardFault`) is not
+    /// caught: it undoes the completion too.
     /// (`ClaimNextFaultTests` injects a failure after the run row and finds no orphan run.)
     func completeAndClaimNext(_ proof: ClaimProof, _ ending: ClaimEnding, minter: inout TokenMinter) throws -> Outcome {
         try store.inTransaction {

@@ -116,8 +116,9 @@ public protocol LifecycleStore: BoardTransactions {
     func quarantine(taskID: String)
     /// True when `parent → child` would close a cycle.
     func closesCycle(parent: String, child: String) throws -> Bool
-    /// Inserts the run row of a claim being opened (Hermes' order: the run first); returns its id.
-    func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64
+    /// Inserts the run row of a claim being opened, under its lock (Hermes' order: the run first);
+    /// returns its id, or nil, having written nothing, when the task is not claimable after all.
+    func openRun(_ plan: ClaimPlan) throws -> Int64?
     /// Writes the effects. A `TaskUpdate` whose guard no longer holds throws (`mustApply`) or is skipped.
     /// `claimTokenHash` is recorded for a claim being opened.
     func apply(_ effects: LifecycleEffects, claimTokenHash: String?, nowMs: Int64) throws

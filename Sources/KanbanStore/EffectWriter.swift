@@ -83,10 +83,8 @@ extension SQLiteBoard {
     func write(_ change: RunChange, _ db: Database, tokenHash: String?, nowMs: Int64) throws {
         let now = nowMs / 1000
         switch change {
-        case .open(let runID, let taskID, let lock, let lane, let leaseMs, let expiresMs):
-            let run = try prepared(Hot.runOpen.rawValue, db, "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?")
-            run.bind(.text(lock), .int(Lease.hermesSeconds(fromMs: expiresMs)), .int(runID))
-            try run.run()
+        case .open(let runID, let taskID, _, let lane, let leaseMs, let expiresMs):
+            // The run row carries its lock and expiry from its insert (`openRun`): only the claim is new.
             let claim = try prepared(Hot.claimInsert.rawValue, db, """
                 INSERT INTO bridge_claims (run_id, task_id, lane, token_hash, lease_ms, lease_expires_ms, claimed_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?)

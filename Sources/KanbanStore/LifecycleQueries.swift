@@ -173,19 +173,30 @@ extension SQLiteBoard {
         }
     }
 
-    public func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64 {
+    public func openRun(_ plan: ClaimPlan) throws -> Int64? {
         try write { db in
-            let now = nowMs / 1000
+            let now = plan.nowMs / 1000
+            // One statement makes the whole run row, its lock included: the id is chosen here, as
+            // AUTOINCREMENT would choose it (past the highest id ever given, `sqlite_sequence`, and the
+            // highest present), so the lock that names it is written with it instead of by a second
+            // UPDATE. Only this connection writes inside the transaction, so nobody takes the id meanwhile.
+            // The task must still be claimable (`UnclaimedReady`), which makes the claim's
+            // compare-and-set that follows certain: a refusal is decided here, before anything is written.
             let q = try prepared(Hot.openRun.rawValue, db, """
-                INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
-                SELECT id, ?, current_step_key, \(RunStatus.openSQL), ?, ? FROM tasks WHERE id = ?
+                INSERT INTO task_runs (id, task_id, profile, step_key, status, started_at, last_heartbeat_at, claim_lock, claim_expires)
+                SELECT n.id, t.id, ?, t.current_step_key, \(RunStatus.openSQL), ?, ?, \(ClaimLock.sql(lane: "?", runID: "n.id")), ?
+                FROM tasks t, (SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'task_runs'), 0),
+                                          COALESCE((SELECT MAX(id) FROM task_runs), 0)) + 1 AS id) n
+                WHERE t.id = ? AND \(UnclaimedReady.sql(task: "t"))
                 """)
-            q.bind(.text(profile), .int(now), .int(now), .text(taskID))
-            // No row: the task the snapshot just read is not found by its id (a damaged primary-key
-            // index, issue #19 finding 3). Nothing was written; the claim loop quarantines it.
+            q.bind(.text(plan.profile), .int(now), .int(now), .text(plan.lane), .int(Lease.hermesSeconds(fromMs: plan.leaseExpiresAtMs)),
+                   .text(plan.task.id))
+            // No row: the task the snapshot just read as claimable, in this transaction, is not found by
+            // its id or is not claimable after all (a damaged index, issue #19 finding 3). Nothing was
+            // written; the claim loop quarantines it.
             guard try q.run() == 1 else {
-                noteInconsistency(taskID: taskID, what: "a claim's run found no task by its id")
-                throw BoardError.conflict("task \(taskID) is not found by its id; the board disagrees with itself")
+                noteInconsistency(taskID: plan.task.id, what: "a claim's run found no claimable task by its id")
+                return nil
             }
             return q.lastInsertedRowID
         }
@@ -237,7 +248,7 @@ struct TimerHint {
 /// on the fields they set, use keys from `UpdateShape.key` above this range.
 enum Hot: Int {
     case snapshotByID, leanSnapshotByID, closesCycle, nextCandidate, claimByToken, openClaimByRun, expiredClaims, liveClaims, waitingChildren, openRun
-    case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
+    case claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
     case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
     case savepoint, release, rollbackTo, beginImmediate, beginDeferred, commit, rollback
     case openClaims

@@ -8,10 +8,11 @@ import XCTest
 
 /// `complete` with `claim_next` catches the next claim's refusal and commits the completion. Here the
 /// next claim is made to fail after its run row was inserted (a trigger makes its compare-and-set
-/// change no row): the completion must commit alone, with no orphan run. Runs the real op handler
-/// on a real board file; no sockets are needed for what is tested.
+/// change no row): that is a fault, not a refusal, so the request fails whole, the completion with
+/// it, and no orphan run is left. Runs the real op handler on a real board file; no sockets are needed
+/// for what is tested.
 final class ClaimNextFaultTests: XCTestCase {
-    func test_completeWithClaimNext_whoseNextClaimFailsAfterItsRunRow_commitsNoOrphanRun() throws {
+    func test_completeWithClaimNext_whoseNextClaimFailsAfterItsRunRow_failsWholeWithNoOrphanRun() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kb-claimnext-fault-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -35,15 +36,13 @@ final class ClaimNextFaultTests: XCTestCase {
                 BEGIN SELECT RAISE(IGNORE); END
                 """)
         }
-        let handled = try board.atomically {  // as a request's savepoint in the group commit
+        XCTAssertThrowsError(try board.atomically {  // as a request's savepoint in the group commit
             try operations.perform(.complete(ClaimRef(taskID: first.id, claimToken: grant.token), result: "ok", summary: nil,
                                              metadata: nil, claimNext: true), as: .lane("factory"))
-        }
-        guard case .completed(let task, let next) = handled.outcome else { return XCTFail("\(handled.outcome)") }
-        XCTAssertEqual(task.status, .done)
-        XCTAssertNil(next, "the next claim could not be made")
+        }) { error in XCTAssertTrue(error is BoardFault, "\(error)") }
         try raw.read { db in
-            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT status FROM tasks WHERE id = ?", arguments: [first.id]), "done")
+            XCTAssertEqual(try String.fetchOne(db, sql: "SELECT status FROM tasks WHERE id = ?", arguments: [first.id]), "running",
+                           "the request failed whole: the worker may retry its completion")
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM task_runs"), 1, "no orphan run of the failed next claim")
             XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bridge_claims WHERE task_id = ?", arguments: [second.id]), 0)
             let row = try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT status, claim_lock, current_run_id FROM tasks WHERE id = ?",

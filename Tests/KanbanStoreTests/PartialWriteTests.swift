@@ -16,24 +16,31 @@ final class PartialWriteTests: XCTestCase {
         BEGIN SELECT RAISE(IGNORE); END
         """
 
-    func test_claimWhoseCompareAndSetFails_leavesNoRunRow() throws {
+    /// `openRun` decided the task claimable; a compare-and-set that refuses after it is the board
+    /// contradicting itself with the run row written: a `BoardFault`, which no caller takes for a
+    /// refusal, and the claim's transaction undoes the run row.
+    func test_claimWhoseCompareAndSetFailsAfterItsRunRow_isAFaultAndLeavesNoRunRow() throws {
         let f = try BoardFixture.sqlite()
         try f.lane("factory")
         let t = try f.task("contested")
         let raw = try SQLiteBoardRaw(path: f.path)
         try raw.exec(Self.casMisses)
-        // Named: refused (the board contradicts itself about the task).
-        XCTAssertThrowsError(try f.claim("factory", task: t.id)) { error in
-            guard case BoardError.conflict = error else { return XCTFail("\(error)") }
+        for named in [true, false] {
+            XCTAssertThrowsError(try named ? f.claim("factory", task: t.id) : f.claim("factory")) { error in
+                XCTAssertTrue(error is BoardFault, "not a refusal: \(error)")
+            }
+            try assertUntouched(raw, t.id)
         }
-        try assertUntouched(raw, t.id)
-        // The lane's best: stepped over (quarantined), so the claim finds nothing.
-        XCTAssertNil(try f.claim("factory"))
+        // Inside a caller's transaction that catches refusals and goes on: the fault is not caught as
+        // one, so the caller's savepoint undoes the run row.
+        XCTAssertThrowsError(try f.board.atomically {
+            do { _ = try f.claim("factory") } catch is BoardError { XCTFail("a fault caught as a refusal") }
+        })
         try assertUntouched(raw, t.id)
     }
 
     /// What `complete` with `claim_next` does: the next claim's refusal is caught and the completion
-    /// commits. The refused claim's run row must not commit with it.
+    /// commits. A refused claim writes nothing: here the lane is full when the next claim is asked.
     func test_refusedClaimCaughtInTheTransaction_commitsNoOrphanRun() throws {
         let f = try BoardFixture.sqlite()
         try f.lane("factory")
@@ -41,7 +48,7 @@ final class PartialWriteTests: XCTestCase {
         let second = try f.task("second")
         let c = try XCTUnwrap(try f.claim("factory", task: first.id))
         let raw = try SQLiteBoardRaw(path: f.path)
-        try raw.exec(Self.casMisses)
+        try raw.exec("UPDATE tasks SET status = 'todo' WHERE id = '\(second.id)'")  // not claimable
         try f.board.atomically {
             _ = try f.board.endClaim(f.proof("factory", first.id, c.token), .complete(result: "ok", summary: nil, metadata: nil),
                                      nowMs: f.nowMs)
@@ -52,7 +59,7 @@ final class PartialWriteTests: XCTestCase {
         }
         XCTAssertEqual(try raw.scalar("SELECT status FROM tasks WHERE id = '\(first.id)'"), "done", "the completion stands")
         XCTAssertEqual(try raw.scalar("SELECT COUNT(*) FROM task_runs"), "1", "only the completed claim's run")
-        try assertUntouched(raw, second.id, runs: 0)
+        XCTAssertEqual(try raw.scalar("SELECT COUNT(*) FROM bridge_claims WHERE task_id = '\(second.id)'"), "0")
     }
 
     /// A demotion (a ready task whose parent is unfinished goes back to `todo`, with `claim_rejected`)
