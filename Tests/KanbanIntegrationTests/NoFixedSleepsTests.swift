@@ -19,8 +19,6 @@ final class NoFixedSleepsTests: XCTestCase {
          "within()'s deadline, raced against the body and cancelled when the body finishes"),
         ("KanbanIntegrationTests/StallTests.swift", "Thread.sleep(forTimeInterval: 0.02)",
          "HeartbeatProbe's pace: it heartbeats every 20 ms for as long as the slow work runs"),
-        ("KanbanIntegrationTests/WebFaceTests.swift", "try await Task.sleep(nanoseconds: 50_000_000)",
-         "the pause between claim attempts of a probe loop that is cancelled once the stream has seen a claim"),
         ("interop/test_crash_recovery.py", "time.sleep(0.05)",
          "the pause of a Lazy Pirate client before it resends, and of a client whose lane is full: load, not a wait"),
         ("interop/test_crash_recovery.py", "time.sleep(0.02)  # the feeder adds more while the kills go on",
