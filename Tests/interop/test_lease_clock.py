@@ -7,6 +7,7 @@ import os
 import signal
 import sqlite3
 import time
+from contextlib import closing
 
 import zmq
 
@@ -41,7 +42,7 @@ def timed_out(bridge, task_id):
 
 def last_lease_deadline_ms(db_path):
     """The latest deadline of the board's live claims, read from the file (the coordinator is stopped)."""
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
         deadline = conn.execute("SELECT MAX(lease_expires_ms) FROM bridge_claims WHERE ended_at_ms IS NULL").fetchone()[0]
     assert deadline is not None, "a live claim to stall past"
     return deadline
