@@ -32,7 +32,9 @@ extension Coordinator {
                     guard let entry = open[name] else { continue }
                     var grant: ClaimGrant?
                     do {
-                        grant = try operations.claim(ClaimRequest(lane: name))
+                        // In a savepoint: a claim that fails is undone whole (not only its refusals, which
+                        // write nothing half-way, but a storage error too) before the pass goes on.
+                        grant = try store.atomically { try operations.claim(ClaimRequest(lane: name)) }
                     } catch BoardError.busy {
                         throw BoardError.busy
                     } catch {
@@ -96,8 +98,11 @@ extension Coordinator {
         let kept: Void? = attemptWrite("keep spawned workers' leases") {
             for run in due {
                 // A claim its worker already ended (complete, block) is renewed no more; it exits soon.
-                _ = try? store.heartbeat(ClaimProof(principal: .admin, taskID: run.taskID, tokenHash: run.tokenHash),
-                                         note: nil, metadata: nil, nowMs: now)
+                // In a savepoint: a renewal that fails half-way is undone whole, and the others still commit.
+                _ = try? store.atomically {
+                    try store.heartbeat(ClaimProof(principal: .admin, taskID: run.taskID, tokenHash: run.tokenHash),
+                                        note: nil, metadata: nil, nowMs: now)
+                }
             }
         }
         if kept != nil { spawnedRuns.renewed(due, monotonicMs: monotonicNow) }

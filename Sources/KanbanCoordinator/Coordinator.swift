@@ -265,10 +265,11 @@ public final class Coordinator: @unchecked Sendable {
     /// Paced by `LoopTimers.Job.importChanges`: a busy loop turns over every millisecond or so, and
     /// Hermes' writes need not be seen sooner (an idle loop wakes every `idleWakeMs` anyway).
     func watchExternalChanges() {
-        guard let marker = try? store.externalChangeMarker(), marker != externalMarker else { return }
+        // Only a store that other programs write has a change feed (SQLite: Hermes writes the file).
+        guard let feed = store.changeFeed, let marker = try? feed.externalChangeMarker(), marker != externalMarker else { return }
         // Importing writes (the published stream's rows): while the board is locked it waits, and the
         // marker is only moved once it went through, so nothing is skipped.
-        guard let n = attemptWrite("import changes another program made", { try store.importExternalEvents(nowMs: clock.nowMs()) })
+        guard let n = attemptWrite("import changes another program made", { try feed.importExternalEvents(nowMs: clock.nowMs()) })
         else { return }
         externalMarker = marker
         if n > 0 { log.info("picked up changes another program made to the board", metadata: ["events": "\(n)"]) }

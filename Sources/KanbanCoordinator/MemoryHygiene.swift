@@ -12,14 +12,23 @@ import Glibc
 public enum MemoryHygiene {
     /// Blocks at least this big get a mapping of their own.
     static let mmapThresholdBytes: Int32 = 256 * 1024
-    /// How often the loop hands freed heap back.
-    static let trimEveryMs: Int64 = 10_000
+    /// How often the loop hands freed heap back (ms). Written only by `configure()`, at process start,
+    /// before the loop thread exists.
+    nonisolated(unsafe) static var trimEveryMs: Int64 = 10_000
+    /// A test seam, unset in production: the interop test of hostile clients (Tests/interop/test_hostile.py)
+    /// sets a short interval, so it polls for a burst's memory to come back instead of waiting out 10 s.
+    static let testTrimEveryMsVariable = "KANBAN_BRIDGE_TEST_TRIM_EVERY_MS"
 
     /// glibc's `M_MMAP_THRESHOLD` (malloc.h, which Swift's Glibc module does not expose).
     static let mmapThresholdOption: Int32 = -3
 
     /// Call once at process start (it is process-wide). Does nothing without glibc.
     public static func configure() {
+        #if canImport(Glibc)
+        if let value = getenv(testTrimEveryMsVariable).flatMap({ Int64(String(cString: $0)) }), value > 0 {
+            trimEveryMs = value
+        }
+        #endif
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         guard let f = symbol("mallopt", as: Mallopt.self) else { return }
         _ = f(mmapThresholdOption, mmapThresholdBytes)

@@ -2,18 +2,19 @@
 public enum Readiness {
     /// The status a new (or re-evaluated) task gets: `ready` when every parent released it, else `todo`.
     public static func initialStatus(parentStatuses: [TaskStatus]) -> TaskStatus {
-        initialStatus(parentsFinished: parentStatuses.allSatisfy(\.releasesChildren))
+        initialStatus(parentsFinished: ParentsFinished.holds(parentStatuses: parentStatuses))
     }
 
     public static func initialStatus(parentsFinished: Bool) -> TaskStatus { parentsFinished ? .ready : .todo }
 
-    /// A task is claimable when it is `ready`, unlocked, and its parents are all done or archived.
+    /// A task is claimable when it is `ready`, unlocked (`UnclaimedReady`), and its parents are all
+    /// done or archived (`ParentsFinished`); BoardPredicates.swift has both with their SQL.
     public static func isClaimable(status: TaskStatus, claimLock: String?, parentStatuses: [TaskStatus]) -> Bool {
-        isClaimable(status: status, claimLock: claimLock, parentsFinished: parentStatuses.allSatisfy(\.releasesChildren))
+        isClaimable(status: status, claimLock: claimLock, parentsFinished: ParentsFinished.holds(parentStatuses: parentStatuses))
     }
 
     public static func isClaimable(status: TaskStatus, claimLock: String?, parentsFinished: Bool) -> Bool {
-        status == .ready && claimLock == nil && parentsFinished
+        UnclaimedReady.holds(status: status, claimLock: claimLock) && parentsFinished
     }
 
     /// How many waiting children one write promotes. A parent with more (a fan-out of 10,000) has the
@@ -39,13 +40,27 @@ public enum Readiness {
 /// The public `claim_lock` string Hermes sees: `lane:<lane>:<run>`. Never the secret token,
 /// never `<hostname>:` (Hermes would treat a host-local lock as its own worker).
 public enum ClaimLock {
-    public static func make(lane: String, runID: Int64) -> String { "lane:\(lane):\(runID)" }
+    /// What every bridge lock starts with, and what parts it; lane names hold no `:` (`Names`), so a
+    /// lock splits back into its lane and run.
+    static let prefix = "lane:"
+    static let separator: Character = ":"
+
+    public static func make(lane: String, runID: Int64) -> String { "\(prefix)\(lane)\(separator)\(runID)" }
+
+    /// `make` in SQL, from the SQL expressions of a lane name and a run id (`c.lane`, `c.run_id`).
+    public static func sql(lane: String, runID: String) -> String {
+        "'\(prefix)' || \(lane) || '\(separator)' || \(runID)"
+    }
+
+    /// A `LIKE` pattern that matches every bridge lock (and no Hermes host lock): `'lane:%'`.
+    public static let likeSQL = "'\(prefix)%'"
 
     /// The lane and run a bridge lock names, or nil when the lock is someone else's.
     public static func parse(_ lock: String) -> (lane: String, runID: Int64)? {
-        let parts = lock.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "lane", let run = Int64(parts[2]) else { return nil }
-        return (String(parts[1]), run)
+        guard lock.hasPrefix(prefix) else { return nil }
+        let parts = lock.dropFirst(prefix.count).split(separator: separator, omittingEmptySubsequences: false)
+        guard parts.count == 2, let run = Int64(parts[1]) else { return nil }
+        return (String(parts[0]), run)
     }
 }
 
@@ -104,8 +119,8 @@ public enum ClaimAuthority {
         if facts.claimEnded { return .staleClaim("this claim has ended") }
         // Hermes (or a person with its CLI) may have reclaimed, completed or blocked the task
         // without the token: the claim is lost when the task no longer carries our lock and run.
-        guard facts.taskStatus == .running, facts.taskCurrentRunID == runID,
-              facts.taskClaimLock == ClaimLock.make(lane: claimLane, runID: runID) else {
+        guard LiveClaim.carried(lane: claimLane, runID: runID, taskStatus: facts.taskStatus,
+                                taskCurrentRunID: facts.taskCurrentRunID, taskClaimLock: facts.taskClaimLock) else {
             return .staleClaim("the task was taken back or finished outside this claim (status \(facts.taskStatus?.rawValue ?? "?"))")
         }
         return nil

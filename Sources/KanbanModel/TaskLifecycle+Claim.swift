@@ -30,7 +30,7 @@ extension TaskLifecycle {
             if let assignee = task.assignee, assignee != lane.name {
                 throw .notAssigned("task \(task.id) is assigned to '\(assignee)', not to lane '\(lane.name)'")
             }
-            guard task.status == .ready, task.claimLock == nil else {
+            guard UnclaimedReady.holds(status: task.status, claimLock: task.claimLock) else {
                 throw .notReady("task \(task.id) is \(task.status.rawValue), not ready")
             }
             if task.backingOff { throw .notReady("task \(task.id) failed recently and waits out its retry backoff") }

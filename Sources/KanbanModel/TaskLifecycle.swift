@@ -98,7 +98,8 @@ public enum TaskLifecycle {
     public static func fail(_ claim: ClaimState, task: TaskState?, outcome: RunOutcome, error: String, payload: JSONValue,
                             retry: RetryPolicy, nowMs: Int64) -> LifecycleEffects {
         let lock = lock(claim)
-        guard let task, task.status == .running, task.claimLock == lock, task.currentRunID == claim.runID else {
+        guard let task, LiveClaim.carried(lane: claim.lane, runID: claim.runID, taskStatus: task.status,
+                                          taskCurrentRunID: task.currentRunID, taskClaimLock: task.claimLock) else {
             return LifecycleEffects(runs: [.forgetLost(runID: claim.runID)])
         }
         var data = payload.objectValue ?? [:]

@@ -25,7 +25,7 @@ extension SQLiteBoard {
                 let tasks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tasks") ?? 0
                 // Hermes' own dispatcher caps count every running task (ClaimLock: `lane:<name>:<run>`).
                 let running = try Row.fetchOne(db, sql: """
-                    SELECT COUNT(*), COALESCE(SUM(claim_lock LIKE 'lane:%'), 0) FROM tasks WHERE status = 'running'
+                    SELECT COUNT(*), COALESCE(SUM(claim_lock LIKE \(ClaimLock.likeSQL)), 0) FROM tasks WHERE status = \(TaskStatus.running.sql)
                     """)
                 let (all, underLanes): (Int, Int) = (running?[0] ?? 0, running?[1] ?? 0)
                 guard tables.contains("bridge_meta") else {

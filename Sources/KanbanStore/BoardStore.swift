@@ -39,10 +39,29 @@ public enum ClaimEnding: Sendable {
 /// Everything the coordinator needs from a board: one protocol per job. SQLite implements all of them
 /// today (`SQLiteBoard`); a server database (several coordinators on one board) would implement the same
 /// and inherit the task rules, which live in `TaskLifecycle` and `TaskCommands.swift`, not in a store.
+/// What only some stores can do is not in this list: it is a capability (`BoardCapabilities`), asked
+/// for at run time, and the coordinator does without it when a store has none.
 ///
 /// Times are passed in (milliseconds since the epoch) so tests drive the clock.
+///
+/// **One writer.** A store is used by one coordinator, from its owner thread, and that coordinator is
+/// the only writer of the bridge's own tables (`bridge_*`). Stores may keep what they learn in memory
+/// on that ground (SQLite: lane settings and tokens, the spawn lanes, the next backoff end, pending
+/// promotions, committed events), emptied on every write of theirs and on every rollback. Other
+/// programs write Hermes' tables only (`tasks`, `task_runs`, `task_events`, …), and nothing about those
+/// is cached. A second writer of the `bridge_*` tables (another coordinator, a hand edit) needs a store
+/// that caches none of this.
 public typealias BoardStore = BoardTransactions & LifecycleStore & LaneRegistry & TaskCatalog & EventLog & ReplyCache
-    & HermesChangeFeed & BoardObservability & WorkspaceRegistry
+    & BoardObservability & WorkspaceRegistry & BoardCapabilities
+
+/// What only some stores can do, asked for at run time (as River's driver interface asks
+/// `SupportsListener`), so a store without one is not a store with holes in it.
+public protocol BoardCapabilities: AnyObject {
+    /// Writes that other programs make to the same board, to mirror into the published stream. A
+    /// SQLite file has them (Hermes' CLI and dispatcher write it); nil for a store every writer reaches
+    /// through the coordinators, which then learns of changes from its own writes only.
+    var changeFeed: (any HermesChangeFeed)? { get }
+}
 
 /// Transactions. Every write joins the open transaction or runs in one of its own; a call that
 /// returns has committed (or joined a transaction whose commit the caller awaits).
@@ -97,8 +116,9 @@ public protocol LifecycleStore: BoardTransactions {
     func quarantine(taskID: String)
     /// True when `parent → child` would close a cycle.
     func closesCycle(parent: String, child: String) throws -> Bool
-    /// Inserts the run row of a claim being opened (Hermes' order: the run first); returns its id.
-    func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64
+    /// Inserts the run row of a claim being opened, under its lock (Hermes' order: the run first);
+    /// returns its id, or nil, having written nothing, when the task is not claimable after all.
+    func openRun(_ plan: ClaimPlan) throws -> Int64?
     /// Writes the effects. A `TaskUpdate` whose guard no longer holds throws (`mustApply`) or is skipped.
     /// `claimTokenHash` is recorded for a claim being opened.
     func apply(_ effects: LifecycleEffects, claimTokenHash: String?, nowMs: Int64) throws
@@ -231,8 +251,8 @@ public protocol ReplyCache: AnyObject {
     func forgetReplies(beforeMs: Int64) throws -> Int
 }
 
-/// Writes by other programs (Hermes) to the same file. A SQLite capability: a server database would
-/// have every writer go through the coordinators (or its own change stream) instead.
+/// Writes by other programs (Hermes) to the same file. A SQLite capability (`BoardCapabilities.changeFeed`):
+/// a server database would have every writer go through the coordinators (or its own change stream) instead.
 public protocol HermesChangeFeed: AnyObject {
     /// A value that changes whenever another program commits to the board.
     func externalChangeMarker() throws -> Int64

@@ -12,7 +12,7 @@ extension SQLiteBoard {
             lanes = known
         } else {
             lanes = try read { db in
-                try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM bridge_lanes WHERE kind IN ('spawn', 'pool') ORDER BY name"))
+                try Row.fetchAll(db.cachedStatement(sql: Self.spawnedLanesSQL))
                     .map(Self.lane(from:))
             }
             spawnedLanes = lanes
@@ -20,15 +20,16 @@ extension SQLiteBoard {
         if lanes.isEmpty { return [] }
         return try read { db in
             try lanes.compactMap { lane in
-                let hasWork = try Bool.fetchOne(db.cachedStatement(sql: """
-                    SELECT EXISTS (SELECT 1 FROM tasks WHERE assignee = ? AND status = 'ready')
-                    """), arguments: [lane.name]) ?? false
+                let hasWork = try Bool.fetchOne(db.cachedStatement(sql: Self.hasReadyWorkSQL), arguments: [lane.name]) ?? false
                 guard hasWork else { return nil }
-                let running = try Int.fetchOne(db.cachedStatement(sql: """
-                    SELECT COUNT(*) FROM bridge_claims WHERE lane = ? AND ended_at_ms IS NULL
-                    """), arguments: [lane.name]) ?? 0
+                // Live claims, as a claim's admission counts them (`LiveClaim`): a claim Hermes took back
+                // frees its slot here at the moment it frees it there, not once the claim is retired.
+                let running = try Int.fetchOne(db.cachedStatement(sql: Self.liveClaimsSQL), arguments: [lane.name]) ?? 0
                 return (lane, running)
             }
         }
     }
+
+    static let spawnedLanesSQL = "SELECT * FROM bridge_lanes WHERE \(SpawnedLane.sql()) ORDER BY name"
+    static let hasReadyWorkSQL = "SELECT EXISTS (SELECT 1 FROM tasks WHERE assignee = ? AND status = \(TaskStatus.ready.sql))"
 }

@@ -34,49 +34,40 @@ extension SQLiteBoard {
         }
     }
 
-    /// A task update's statement key: which fields it sets, which of them keep a set value, and its
-    /// guard. One prepared statement per shape.
-    static func updateKey(_ update: TaskUpdate) -> Int {
-        var set = 0, keep = 0
-        for (field, value) in update.fields {
-            let bit = 1 << fieldIndex[field]!
-            set |= bit
-            if case .unlessSet = value { keep |= bit }
-        }
-        let guardKind: Int
-        switch update.guardedBy {
-        case .runningUnder: guardKind = 0
-        case .claimable: guardKind = 1
-        case .status: guardKind = 2
-        case .any: guardKind = 3
-        }
-        return 1 << 40 | guardKind << 34 | keep << 17 | set
-    }
-
-    static let fieldIndex: [TaskField: Int] = Dictionary(uniqueKeysWithValues: TaskField.allCases.enumerated().map { ($1, $0) })
-
-    /// One UPDATE per shape of update, bound by position: the fields in the update's order, then the
-    /// id, then the guard's value. A guard that no longer holds changes no row.
+    /// One UPDATE per shape of update (`UpdateShape`), bound by position: the fields in the shape's
+    /// order, then the id, then the guard's value. A guard that no longer holds changes no row.
+    ///
+    /// The SQL text is made from the shape alone and the values are bound in the same canonical
+    /// order (`UpdateShape.ordinal`), whatever order the update lists its fields in: the cache key
+    /// (the shape) decides the text, so a cached statement can never bind a value to another column.
+    /// The fields are sorted into slots on the stack: no allocation beyond the bound values.
     func write(_ update: TaskUpdate, _ db: Database) throws {
         let taskID = update.taskID
-        let q = try prepared(Self.updateKey(update), db, Self.updateSQL(update))
-        var values: [SQLValue] = []
-        values.reserveCapacity(update.fields.count + 2)
-        for (_, value) in update.fields {
-            switch value {
-            case .unlessSet(let v), .int(let v): values.append(.int(v))
-            case .text(let v): values.append(.text(v))
-            case .null: values.append(.null)
+        let changed = try withUnsafeTemporaryAllocation(of: FieldValue?.self, capacity: UpdateShape.fieldBits) { slots -> Int in
+            slots.initialize(repeating: nil)
+            defer { _ = slots.deinitialize() }
+            // The last value given for a field wins, as SQLite's rightmost assignment would.
+            for (field, value) in update.fields { slots[UpdateShape.ordinal(field)] = value }
+            let shape = UpdateShape(slots: UnsafeBufferPointer(slots), guardedBy: update.guardedBy)
+            let q = try prepared(shape.key, db, shape.sql)
+            var values: [SQLValue] = []
+            values.reserveCapacity(update.fields.count + 2)
+            for case let value? in slots {
+                switch value {
+                case .unlessSet(let v), .int(let v): values.append(.int(v))
+                case .text(let v): values.append(.text(v))
+                case .null: values.append(.null)
+                }
             }
+            values.append(.text(taskID))
+            switch update.guardedBy {
+            case .runningUnder(let lock): values.append(.text(lock))
+            case .status(let s): values.append(.text(s.rawValue))
+            case .claimable, .any: break
+            }
+            q.bind(values)
+            return try q.run()
         }
-        values.append(.text(taskID))
-        switch update.guardedBy {
-        case .runningUnder(let lock): values.append(.text(lock))
-        case .status(let s): values.append(.text(s.rawValue))
-        case .claimable, .any: break
-        }
-        q.bind(values)
-        let changed = try q.run()
         guard update.mustApply, changed == 0 else { return }
         // The command read this row in this transaction and the lifecycle decided the guard holds; the
         // coordinator is the only writer inside it. A guard that fails anyway is the board contradicting
@@ -89,28 +80,11 @@ extension SQLiteBoard {
         }
     }
 
-    static func updateSQL(_ update: TaskUpdate) -> String {
-        let sets = update.fields.map { field, value -> String in
-            if case .unlessSet = value { return "\(field.rawValue) = COALESCE(\(field.rawValue), ?)" }
-            return "\(field.rawValue) = ?"
-        }
-        let guardSQL: String
-        switch update.guardedBy {
-        case .runningUnder: guardSQL = " AND status = 'running' AND claim_lock = ?"
-        case .claimable: guardSQL = " AND status = 'ready' AND claim_lock IS NULL"
-        case .status: guardSQL = " AND status = ?"
-        case .any: guardSQL = ""
-        }
-        return "UPDATE tasks SET " + sets.joined(separator: ", ") + " WHERE id = ?" + guardSQL
-    }
-
     func write(_ change: RunChange, _ db: Database, tokenHash: String?, nowMs: Int64) throws {
         let now = nowMs / 1000
         switch change {
-        case .open(let runID, let taskID, let lock, let lane, let leaseMs, let expiresMs):
-            let run = try prepared(Hot.runOpen.rawValue, db, "UPDATE task_runs SET claim_lock = ?, claim_expires = ? WHERE id = ?")
-            run.bind(.text(lock), .int(Lease.hermesSeconds(fromMs: expiresMs)), .int(runID))
-            try run.run()
+        case .open(let runID, let taskID, _, let lane, let leaseMs, let expiresMs):
+            // The run row carries its lock and expiry from its insert (`openRun`): only the claim is new.
             let claim = try prepared(Hot.claimInsert.rawValue, db, """
                 INSERT INTO bridge_claims (run_id, task_id, lane, token_hash, lease_ms, lease_expires_ms, claimed_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -139,7 +113,8 @@ extension SQLiteBoard {
             try claim.run()
         case .closeStale(let runID):
             let run = try prepared(Hot.runCloseStale.rawValue, db, """
-                UPDATE task_runs SET status = 'reclaimed', outcome = 'reclaimed', ended_at = ?, claim_lock = NULL, claim_expires = NULL
+                UPDATE task_runs SET status = \(RunOutcome.reclaimed.runStatusSQL), outcome = '\(RunOutcome.reclaimed.rawValue)', ended_at = ?,
+                  claim_lock = NULL, claim_expires = NULL
                 WHERE id = ? AND ended_at IS NULL
                 """)
             run.bind(.int(now), .int(runID))

@@ -61,11 +61,13 @@ extension SQLiteBoard {
     /// Bridge claims on `taskID` whose run Hermes ended (reclaim, hand-completion, block): retire them
     /// so their lease timer stops. Their holders already get `stale_claim` (see `ClaimAuthority`).
     static func retireLostClaims(_ db: Database, taskID: String, nowMs: Int64) throws {
-        try db.cachedStatement(sql: """
-            UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost'
-            WHERE task_id = ? AND ended_at_ms IS NULL AND NOT EXISTS (
-              SELECT 1 FROM tasks t WHERE t.id = bridge_claims.task_id AND t.status = 'running'
-                AND t.current_run_id = bridge_claims.run_id AND t.claim_lock = 'lane:' || bridge_claims.lane || ':' || bridge_claims.run_id)
-            """).execute(arguments: [nowMs, taskID])
+        try db.cachedStatement(sql: retireLostClaimsSQL).execute(arguments: [nowMs, taskID])
     }
+
+    /// Open claims of a task that it no longer carries (`LiveClaim`): ended as `lost`.
+    static let retireLostClaimsSQL = """
+        UPDATE bridge_claims SET ended_at_ms = ?, end_reason = 'lost'
+        WHERE task_id = ? AND ended_at_ms IS NULL AND NOT EXISTS (
+          SELECT 1 FROM tasks t WHERE t.id = bridge_claims.task_id AND \(LiveClaim.carriedSQL(claim: "bridge_claims", task: "t")))
+        """
 }

@@ -81,11 +81,7 @@ extension SQLiteBoard {
 
     public func unregisteredAssignees() throws -> [(assignee: String, queued: Int, oldestQueuedAt: Int64)] {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT assignee, COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks
-                WHERE status = 'ready' AND assignee IS NOT NULL AND assignee NOT IN (SELECT name FROM bridge_lanes)
-                GROUP BY assignee ORDER BY assignee
-                """)).map { ($0["assignee"], $0["n"], $0["oldest"]) }
+            try Row.fetchAll(db.cachedStatement(sql: Self.unregisteredAssigneesSQL)).map { ($0["assignee"], $0["n"], $0["oldest"]) }
         }
     }
 
@@ -159,22 +155,32 @@ extension SQLiteBoard {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM bridge_lanes WHERE name = ?"), arguments: [name]).map(lane(from:))
     }
 
-    /// Claims the lane holds that are still live on the board. Joined with `tasks` so a claim that
-    /// Hermes took back (reclaim, complete, block by hand) stops counting against the lane at once.
+    static let unregisteredAssigneesSQL = """
+        SELECT assignee, COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks
+        WHERE status = \(TaskStatus.ready.sql) AND assignee IS NOT NULL AND assignee NOT IN (SELECT name FROM bridge_lanes)
+        GROUP BY assignee ORDER BY assignee
+        """
+
+    /// Claims the lane holds that are still live on the board (`LiveClaim`). Joined with `tasks` so a
+    /// claim that Hermes took back (reclaim, complete, block by hand) stops counting against the lane
+    /// at once. The admission of a claim and the dispatcher's free slots both count with it.
     static let liveClaimsSQL = """
         SELECT COUNT(*) FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
-        WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
+        WHERE c.lane = ? AND \(LiveClaim.sql(claim: "c", task: "t"))
+        """
+
+    static let queueSQL = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks WHERE assignee = ? AND status = \(TaskStatus.ready.sql)"
+
+    static let liveClaimRowsSQL = """
+        SELECT c.task_id, c.run_id, c.claimed_at_ms, c.lease_ms, c.lease_expires_ms, t.last_heartbeat_at
+        FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+        WHERE c.lane = ? AND \(LiveClaim.sql(claim: "c", task: "t"))
+        ORDER BY c.run_id
         """
 
     static func summary(_ db: Database, _ lane: Lane) throws -> LaneSummary {
-        let queue = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM tasks WHERE assignee = ? AND status = 'ready'"),
-                                     arguments: [lane.name])
-        let claims = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT c.task_id, c.run_id, c.claimed_at_ms, c.lease_ms, c.lease_expires_ms, t.last_heartbeat_at
-            FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
-            WHERE c.lane = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
-            ORDER BY c.run_id
-            """), arguments: [lane.name]).map { row in
+        let queue = try Row.fetchOne(db.cachedStatement(sql: queueSQL), arguments: [lane.name])
+        let claims = try Row.fetchAll(db.cachedStatement(sql: liveClaimRowsSQL), arguments: [lane.name]).map { row in
             LiveClaimInfo(taskID: row["task_id"], runID: row["run_id"], claimedAtMs: row["claimed_at_ms"], leaseMs: row["lease_ms"],
                           leaseExpiresAtMs: row["lease_expires_ms"], lastHeartbeatAt: row["last_heartbeat_at"])
         }

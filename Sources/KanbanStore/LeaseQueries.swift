@@ -20,11 +20,7 @@ extension SQLiteBoard {
         try write { db in
             let claim = try db.cachedStatement(sql: "UPDATE bridge_claims SET lease_expires_ms = ? WHERE run_id = ? AND ended_at_ms IS NULL")
             let run = try db.cachedStatement(sql: "UPDATE task_runs SET claim_expires = ? WHERE id = ? AND ended_at IS NULL")
-            // Only while the task still carries this claim: Hermes may have taken it back meanwhile.
-            let task = try db.cachedStatement(sql: """
-                UPDATE tasks SET claim_expires = ? WHERE current_run_id = ? AND status = 'running'
-                  AND claim_lock = (SELECT 'lane:' || lane || ':' || run_id FROM bridge_claims WHERE run_id = ?)
-                """)
+            let task = try db.cachedStatement(sql: Self.restateTaskSQL)
             for (runID, expiresMs) in expiries {
                 let hermes = Lease.hermesSeconds(fromMs: expiresMs)
                 try claim.execute(arguments: [expiresMs, runID])
@@ -37,4 +33,11 @@ extension SQLiteBoard {
             }
         }
     }
+
+    /// Only while the task still carries this claim (`LiveClaim.carried`): Hermes may have taken it
+    /// back meanwhile. Parameters: the expiry, the run (twice).
+    static let restateTaskSQL = """
+        UPDATE tasks SET claim_expires = ? WHERE current_run_id = ?
+          AND EXISTS (SELECT 1 FROM bridge_claims c WHERE c.run_id = ? AND \(LiveClaim.carriedSQL(claim: "c", task: "tasks")))
+        """
 }

@@ -17,8 +17,7 @@ extension SQLiteBoard {
           (SELECT group_concat(parent_id, char(30)) FROM (SELECT parent_id FROM task_links WHERE child_id = tasks.id\(limit))),
           (SELECT group_concat(child_id, char(30)) FROM (SELECT child_id FROM task_links WHERE parent_id = tasks.id\(limit))),
           EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?),
-          EXISTS (SELECT 1 FROM task_links l JOIN tasks p ON p.id = l.parent_id
-                  WHERE l.child_id = tasks.id AND p.status NOT IN ('done', 'archived'))
+          \(ParentsFinished.unfinishedParentSQL(childID: "tasks.id"))
         FROM tasks
         """
     }
@@ -50,7 +49,7 @@ extension SQLiteBoard {
             // Quarantined tasks (the board contradicts itself about them, Quarantine.swift) are stepped
             // over, so the lane's other tasks flow; the set is small and bounded.
             let q = try prepared(Hot.nextCandidate.rawValue, db, Self.snapshotSQL(lists: .all) + """
-                 WHERE assignee = ? AND status = 'ready' AND claim_lock IS NULL
+                 WHERE assignee = ? AND \(UnclaimedReady.sql())
                   AND NOT EXISTS (SELECT 1 FROM bridge_backoff b WHERE b.task_id = tasks.id AND b.not_before_ms > ?)
                 ORDER BY priority DESC, created_at ASC, rowid ASC LIMIT ?
                 """)
@@ -141,7 +140,7 @@ extension SQLiteBoard {
             // A range of the (parent_id, child_id) primary key from the cursor on: each call reads the
             // next `limit` links, so a fan-out of 10,000 is read once over all its batches.
             let q = try prepared(Hot.waitingChildren.rawValue, db, """
-                SELECT l.child_id, t.status = 'todo' FROM task_links l LEFT JOIN tasks t ON t.id = l.child_id
+                SELECT l.child_id, t.status = \(TaskStatus.todo.sql) FROM task_links l LEFT JOIN tasks t ON t.id = l.child_id
                 WHERE l.parent_id = ? AND l.child_id > ? ORDER BY l.child_id LIMIT ?
                 """)
             q.bind(.text(parent), .text(after ?? ""), .int(Int64(limit)))
@@ -174,19 +173,30 @@ extension SQLiteBoard {
         }
     }
 
-    public func openRun(taskID: String, profile: String, nowMs: Int64) throws -> Int64 {
+    public func openRun(_ plan: ClaimPlan) throws -> Int64? {
         try write { db in
-            let now = nowMs / 1000
+            let now = plan.nowMs / 1000
+            // One statement makes the whole run row, its lock included: the id is chosen here, as
+            // AUTOINCREMENT would choose it (past the highest id ever given, `sqlite_sequence`, and the
+            // highest present), so the lock that names it is written with it instead of by a second
+            // UPDATE. Only this connection writes inside the transaction, so nobody takes the id meanwhile.
+            // The task must still be claimable (`UnclaimedReady`), which makes the claim's
+            // compare-and-set that follows certain: a refusal is decided here, before anything is written.
             let q = try prepared(Hot.openRun.rawValue, db, """
-                INSERT INTO task_runs (task_id, profile, step_key, status, started_at, last_heartbeat_at)
-                SELECT id, ?, current_step_key, 'running', ?, ? FROM tasks WHERE id = ?
+                INSERT INTO task_runs (id, task_id, profile, step_key, status, started_at, last_heartbeat_at, claim_lock, claim_expires)
+                SELECT n.id, t.id, ?, t.current_step_key, \(RunStatus.openSQL), ?, ?, \(ClaimLock.sql(lane: "?", runID: "n.id")), ?
+                FROM tasks t, (SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'task_runs'), 0),
+                                          COALESCE((SELECT MAX(id) FROM task_runs), 0)) + 1 AS id) n
+                WHERE t.id = ? AND \(UnclaimedReady.sql(task: "t"))
                 """)
-            q.bind(.text(profile), .int(now), .int(now), .text(taskID))
-            // No row: the task the snapshot just read is not found by its id (a damaged primary-key
-            // index, issue #19 finding 3). Nothing was written; the claim loop quarantines it.
+            q.bind(.text(plan.profile), .int(now), .int(now), .text(plan.lane), .int(Lease.hermesSeconds(fromMs: plan.leaseExpiresAtMs)),
+                   .text(plan.task.id))
+            // No row: the task the snapshot just read as claimable, in this transaction, is not found by
+            // its id or is not claimable after all (a damaged index, issue #19 finding 3). Nothing was
+            // written; the claim loop quarantines it.
             guard try q.run() == 1 else {
-                noteInconsistency(taskID: taskID, what: "a claim's run found no task by its id")
-                throw BoardError.conflict("task \(taskID) is not found by its id; the board disagrees with itself")
+                noteInconsistency(taskID: plan.task.id, what: "a claim's run found no claimable task by its id")
+                return nil
             }
             return q.lastInsertedRowID
         }
@@ -235,10 +245,10 @@ struct TimerHint {
 }
 
 /// Keys of the hot path's prepared statements (`PreparedStatements`). Task updates, whose SQL depends
-/// on the fields they set, use keys from `EffectWriter.updateKey` above this range.
+/// on the fields they set, use keys from `UpdateShape.key` above this range.
 enum Hot: Int {
     case snapshotByID, leanSnapshotByID, closesCycle, nextCandidate, claimByToken, openClaimByRun, expiredClaims, liveClaims, waitingChildren, openRun
-    case runOpen, claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
+    case claimInsert, runExtend, claimExtend, runClose, claimClose, runCloseStale, claimLost
     case backoffInsert, backoffDelete, linkInsert, hermesEvent, publishedEvent, savedReply, saveReply
     case savepoint, release, rollbackTo, beginImmediate, beginDeferred, commit, rollback
     case openClaims

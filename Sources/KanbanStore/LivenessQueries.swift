@@ -25,8 +25,7 @@ extension SQLiteBoard {
             // active workers, run inspection). It never signals it or declares it crashed: Hermes does
             // that only to workers whose claim lock names its own host, and a bridge lock
             // (`lane:<lane>:<run>`) never does. Every end of the claim clears the task's `worker_pid`.
-            try db.cachedStatement(sql: "UPDATE tasks SET worker_pid = ? WHERE id = ? AND current_run_id = ? AND status = 'running'")
-                .execute(arguments: [pid, taskID, runID])
+            try db.cachedStatement(sql: Self.notePIDSQL).execute(arguments: [pid, taskID, runID])
             try db.cachedStatement(sql: "UPDATE task_runs SET worker_pid = ? WHERE id = ? AND ended_at IS NULL").execute(arguments: [pid, runID])
             let payload: JSONValue = ["pid": .int(Int64(pid)), "workspace": .of(workspace?.path)]
             try events(db, nowMs).task(EventKind.spawned.rawValue, taskID: taskID, lane: lane, runID: runID, hermesPayload: payload, data: payload)
@@ -43,30 +42,33 @@ extension SQLiteBoard {
     public func refreshLiveness(nowMs: Int64, staleAfterS: Int64) throws -> Int {
         try write { db in
             let now = nowMs / 1000
-            // The live claims: open in our table, lease running, and the task still theirs.
-            let live = """
-                SELECT c.run_id FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
-                WHERE c.ended_at_ms IS NULL AND c.lease_expires_ms > ? AND t.status = 'running'
-                  AND t.current_run_id = c.run_id AND t.claim_lock = 'lane:' || c.lane || ':' || c.run_id
-                """
-            try db.cachedStatement(sql: """
-                UPDATE task_runs SET last_heartbeat_at = ?
-                WHERE id IN (\(live)) AND ended_at IS NULL AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
-                """).execute(arguments: [now, nowMs, now - staleAfterS])
-            try db.cachedStatement(sql: """
-                UPDATE tasks SET last_heartbeat_at = ?
-                WHERE current_run_id IN (\(live)) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
-                """).execute(arguments: [now, nowMs, now - staleAfterS])
+            try db.cachedStatement(sql: Self.refreshRunsSQL).execute(arguments: [now, nowMs, now - staleAfterS])
+            try db.cachedStatement(sql: Self.refreshTasksSQL).execute(arguments: [now, nowMs, now - staleAfterS])
             return db.changesCount
         }
     }
 
     public func isClaimLive(runID: Int64) throws -> Bool {
-        try read { db in
-            try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT 1 FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
-                WHERE c.run_id = ? AND c.ended_at_ms IS NULL AND t.status = 'running' AND t.current_run_id = c.run_id
-                """), arguments: [runID]) == true
-        }
+        try read { db in try Bool.fetchOne(db.cachedStatement(sql: Self.claimLiveSQL), arguments: [runID]) == true }
     }
+
+    static let notePIDSQL = "UPDATE tasks SET worker_pid = ? WHERE id = ? AND current_run_id = ? AND status = \(TaskStatus.running.sql)"
+
+    /// The runs of live claims (`LiveClaim`) whose lease still runs: one parameter, now in ms.
+    static let liveUnexpiredRunsSQL = """
+        SELECT c.run_id FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+        WHERE c.lease_expires_ms > ? AND \(LiveClaim.sql(claim: "c", task: "t"))
+        """
+    static let refreshRunsSQL = """
+        UPDATE task_runs SET last_heartbeat_at = ?
+        WHERE id IN (\(liveUnexpiredRunsSQL)) AND ended_at IS NULL AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+        """
+    static let refreshTasksSQL = """
+        UPDATE tasks SET last_heartbeat_at = ?
+        WHERE current_run_id IN (\(liveUnexpiredRunsSQL)) AND (last_heartbeat_at IS NULL OR last_heartbeat_at < ?)
+        """
+    static let claimLiveSQL = """
+        SELECT 1 FROM bridge_claims c JOIN tasks t ON t.id = c.task_id
+        WHERE c.run_id = ? AND \(LiveClaim.sql(claim: "c", task: "t"))
+        """
 }

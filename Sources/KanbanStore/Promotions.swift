@@ -21,12 +21,14 @@ extension SQLiteBoard {
     public func linkedTodoTasks(after: Int64, limit: Int) throws -> (ids: [String], last: Int64?) {
         try read { db in
             // `idx_tasks_status` holds (status, rowid): a range from the cursor on, read once over all batches.
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT rowid, id, EXISTS (SELECT 1 FROM task_links l WHERE l.child_id = tasks.id)
-                FROM tasks WHERE status = 'todo' AND rowid > ? ORDER BY rowid LIMIT ?
-                """), arguments: [after, limit])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: Self.linkedTodoSQL), arguments: [after, limit])
             let ids = rows.filter { ($0[2] as Int64) != 0 }.map { $0[1] as String }
             return (ids, rows.count == limit ? rows.last.map { $0[0] as Int64 } : nil)
         }
     }
+
+    static let linkedTodoSQL = """
+        SELECT rowid, id, EXISTS (SELECT 1 FROM task_links l WHERE l.child_id = tasks.id)
+        FROM tasks WHERE status = \(TaskStatus.todo.sql) AND rowid > ? ORDER BY rowid LIMIT ?
+        """
 }

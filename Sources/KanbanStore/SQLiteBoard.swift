@@ -8,7 +8,7 @@ import KanbanModel
 /// One connection (a GRDB `DatabaseQueue`) for the life of the process, used from the coordinator's
 /// owner thread. Every write is `BEGIN IMMEDIATE … COMMIT` in WAL mode with `synchronous=FULL`, as
 /// Hermes does, so a returned call is durable and Hermes processes can write the same file at once.
-public final class SQLiteBoard: BoardStore {
+public final class SQLiteBoard: BoardStore, HermesChangeFeed {
     let queue: DatabaseQueue
     /// Where the board lives (":memory:" style paths are not supported: Hermes needs a file).
     public let path: String
@@ -82,6 +82,14 @@ public final class SQLiteBoard: BoardStore {
 
     /// True while a transaction is open on the connection.
     var openTransactionActive: Bool { openTransaction != nil }
+
+    // MARK: What memory keeps (one writer)
+    //
+    // Everything below assumes this connection is the only writer of the `bridge_*` tables (the one
+    // coordinator; see `BoardStore`): what a write of ours changes, we change here too, and every
+    // rollback (`undone`) throws away what a write may have taught us. Nothing here is read from
+    // Hermes' tables, which other programs write. A second writer of `bridge_*` would make these stale.
+
     /// Events written and not yet published (see `takeCommittedEvents`).
     let journal = EventJournal()
     /// The next backoff end (LifecycleQueries.swift).
@@ -124,7 +132,7 @@ public final class SQLiteBoard: BoardStore {
     /// committed when this returns. No savepoint: the caller that may need to undo a part
     /// (the coordinator, per request) asks for one with `atomically`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let db = openTransaction { return try body(db) }
+        if let db = openTransaction { return try body(try Self.stillOpen(db)) }
         return try transaction(.immediate) { db in
             openTransaction = db
             defer { openTransaction = nil }
@@ -150,7 +158,8 @@ public final class SQLiteBoard: BoardStore {
     private func savepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
         let mark = journal.mark
         let queued = promotions
-        try prepared(Hot.savepoint.rawValue, db, "SAVEPOINT request").run()
+        // Outside a transaction SAVEPOINT would begin one of its own, committed by its RELEASE.
+        try prepared(Hot.savepoint.rawValue, try Self.stillOpen(db), "SAVEPOINT request").run()
         do {
             let result = try body()
             try prepared(Hot.release.rawValue, db, "RELEASE request").run()
@@ -164,6 +173,18 @@ public final class SQLiteBoard: BoardStore {
             undone()
             throw error
         }
+    }
+
+    /// `db` if its transaction is still open. SQLite may roll a whole transaction back on its own
+    /// (a trigger's `RAISE(ROLLBACK)`; some I/O and disk-full errors): a caller that caught the error
+    /// and went on would then write in autocommit mode, each statement committed alone, half a
+    /// request on disk. Every write in an open transaction asks first (one flag read) and fails instead.
+    static func stillOpen(_ db: Database) throws -> Database {
+        guard sqlite3_get_autocommit(db.sqliteConnection) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ABORT,
+                                message: "SQLite rolled the transaction back after an earlier error; nothing more is written in it")
+        }
+        return db
     }
 
     /// `body` in a transaction of its own on the one connection, committed when this returns.
@@ -205,6 +226,9 @@ public final class SQLiteBoard: BoardStore {
             throw error
         }
     }
+
+    /// Hermes writes the same file: its changes are read from `task_events` (ExternalChanges.swift).
+    public var changeFeed: (any HermesChangeFeed)? { self }
 
     public func limitLockWait(ms: Int) {
         queue.inDatabase { db in _ = sqlite3_busy_timeout(db.sqliteConnection, Int32(clamping: ms)) }

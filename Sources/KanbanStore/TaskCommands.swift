@@ -3,8 +3,17 @@ import KanbanModel
 /// The task commands, for any store: load a snapshot, let `TaskLifecycle` decide, apply its effects.
 /// No SQL and no rules here; a second backend inherits all of it by implementing `LifecycleStore`.
 ///
-/// No command opens a savepoint: each checks before it writes, so a refusal leaves nothing to undo.
-/// The coordinator gives each request one savepoint (`atomically`) for what a failure mid-write leaves.
+/// What a thrown error leaves (the contract callers that catch rely on, e.g. `complete` with
+/// `claim_next` and the dispatcher's claims, which go on in the same transaction):
+/// - a `BoardError` is a refusal. It is decided before the command writes anything, or after whole
+///   steps that stand on their own: `claim` writes each demotion in a savepoint of its own, and
+///   decides each attempt to open a claim in the run row's insert, before anything of it is written
+///   (`openRun`), so a step that fails half-way is undone whole or never begun before the refusal.
+/// - any other error (the storage failed, or `BoardFault`: the board contradicted itself after a
+///   write began) may leave part of a write behind: the caller's savepoint or transaction must undo
+///   it (the coordinator gives each request one, `atomically`).
+/// Other commands open no savepoint: each checks before it writes, and its one compare-and-set comes
+/// first (`apply` writes the task row before anything else), so a refusal has nothing to undo.
 extension LifecycleStore {
     /// Claims one task for the lane; nil when the lane has nothing claimable. A refusal found after
     /// Hermes-style bookkeeping (demoting a ready task whose parents are not done) is thrown only
@@ -35,25 +44,35 @@ extension LifecycleStore {
             } catch { return .failure(error) }
             switch decision {
             case .demote(let effects):
-                try perform(effects, nowMs: nowMs)
+                // Whole or not at all: a caller that catches a later refusal commits what came before.
+                // (A savepoint only on this rare path: the claims of the hot path never demote.)
+                try atomically { try perform(effects, nowMs: nowMs) }
                 if let id = intent.taskID { return .failure(.notReady("task \(id) waits for unfinished parents")) }
             case .open(let plan):
-                do {
-                    // A savepoint: a write refused half-way leaves nothing of this task behind, so the
-                    // loop can go on to the lane's next one.
-                    return .success(try atomically {
-                        let runID = try openRun(taskID: plan.task.id, profile: plan.profile, nowMs: nowMs)
-                        let effects = plan.effects(runID: runID)
-                        try perform(effects, claimTokenHash: intent.tokenHash, nowMs: nowMs)
-                        return ClaimedTask(task: snapshot!.record.applying(effects.task), runID: runID, leaseExpiresAtMs: plan.leaseExpiresAtMs)
-                    })
-                } catch BoardError.conflict where intent.taskID == nil {
+                // The run row first, as Hermes does. Its insert checks that the task is still claimable,
+                // so the refusal is decided before anything is written, and no savepoint is needed
+                // (which would cost the hot path two statements per claim).
+                guard let runID = try openRun(plan) else {
                     // The candidate was read in this very transaction, on the only writer: nobody took it
                     // in between. The board contradicts itself about this task (issue #19, finding 3; the
-                    // store counted it): step over it so the lane's other tasks flow, instead of refusing
-                    // every claim of the lane.
+                    // store counted it). A named claim is refused; the lane's best is stepped over so the
+                    // lane's other tasks flow, instead of refusing every claim of the lane.
+                    if intent.taskID != nil {
+                        return .failure(.conflict("task \(plan.task.id) is not claimable by its id; the board disagrees with itself"))
+                    }
                     quarantine(taskID: plan.task.id)
+                    continue
                 }
+                let effects = plan.effects(runID: runID)
+                do {
+                    try perform(effects, claimTokenHash: intent.tokenHash, nowMs: nowMs)
+                } catch let refusal as BoardError {
+                    // The compare-and-set checks what the run's insert just checked, on the same row: it
+                    // cannot refuse unless SQLite contradicts itself within one transaction. A refusal
+                    // now would leave the run row behind, so it is a fault, which callers do not catch.
+                    throw BoardFault("a claim of task \(plan.task.id) was refused after its run row was written: \(refusal)")
+                }
+                return .success(ClaimedTask(task: snapshot!.record.applying(effects.task), runID: runID, leaseExpiresAtMs: plan.leaseExpiresAtMs))
             }
         }
     }
@@ -251,4 +270,12 @@ extension LifecycleStore {
         guard let lane = state.assignee, let event = TaskLifecycle.announcement(state, laneMode: try claimMode(ofLane: lane)) else { return }
         try apply(LifecycleEffects(events: [event]), claimTokenHash: nil, nowMs: nowMs)
     }
+}
+
+/// The board contradicted itself after a command began writing (a check passed, and the write that
+/// relied on it was refused). Not a `BoardError`: callers that catch refusals and go on must not catch
+/// it, so the caller's savepoint or transaction undoes the partial write.
+public struct BoardFault: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

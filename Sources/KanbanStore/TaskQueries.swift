@@ -3,13 +3,16 @@ import KanbanModel
 
 /// Tasks and their links, written the way Hermes writes them (same columns, same event kinds).
 extension SQLiteBoard {
+    static let byIdempotencyKeySQL = """
+        SELECT id FROM tasks WHERE idempotency_key = ? AND status != \(TaskStatus.archived.sql) ORDER BY created_at DESC LIMIT 1
+        """
+
     public func createTask(_ spec: TaskSpec, nowMs: Int64) throws -> TaskRecord {
         try write { db in
             // Hermes' idempotency: the newest non-archived task with the key is the answer. Checked
             // inside the write transaction here, so two racing creates cannot both insert.
-            if let key = spec.idempotencyKey, let existing = try String.fetchOne(db.cachedStatement(sql: """
-                SELECT id FROM tasks WHERE idempotency_key = ? AND status != 'archived' ORDER BY created_at DESC LIMIT 1
-                """), arguments: [key]) {
+            if let key = spec.idempotencyKey, let existing = try String.fetchOne(db.cachedStatement(sql: Self.byIdempotencyKeySQL),
+                                                                                  arguments: [key]) {
                 return try snapshot(in: db, id: existing, nowMs: nowMs)!.record
             }
             let parents = Array(Set(spec.parents)).sorted()

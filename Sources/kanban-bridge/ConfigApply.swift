@@ -8,7 +8,7 @@ import Logging
 /// `serve --config`: the file is the declared state. Declared lanes are registered or brought to
 /// their declared settings at start; lanes registered by hand and not declared are left alone, and named.
 enum ConfigApply {
-    static func apply(_ declared: [Lane], to board: SQLiteBoard, log: Logger) throws {
+    static func apply(_ declared: [Lane], to board: any LaneRegistry, log: Logger) throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let registered = try board.lanes().map(\.lane)
         for change in ConfigDiff.changes(declared: declared, registered: registered) {

@@ -150,7 +150,8 @@ struct Serve: ParsableCommand {
         if (ProcessInfo.processInfo.environment[AdminToken.environmentKey] ?? "").isEmpty {
             _ = try refusingUntrustedToken { try AdminToken.loadTrusted(boardPath: db) }
         }
-        let board: SQLiteBoard
+        // Built here, used only through the store's protocols from here on (`BoardStore`).
+        let board: any BoardStore
         do {
             board = try SQLiteBoard(path: db, file: boardFile.options)
         } catch BoardError.incompatibleBoard(let reason) {

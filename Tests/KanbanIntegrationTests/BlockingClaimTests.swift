@@ -93,14 +93,9 @@ final class BlockingClaimTests: XCTestCase {
     func test_claimForAClientThatLeft_isReleased_notHeld() throws {
         let live = try LiveCoordinator()
         let token = try live.registerLane("factory")
-        let req = try ZMQSocket(live.context, .req)
-        try req.connect(live.commandEndpoint)
-        try req.send([RequestEncoder.encode(.claim(lane: "factory", waitMs: 10_000), auth: token)])  // no request_id: cannot retry
-        live.waitForParkedClaims(1)
-        req.close()
-        // The ROUTER notices the disconnect in its own time, and nothing outside it can tell when:
-        // this is the one fixed pause left (a send to a peer it still thinks connected is not refused).
-        Thread.sleep(forTimeInterval: 0.3)
+        try parkClaimAndLeave(live, token: token)
+        // Sent on a new connection (each `admin` is a new client): the coordinator reads it only after
+        // its ROUTER has dropped the client that left (see `parkClaimAndLeave`).
         let task = try live.createTask("for a ghost")
         var types: [String] = []
         try waitFor("the claim released") {
@@ -109,5 +104,20 @@ final class BlockingClaimTests: XCTestCase {
         }
         XCTAssertEqual(types, ["created", "available", "claimed", "released", "available"])
         XCTAssertEqual(try live.status(task), "ready")
+    }
+
+    /// Parks a claim for a client that then goes away for good (no request_id: it cannot retry), and
+    /// returns once that client's TCP connection is closed. Not a pause but a handshake: a send to a
+    /// peer the ROUTER still thinks connected is not refused, and nothing outside the ROUTER can tell
+    /// when it notices. So the client gets a ZeroMQ context of its own, which ends (zmq_ctx_term, in
+    /// its deinit, when the last reference goes at the end of this function) only after its I/O thread
+    /// closed the connection. The coordinator's one I/O thread then handles that close before any
+    /// connection made afterwards can hand its ROUTER a request.
+    private func parkClaimAndLeave(_ live: LiveCoordinator, token: String) throws {
+        let req = try ZMQSocket(ZMQContext(), .req)
+        try req.connect(live.commandEndpoint)
+        try req.send([RequestEncoder.encode(.claim(lane: "factory", waitMs: 10_000), auth: token)])
+        live.waitForParkedClaims(1)
+        req.close()
     }
 }

@@ -21,12 +21,10 @@ final class DispatcherTests: XCTestCase {
         _ = try live.admin.call(.register(lane))
     }
 
-    func waitUntil(_ timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while try !condition() {
-            guard Date() < deadline else { return XCTFail("condition not met within \(timeout) s") }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+    /// `waitFor` (WaitFor.swift), failing at the caller's line.
+    func waitUntil(_ timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line,
+                   _ condition: () throws -> Bool) throws {
+        try waitFor("the condition", timeout: timeout, file: file, line: line, condition)
     }
 
     /// Claim intervals (ms) of every run, by task, from the bridge's own record.

@@ -66,7 +66,7 @@ final class HermesSeesTests: XCTestCase {
         XCTAssertEqual(try scalar(f, "SELECT created_at FROM task_events WHERE task_id = '\(t.id)' AND kind = 'promoted'"), String(f.nowMs / 1000))
         XCTAssertEqual(try f.eventTypes(task: t.id), ["created", "available", "claimed", "released", "available"], "published stream unchanged")
         // The change watcher does not take our own row for a foreign write.
-        XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 0)
+        XCTAssertEqual(try XCTUnwrap(f.board.changeFeed, "an SQLite board has a change feed").importExternalEvents(nowMs: f.nowMs), 0)
         let run = try XCTUnwrap(try f.board.task(id: t.id)?.runs.last)
         XCTAssertNil(run.summary)
         XCTAssertEqual(run.error, "released: not mine")
@@ -92,7 +92,7 @@ final class HermesSeesTests: XCTestCase {
         XCTAssertEqual(try f.board.endBackoffs(nowMs: f.nowMs), 1)
         XCTAssertEqual(try hermesKinds(f, t.id).last, "promoted")
         XCTAssertEqual(try scalar(f, "SELECT MAX(created_at) FROM task_events WHERE task_id = '\(t.id)' AND kind = 'promoted'"), String(f.nowMs / 1000))
-        XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 0)
+        XCTAssertEqual(try XCTUnwrap(f.board.changeFeed, "an SQLite board has a change feed").importExternalEvents(nowMs: f.nowMs), 0)
     }
 
     func test_hermesOwnPromoted_isStillImported() throws {
@@ -101,7 +101,7 @@ final class HermesSeesTests: XCTestCase {
         let t = try f.task("x")
         try SQLiteBoardRaw(path: f.path).exec(
             "INSERT INTO task_events (task_id, run_id, kind, payload, created_at) VALUES ('\(t.id)', NULL, 'promoted', NULL, 1)")
-        XCTAssertEqual(try f.board.importExternalEvents(nowMs: f.nowMs), 1)
+        XCTAssertEqual(try XCTUnwrap(f.board.changeFeed, "an SQLite board has a change feed").importExternalEvents(nowMs: f.nowMs), 1)
     }
 
     func test_successResetsTheFailureStreak() throws {

@@ -19,13 +19,30 @@ SCRUBBED = ("KANBAN_BRIDGE_ADMIN_TOKEN", "KANBAN_LANE_TOKEN", "KANBAN_BRIDGE_END
             "KANBAN_TASK", "KANBAN_CLAIM_TOKEN", "KANBAN_CURVE_SERVER_KEY", "KANBAN_CURVE_KEY_FILE",
             "KANBAN_CURVE_SECRET_KEY")
 REPLY_TIMEOUT_MS = 5000
-SLOW_JOINER_PAUSE = 0.3  # seconds a fresh SUB needs before the PUB side sees its subscription
+POLL_INTERVAL_S = 0.05  # how often `wait_for` looks again: the one sleep the interop tests have
+# A lane that exists only so a new subscriber can hear a probe event (see `Bridge.subscribe`).
+PROBE_LANE = "slow-joiner-probe"
 
 
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     env.update(extra)
     return env
+
+
+def wait_for(condition, what="the condition", timeout_s=30):
+    """Polls `condition()` until it returns something truthy, and returns that; fails the test at the
+    deadline. For "wait until X has happened": the deadline is generous because a slow machine may only
+    make a test slower, never make it fail. Never use it to let time pass (there is nothing to wait for
+    then). `what` may be a callable, evaluated only for the failure message."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = condition()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout_s} s: {what() if callable(what) else what}")
+        time.sleep(POLL_INTERVAL_S)
 
 
 def free_port():
@@ -82,13 +99,33 @@ class Bridge:
 
     def subscribe(self, prefix, token=None):
         """A SUB socket on the event stream (admitted with the admin token, or `token`, as the PLAIN
-        password), past the slow-joiner window."""
+        password), known to be receiving `prefix`: ZeroMQ's PUB drops what it publishes before a new
+        subscription reaches it (the slow joiner), and nothing says when that is. So the socket also
+        subscribes to a probe lane's topic, after `prefix` and on the same connection (the PUB takes a
+        connection's subscriptions in order), and the probe lane is updated until one of its events
+        arrives; then the probe topic is dropped again. Only a subscriber to everything (`""`) also
+        sees the probe lane's `lane_registered`/`lane_updated` events."""
         sub = zmq.Context.instance().socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.plain_username, sub.plain_password = b"kanban", (token or self.admin_token).encode()
         sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
         sub.connect(self.event_endpoint)
-        time.sleep(SLOW_JOINER_PAUSE)
+        probe = f"{PROBE_LANE}.".encode()
+        sub.setsockopt(zmq.SUBSCRIBE, probe)
+        registered = self.call("lane.register", auth=self.admin_token, name=PROBE_LANE, kind="persistent")
+        assert registered.get("ok") or registered["error"]["code"] == "conflict", registered
+
+        def heard_probe():
+            self.admin("lane.update", name=PROBE_LANE, max_concurrency=1)
+            while sub.poll(POLL_INTERVAL_S * 1000, zmq.POLLIN):
+                if sub.recv_multipart()[0].startswith(probe):
+                    return True
+            return False
+
+        # Anything published before this returns may be missed, as a subscriber that did not exist yet.
+        wait_for(heard_probe, f"the subscriber to {prefix!r} hears a probe event")
+        if not probe.startswith(prefix.encode()):
+            sub.setsockopt(zmq.UNSUBSCRIBE, probe)  # a SUB filters on receipt too: queued probes are dropped
         return sub
 
     def cli(self, *args, token=None, timeout=60, check=True):

@@ -7,12 +7,11 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, _plain_ping, _start, _stop, clean_env, free_port, ok, request
+from conftest import BIN, _plain_ping, _start, _stop, clean_env, free_port, ok, request, wait_for
 
 COMPANIONS = ("kanban.db", "kanban.db-wal", "kanban.db-shm")
 
@@ -373,9 +372,8 @@ def test_damaged_primary_key_index_other_tasks_flow_and_the_damage_is_reported(t
             claimed.add(task["id"])
         assert claimed == others, "every task but the hidden one is claimed"
         assert request(cmd, json.dumps({"op": "task.get", "auth": token, "task_id": hidden}).encode())["error"]["code"] == "not_found"
-        deadline = time.monotonic() + 30
-        while (board := admin("stats")["board"])["integrity"] == "pending" and time.monotonic() < deadline:
-            time.sleep(0.05)
+        board = wait_for(lambda: (b := admin("stats")["board"])["integrity"] != "pending" and b,
+                         "the background integrity check finished")
         assert board["integrity"] == "problems" and board["integrity_problems"] > 0
         assert board["quarantined"] == [hidden] and board["inconsistencies"] == 1
     finally:

@@ -4,10 +4,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conftest import BIN, Bridge, _start, _stop, assert_no_secrets, clean_env
+from conftest import BIN, Bridge, _start, _stop, assert_no_secrets, clean_env, wait_for
 
 CONFIG = """\
 # lanes for the interop test
@@ -19,15 +18,6 @@ workers:
     workspace_policy: scratch
     command: ["/bin/sh", "-c", "echo working on {task_id}; exec \\"$KANBAN_BRIDGE_BIN\\" complete --result ok"]
 """
-
-
-def wait_for(condition, timeout_s=20):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def hanging_first_run_pool(tmp_path, lane, pids, max_concurrency, ignore_term=False):

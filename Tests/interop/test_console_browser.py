@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import BIN, REPO, Bridge, _start, _stop, assert_no_secrets, clean_env, free_port, ok
+from conftest import BIN, REPO, Bridge, _start, _stop, assert_no_secrets, clean_env, free_port, ok, wait_for
 
 SHOTS = REPO / ".build" / "console-screenshots"
 HERMES = REPO / ".venv" / "bin" / "hermes"
@@ -58,16 +58,14 @@ def browser():
 
 
 def wait_http(url, deadline_s=30):
-    deadline = time.monotonic() + deadline_s
-    while True:
+    def answers():
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
+                return r.status == 200
         except (urllib.error.URLError, OSError):
-            pass
-        assert time.monotonic() < deadline, f"{url} did not answer 200 within {deadline_s}s"
-        time.sleep(0.1)
+            return False
+
+    wait_for(answers, f"{url} answers 200", timeout_s=deadline_s)
 
 
 class Console:

@@ -13,7 +13,7 @@ import uuid
 
 import zmq
 
-from conftest import BIN, assert_no_secrets, clean_env, free_port
+from conftest import BIN, assert_no_secrets, clean_env, free_port, wait_for
 
 TASKS = 400
 CLIENTS = 4
@@ -70,8 +70,7 @@ def test_kill_dash_nine_under_load_loses_no_acknowledged_mutation(tmp_path):
     co.start()
     deadline = time.monotonic() + 120
     admin = lambda: (tmp_path / "admin.token").read_text().strip()
-    while not (tmp_path / "admin.token").exists():
-        time.sleep(0.05)
+    wait_for(lambda: (tmp_path / "admin.token").exists(), "serve wrote the admin token", timeout_s=60)
 
     def admin_call(op, **f):
         reply = call(co.cmd, {"op": op, "auth": admin(), "request_id": uuid.uuid4().hex, **f}, deadline)

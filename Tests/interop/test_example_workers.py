@@ -3,12 +3,12 @@ import json
 import shutil
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Bridge, clean_env, free_port
+from conftest import BIN, Bridge, clean_env, free_port, wait_for
 from examples_support import EXAMPLES, Coordinator, assert_graph_done, create_graph, worker_env
 
 PY_WORKER = EXAMPLES / "python-worker" / "worker.py"
@@ -69,15 +69,25 @@ def test_python_worker_finishes_the_graph_across_a_coordinator_kill(tmp_path):
         worker = subprocess.Popen([sys.executable, str(PY_WORKER), "--tasks", "4", "--wait-ms", "2000",
                                    "--work-seconds", "1.5"], env=worker_env(bridge, "factory", token),
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        first = worker.stdout.readline()
+        lines = []  # the worker's output so far, read on a thread so the test never blocks on it
+
+        def read_output():
+            for line in worker.stdout:
+                lines.append(line)
+
+        reader = threading.Thread(target=read_output, daemon=True)
+        reader.start()
+        first = wait_for(lambda: lines and lines[0], "the worker's first line")
         assert first.startswith("claimed "), first
-        time.sleep(0.3)
-        coordinator.kill()  # mid-task: the worker is heartbeating and will want to complete
-        time.sleep(2)
+        coordinator.kill()  # mid-task (the work takes 1.5 s): the worker will want to complete
+        # Down until the worker has found no coordinator and is resending, with the same request_id.
+        wait_for(lambda: any("no reply from" in line for line in lines), lambda: f"the worker notices: {lines}")
         coordinator.start()
-        out, _ = worker.communicate(timeout=120)
-        assert worker.returncode == 0, first + out
-        assert (first + out).count("completed t_") == 4, first + out
+        worker.wait(timeout=120)
+        reader.join(timeout=30)
+        out = "".join(lines)
+        assert worker.returncode == 0, out
+        assert out.count("completed t_") == 4, out
         assert_graph_done(bridge, graph)
     finally:
         if worker is not None and worker.poll() is None:

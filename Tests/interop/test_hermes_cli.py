@@ -3,13 +3,12 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import zmq
 
-from conftest import clean_env, error_code, ok
+from conftest import clean_env, error_code, ok, wait_for
 
 HERMES = Path(sys.executable).parent / "hermes"
 
@@ -33,15 +32,10 @@ def hermes(bridge, tmp_path):
     return run
 
 
-def wait_for_event(bridge, matches, timeout_s=10):
+def wait_for_event(bridge, matches):
     """Polls the `events` op until an event matches; returns it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = [e for e in bridge.admin("events", since=0)["events"] if matches(e)]
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no matching event within {timeout_s}s")
+    found = wait_for(lambda: [e for e in bridge.admin("events", since=0)["events"] if matches(e)], "a matching event")
+    return found[0]
 
 
 def claim_hermes_task(bridge, hermes):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Bridge, _start, _stop, clean_env, ok
+from conftest import BIN, Bridge, _start, _stop, clean_env, ok, wait_for
 
 HERMES = Path(sys.executable).parent / "hermes"
 PRELUDE = "import json, sys, time\nfrom hermes_cli import kanban_db as kb\nfrom hermes_cli import kanban_diagnostics as kd\n"
@@ -86,13 +86,12 @@ def test_long_lease_outlives_hermes_stale_check(tmp_path):
     proc, cmd_ep, evt_ep, db, log = _start(tmp_path)
     bridge = Bridge(cmd_ep, evt_ep, db, token_file.read_text().strip(), log)
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        def refreshed():
             beat = db_rows(db, "SELECT t.last_heartbeat_at, r.last_heartbeat_at FROM tasks t JOIN task_runs r "
                                "ON r.id = t.current_run_id WHERE t.id = ?", task_id)[0]
-            if beat[0] > now - 7200 and beat[1] > now - 7200:
-                break
-            time.sleep(0.1)
+            return beat if beat[0] > now - 7200 and beat[1] > now - 7200 else None
+
+        beat = wait_for(refreshed, "the coordinator refreshed the liveness fields")
         assert beat[0] >= now and beat[1] >= now, f"liveness not refreshed: {beat}"
         assert db_rows(db, "SELECT COUNT(*) FROM task_events WHERE task_id = ? AND kind = 'heartbeat'", task_id)[0][0] == 0
         expires = db_rows(db, "SELECT claim_expires FROM tasks WHERE id = ?", task_id)[0][0]
@@ -181,12 +180,11 @@ def test_profile_pool_records_profile_and_workspace(bridge, tmp_path):
     bridge.register_lane("coders", kind="pool", max_concurrency=1, profile="coder", workspace_policy="scratch",
                          command=["/bin/sh", "-c", "sleep 30"])
     task_id = bridge.admin("task.create", title="spawned", assignee="coders")["task"]["id"]
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def with_workspace():
         shown = hermes_cli(tmp_path, bridge.db_path, "show", task_id, json_out=True)
-        if shown["task"]["workspace_path"]:
-            break
-        time.sleep(0.2)
+        return shown if shown["task"]["workspace_path"] else None
+
+    shown = wait_for(with_workspace, "Hermes shows the spawned run's workspace")
     assert shown["task"]["status"] == "running"
     assert [r["profile"] for r in shown["runs"]] == ["coder"], "the Hermes profile the pool runs, not the lane"
     assert shown["task"]["workspace_kind"] == "scratch"

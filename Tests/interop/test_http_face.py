@@ -2,9 +2,8 @@
 import json
 import socket
 import subprocess
-import time
 
-from conftest import BIN, Bridge, _start, _stop, clean_env, free_port, ok
+from conftest import BIN, Bridge, _start, _stop, clean_env, free_port, ok, wait_for
 
 
 def curl(port, path, *args, method="GET", data=None, headers=(), jar=None):
@@ -29,16 +28,14 @@ def test_serve_http_answers_curl_with_login_csrf_metrics_and_errors(tmp_path):
     bridge = Bridge(cmd_ep, evt_ep, db, admin_token, log)
     jar = tmp_path / "cookies"
     try:
-        deadline = time.monotonic() + 30
-        while True:  # the face binds right after the coordinator
+        def healthy():  # the face binds right after the coordinator
             try:
                 status, _, body = curl(port, "/healthz")
-                if status == 200:
-                    break
             except (ValueError, IndexError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+                return None
+            return body if status == 200 else None
+
+        body = wait_for(healthy, lambda: f"the HTTP face answers /healthz; log:\n{log.read_text()}")
         assert body == "ok\n"
         token = bridge.register_lane("factory", max_concurrency=2)
         bridge.admin("task.create", title="secret one", assignee="factory")

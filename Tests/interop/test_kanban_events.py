@@ -4,13 +4,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, clean_env, ok
+from conftest import REPO, clean_env, ok, wait_for
 
 EVENTS_BIN = os.environ.get("KANBAN_EVENTS_BIN") or str(REPO / ".build" / "debug" / "kanban-events")
 
@@ -18,6 +17,16 @@ EVENTS_BIN = os.environ.get("KANBAN_EVENTS_BIN") or str(REPO / ".build" / "debug
 def events_cmd(bridge, *args):
     return [EVENTS_BIN, "--endpoint", bridge.command_endpoint, "--events-endpoint", bridge.event_endpoint,
             "--db", str(bridge.db_path), *args]
+
+
+def printed(path):
+    """The JSON lines the tail has written to `path` so far (a line still being written is left out)."""
+    return [json.loads(l) for l in path.read_text().split("\n")[:-1] if l.strip()]
+
+
+def at_least(count, lines):
+    """`lines` once there are `count` of them, else None (for `wait_for`)."""
+    return lines if len(lines) >= count else None
 
 
 def test_follow_json_prints_exactly_what_was_published(bridge, tmp_path):
@@ -32,13 +41,8 @@ def test_follow_json_prints_exactly_what_was_published(bridge, tmp_path):
         claim = ok(bridge.call("claim", auth=token, lane="factory"))
         ok(bridge.call("complete", auth=token, task_id=claim["task"]["id"], claim_token=claim["claim"]["token"]))
         expected = bridge.admin("events", since=start, limit=1000)["events"]
-        deadline = time.monotonic() + 10
-        lines = []
-        while time.monotonic() < deadline:
-            lines = [json.loads(l) for l in (tmp_path / "follow.jsonl").read_text().splitlines() if l.strip()]
-            if len(lines) >= len(expected):
-                break
-            time.sleep(0.05)
+        lines = wait_for(lambda: at_least(len(expected), printed(tmp_path / "follow.jsonl")),
+                         lambda: f"the tail printed {len(expected)} events: {printed(tmp_path / 'follow.jsonl')}")
     finally:
         tail.terminate()
         tail.wait(timeout=10)
@@ -56,11 +60,8 @@ def test_follow_filters_by_lane(bridge, tmp_path):
     try:
         bridge.admin("task.create", title="not shown", assignee="factory")
         mine = bridge.admin("task.create", title="shown", assignee="other")["task"]["id"]
-        deadline = time.monotonic() + 10
-        lines = []
-        while time.monotonic() < deadline and len(lines) < 2:
-            lines = [json.loads(l) for l in (tmp_path / "lane.jsonl").read_text().splitlines() if l.strip()]
-            time.sleep(0.05)
+        lines = wait_for(lambda: at_least(2, printed(tmp_path / "lane.jsonl")),
+                         lambda: f"the tail printed two events: {printed(tmp_path / 'lane.jsonl')}")
     finally:
         tail.terminate()
         tail.wait(timeout=10)
@@ -80,13 +81,15 @@ def test_dashboard_renders_lane_slots_in_a_real_terminal(bridge):
     cmd = " ".join(f"'{a}'" for a in events_cmd(bridge, "--no-color", "--refresh-ms", "200"))
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", cmd], check=True, env=clean_env())
     try:
-        screen = ""
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
-            if "factory" in screen and "backend-hermes" in screen and "claimed" in screen:
-                break
-            time.sleep(0.1)
+        def capture():
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+        def both_lanes_and_a_claim():
+            screen = capture()
+            return screen if all(word in screen for word in ("factory", "backend-hermes", "claimed")) else None
+
+        screen = wait_for(both_lanes_and_a_claim, lambda: f"the dashboard shows both lanes and a claim:\n{capture()}",
+                          timeout_s=15)
         rows = {line.split()[0]: line for line in screen.splitlines() if line.split() and line.split()[0] in ("factory", "backend-hermes")}
         assert "persistent" in rows["factory"] and "1/4 running" in rows["factory"] and "2 queued" in rows["factory"], screen
         assert "pool" in rows["backend-hermes"] and "0/3 running" in rows["backend-hermes"] and "4 queued" in rows["backend-hermes"], screen

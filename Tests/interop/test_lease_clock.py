@@ -5,23 +5,18 @@ how long anything took."""
 import json
 import os
 import signal
+import sqlite3
 import time
+from contextlib import closing
 
 import zmq
 
-from conftest import REPLY_TIMEOUT_MS, ok
+from conftest import REPLY_TIMEOUT_MS, ok, wait_for
 
 LEASE_S = 3
-PAUSE_S = 5  # longer than the lease: every deadline passes while the coordinator stands still
-
-
-def wait_for(condition, what, timeout_s=20):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout_s} s")
+# How far past the last lease deadline the stall goes: the board keeps deadlines in wall-clock ms, the
+# coordinator follows them on its monotonic clock (a second covers rounding and the two clocks' drift).
+PAST_DEADLINE_MS = 1000
 
 
 def connected_req(endpoint):
@@ -45,14 +40,25 @@ def timed_out(bridge, task_id):
             if e["task_id"] == task_id and e["type"] == "timed_out"]
 
 
-def stopped(pid, seconds, during=lambda: None):
-    """SIGSTOPs the coordinator for `seconds`, running `during` meanwhile; always SIGCONTs it."""
-    os.kill(pid, signal.SIGSTOP)
+def last_lease_deadline_ms(db_path):
+    """The latest deadline of the board's live claims, read from the file (the coordinator is stopped)."""
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        deadline = conn.execute("SELECT MAX(lease_expires_ms) FROM bridge_claims WHERE ended_at_ms IS NULL").fetchone()[0]
+    assert deadline is not None, "a live claim to stall past"
+    return deadline
+
+
+def stopped(bridge, during=lambda: None):
+    """SIGSTOPs the coordinator until every live claim's lease deadline has passed (the stall under
+    test), running `during` meanwhile; always SIGCONTs it. The deadline is read once the coordinator
+    stands still, so no renewal can move it on meanwhile."""
+    os.kill(bridge.pid, signal.SIGSTOP)
     try:
         during()
-        time.sleep(seconds)
+        past = last_lease_deadline_ms(bridge.db_path) + PAST_DEADLINE_MS
+        wait_for(lambda: time.time() * 1000 > past, "every lease deadline passed while the coordinator stood still")
     finally:
-        os.kill(pid, signal.SIGCONT)
+        os.kill(bridge.pid, signal.SIGCONT)
 
 
 def test_heartbeat_sent_while_the_coordinator_is_stopped_counts(bridge):
@@ -64,7 +70,7 @@ def test_heartbeat_sent_while_the_coordinator_is_stopped_counts(bridge):
     sock = connected_req(bridge.command_endpoint)
     beat = json.dumps({"op": "heartbeat", "auth": token, "task_id": alive, "claim_token": claim}).encode()
 
-    stopped(bridge.pid, PAUSE_S, during=lambda: sock.send(beat))
+    stopped(bridge, during=lambda: sock.send(beat))
     try:
         reply = json.loads(sock.recv())
     finally:
@@ -90,7 +96,7 @@ def test_spawned_worker_is_not_run_again_after_the_coordinator_stood_still(bridg
     wait_for(lambda: any(e["type"] == "spawned" for e in bridge.admin("events", since=0, limit=10000)["events"]
                          if e["task_id"] == task_id), "the worker was spawned")
 
-    stopped(bridge.pid, PAUSE_S)
+    stopped(bridge)
 
     # Once the coordinator has renewed after the stall (a heartbeat event after it resumed), the
     # lease holds; a positive control for "a pass ran": the renewal itself.

@@ -9,8 +9,14 @@ import sys
 import time
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
-from conftest import BIN, REPO, _start, _stop, assert_no_secrets, clean_env, free_port
+from conftest import BIN, REPO, _start, _stop, assert_no_secrets, clean_env, free_port, wait_for
+
+# Monitor events that say the other side has ruled on a connection's handshake, one way or the other
+# (a refused mechanism may show only as the connection being dropped).
+HANDSHAKE_DECIDED = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_DISCONNECTED
+                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 def cli(*args, env=None, check=True):
@@ -112,13 +118,12 @@ def test_curve_admits_registered_keys_only_and_the_key_decides_who_you_are(tmp_p
         assert json.loads(cli("ping", "--json", env=admin_env).stdout)["last_seq"] == before
 
         # The dispatcher hands its spawned worker a keypair of its own for the lane.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            shown = json.loads(cli("task", "show", spawned, "--json", env=admin_env).stdout)["task"]
-            if shown["status"] == "done":
-                break
-            time.sleep(0.1)
-        assert shown["status"] == "done" and shown["result"] == "spawned-ok", shown
+        def spawned_done():
+            task = json.loads(cli("task", "show", spawned, "--json", env=admin_env).stdout)["task"]
+            return task if task["status"] == "done" else None
+
+        done = wait_for(spawned_done, "the spawned worker's task is done", timeout_s=20)
+        assert done["result"] == "spawned-ok", done
     finally:
         _stop(proc)
     assert "refused a connection: its credential is not registered" in log.read_text()
@@ -149,8 +154,17 @@ def test_events_reach_no_subscriber_without_a_token(bridge):
         if password:
             sub.plain_username, sub.plain_password = b"kanban", password.encode()
         sub.setsockopt(zmq.SUBSCRIBE, b"")
+        monitor = sub.get_monitor_socket(HANDSHAKE_DECIDED)
         sub.connect(bridge.event_endpoint)
-        strangers.append(sub)
+        strangers.append((sub, monitor))
+    # The coordinator has ruled on each stranger's handshake before anything below is published, so a
+    # stranger it let in would be subscribed by then (instead of merely not connected yet).
+    for sub, monitor in strangers:
+        assert monitor.poll(10_000), "the coordinator answered the stranger's handshake"
+        decided = recv_monitor_message(monitor)["event"]
+        assert decided != zmq.EVENT_HANDSHAKE_SUCCEEDED, "a subscriber without a valid token was let in"
+        sub.disable_monitor()
+        monitor.close()
     member = bridge.subscribe("", token=lane_token)
     task = bridge.admin("task.create", title="secret plans", assignee="leaky")["task"]["id"]
     claim = bridge.call("claim", auth=lane_token, lane="leaky")["result"]["claim"]
@@ -162,7 +176,7 @@ def test_events_reach_no_subscriber_without_a_token(bridge):
         if member.poll(200, zmq.POLLIN):
             seen.append(member.recv_multipart()[1])
     assert any(b"hunter2" in body for body in seen), "a subscriber with a lane token gets the events"
-    for sub in strangers:
+    for sub, _ in strangers:
         assert not sub.poll(500, zmq.POLLIN), "no payload reaches a subscriber without a valid token"
         sub.close()
     member.close()
