@@ -73,6 +73,11 @@ final class ScannedRequestTests: XCTestCase {
         XCTAssertThrowsError(try decoder.decode([0x7B, 0x22, 0x6F, 0x70, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D])) {
             XCTAssertEqual(($0 as? WireError)?.message, "request is not valid UTF-8")
         }
+        // A byte order mark is skipped before the object only, never before a field's value.
+        XCTAssertThrowsError(try decoder.decode(Array(#"{"op":"task.list","limit":"#.utf8) + [0xEF, 0xBB, 0xBF, 0x35, 0x7D])) {
+            XCTAssertEqual(($0 as? WireError)?.message, "request is not valid JSON")
+        }
+        XCTAssertEqual(try decoder.decode([0xEF, 0xBB, 0xBF] + Array(#"{"op":"ping"}"#.utf8)).request, .ping)
     }
 
     func test_aFrameOfManyFields_keepsOnlyABoundedReading() throws {
