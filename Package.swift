@@ -30,6 +30,9 @@ let package = Package(
         ),
         // posix_spawn with a working directory and its own process group, for spawned workers.
         .target(name: "CSpawn"),
+        // SQLite's process-wide options (multi-thread mode, no memory statistics), set before the first
+        // connection: sqlite3_config is variadic, so it is called from C.
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
         // A small, safe Swift face over the C API: sockets, frames, poll, errors.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // Pure domain: statuses, lanes, readiness and authority rules. No I/O. (swift-crypto for the
@@ -39,7 +42,7 @@ let package = Package(
         .target(name: "KanbanProtocol", dependencies: ["KanbanModel"]),
         // SQLite board (Hermes schema + bridge_* tables) behind the BoardStore protocol.
         .target(name: "KanbanStore", dependencies: [
-            "KanbanModel",
+            "KanbanModel", "CSQLiteTuning",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Declared lanes and pools in YAML (bridge-config/), validated with file:line errors.

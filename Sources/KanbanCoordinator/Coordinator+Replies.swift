@@ -26,7 +26,7 @@ extension Coordinator {
     /// gets the same claim by resending, so an undelivered reply does not release it.
     func claimAnswer(_ grant: ClaimGrant, retryable: Bool, reply: [UInt8]? = nil) -> Answer {
         log.info("claimed", metadata: ["task": "\(grant.task.id)", "lane": "\(grant.task.assignee ?? "?")", "run": "\(grant.runID)"])
-        return .claim(reply ?? Reply.ok(WireFormat.claim(grant)), release: retryable ? nil : grant)
+        return .claim(reply ?? Reply.okClaim(grant), release: retryable ? nil : grant)
     }
 
     private func releaseUndelivered(_ grant: ClaimGrant) {

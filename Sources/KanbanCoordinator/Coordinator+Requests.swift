@@ -47,7 +47,7 @@ extension Coordinator {
     }
 
     /// Why a frame without a valid credential goes no further, before it is parsed.
-    static func unauthenticatedRefusal(_ head: EnvelopeScan.Envelope?, bytes: Int) -> WireError {
+    static func unauthenticatedRefusal(_ head: ScannedRequest.Envelope?, bytes: Int) -> WireError {
         let limit = DecodeLimits.maxUnauthenticatedBytes
         guard let head else {
             return WireError(.badRequest, "a request over \(limit) bytes must carry 'op' and 'auth' as plain top-level JSON "
@@ -73,13 +73,15 @@ extension Coordinator {
             send(envelope, Reply.error(WireError(.badRequest, "a request is exactly one frame of JSON; got \(body.count)")))
             return nil
         }
-        // Without CURVE the credential is in the body: check it before parsing the body, so a stranger's
-        // megabyte of JSON costs a scan, not a parse (CURVE refuses strangers in the handshake). Only a
-        // small frame is parsed without a valid credential: a ping, or a request whose refusal the
-        // decoder explains.
+        // The frame is read once; it is typed from that reading (`decoder.decode(read)`). Without CURVE
+        // the credential is in the body: check it before parsing the body, so a stranger's megabyte of
+        // JSON costs the scan, not a parse (CURVE refuses strangers in the handshake). Only a small
+        // frame is parsed without a valid credential: a ping, or a request whose refusal the decoder
+        // explains.
+        let read = decoder.scan(frame)
         var scanned: Principal?
         if config.curve == nil, frame.count <= config.limits.maxRequestBytes {
-            let head = EnvelopeScan.scan(frame)
+            let head = read.envelope
             if let head, head.op != "ping" || frame.count > DecodeLimits.maxUnauthenticatedBytes {
                 scanned = authenticator.principal(for: head.auth)
             }
@@ -91,7 +93,7 @@ extension Coordinator {
             }
         }
         let decoded: DecodedRequest
-        do { decoded = try decoder.decode(frame) } catch {
+        do { decoded = try decoder.decode(read) } catch {
             log.debug("bad request", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             send(envelope, Reply.error(error))
             return nil

@@ -38,9 +38,10 @@ public struct DispatchSettings: Sendable {
 /// in, `DispatchReport` out through `reports`). So a `git worktree add` of a large repository, a
 /// worker that ignores SIGTERM or a slow disk delays only the workers concerned, never a request.
 ///
-/// Two threads: the workshop (a serial queue) prepares workspaces, starts workers and removes
-/// workspaces in the order the core asked; the supervisor polls every `tickMs` for exits, limits and
-/// orphans. The live workers are shared between them under a lock.
+/// The workshop prepares workspaces, starts workers and removes workspaces: per repository (or per
+/// lane without one) in the order the core asked, different repositories side by side, at most
+/// `workshopWidth` jobs at once (`WorkshopSchedule`). The supervisor thread polls every `tickMs` for
+/// exits, limits and orphans. The live workers are shared between them under a lock.
 final class Dispatcher: @unchecked Sendable {
     private struct Worker {
         let pid: pid_t
@@ -71,7 +72,12 @@ final class Dispatcher: @unchecked Sendable {
     private let log: Logger
     let workspaces: Workspaces
     private let logs: WorkerLogs
-    private let workshop = DispatchQueue(label: "kanban-bridge.workshop")
+    /// Most workshop jobs at once: each may be a `git` process, on a machine that also runs the workers.
+    static let workshopWidth = 4
+    private let workshop = Mutex(WorkshopSchedule<@Sendable () -> Void>(width: Dispatcher.workshopWidth))
+    /// Entered per job added, left when it ends: shutdown waits on it for every job under way.
+    private let workshopJobs = DispatchGroup()
+    private let workshopThreads = DispatchQueue(label: "kanban-bridge.workshop", attributes: .concurrent)
     private let workers = Mutex<[Worker]>([])
     private let orphans = Mutex<[StoppingOrphan]>([])
     private let stopping = Atomic<Bool>(false)
@@ -102,8 +108,19 @@ final class Dispatcher: @unchecked Sendable {
     /// Takes an order; returns at once (the core's loop calls this).
     func send(_ order: DispatchOrder) {
         switch order {
-        case .start(let s): workshop.async { [self] in startWorker(s) }
-        case .removeWorkspaces(let refs): workshop.async { [self] in remove(refs) }
+        case .start(let s): inWorkshop(key: WorkshopKey.of(s.lane)) { [self] in startWorker(s) }
+        case .removeWorkspaces(let records):
+            // Each removal after the starts of its repository (or lane) that were ordered before it.
+            var byKey: [String: [WorkspaceRecord]] = [:], keys: [String] = []
+            for record in records {
+                let key = WorkshopKey.of(record)
+                if byKey[key] == nil { keys.append(key) }
+                byKey[key, default: []].append(record)
+            }
+            for key in keys {
+                let group = byKey[key] ?? []
+                inWorkshop(key: key) { [self] in remove(group) }
+            }
         case .stopOrphan(let o): orphans.withLock { $0.append(StoppingOrphan(orphan: o)) }
         case .stopWorker(let runID, let why):
             let now = clock.monotonicMs()
@@ -117,6 +134,23 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     // MARK: The workshop
+
+    /// Queues a job under `key`; it runs when the schedule lets it, on a workshop thread.
+    private func inWorkshop(key: String, _ job: @escaping @Sendable () -> Void) {
+        workshopJobs.enter()
+        run(workshop.withLock { $0.add(job, key: key) })
+    }
+
+    /// Starts jobs the schedule let go; each, when it ends, starts whatever it was holding up.
+    private func run(_ jobs: [(key: String, job: @Sendable () -> Void)]) {
+        for (key, job) in jobs {
+            workshopThreads.async { [self] in
+                job()
+                run(workshop.withLock { $0.finished(key: key) })
+                workshopJobs.leave()
+            }
+        }
+    }
 
     private func startWorker(_ s: WorkerStart) {
         if stopping.load(ordering: .acquiring) { return }  // the core releases every run it handed over
@@ -224,7 +258,7 @@ final class Dispatcher: @unchecked Sendable {
     /// run. Called once the core's loop has stopped serving; blocks until nothing is left running.
     func shutdown() -> [Int64: ExitStatus] {
         stopping.store(true, ordering: .releasing)
-        workshop.sync {}  // a preparation under way finishes; orders after it do nothing
+        workshopJobs.wait()  // preparations under way finish; jobs not yet started do nothing
         if supervisorStarted { supervisorDone.wait() }
         var ended: [Int64: ExitStatus] = [:]
         var left = workers.withLock { list in

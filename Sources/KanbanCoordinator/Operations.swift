@@ -11,7 +11,7 @@ public enum Outcome {
     case claimed(ClaimGrant)
     /// A claim with `wait_ms` that found nothing yet: keep the envelope and answer later.
     case park(ClaimRequest)
-    /// A task after a claim-scoped change (`{"task": …}`), written straight from the record.
+    /// A task after a change (`{"task": …}`), written straight from the record.
     case task(TaskRecord)
     /// A `complete` with `claim_next`: the task, and the lane's next claim if it got one (which must
     /// reach the client, as for `claimed`).
@@ -94,7 +94,7 @@ public final class Operations {
             }
             let token = minter.mint(prefix: "lt_")
             let summary = try store.registerLane(spec.lane, tokenHash: Secrets.hash(token), nowMs: now)
-            return .result(["lane": WireFormat.lane(summary), "token": .string(token)])
+            return .result(WireFormat.registered(summary, token: token))
         case .laneUpdate(let name, let patch):
             return .result(["lane": WireFormat.lane(try store.updateLane(name: name, patch: patch, nowMs: now))])
         case .laneList:
@@ -113,9 +113,9 @@ public final class Operations {
         case .laneRotateToken(let name):
             let token = minter.mint(prefix: "lt_")
             try store.rotateLaneToken(name: name, tokenHash: Secrets.hash(token), nowMs: now)
-            return .result(["lane": .string(name), "token": .string(token)])
+            return .result(WireFormat.rotated(lane: name, token: token))
         case .taskCreate(let spec):
-            return .result(["task": WireFormat.task(try store.createTask(spec, nowMs: now))])
+            return .task(try store.createTask(spec, nowMs: now))
         case .taskGet(let id):
             if case .worker(_, let runID) = principal { try checkWorkerMayRead(id, runID: runID) }
             guard let detail = try store.task(id: id) else { throw BoardError.notFound("no task '\(id)'") }
@@ -133,13 +133,13 @@ public final class Operations {
         case .taskList(let status, let assignee, let limit):
             return .result(["tasks": .array(try store.tasks(status: status, assignee: assignee, limit: limit).map(WireFormat.task))])
         case .taskAssign(let id, let assignee):
-            return .result(["task": WireFormat.task(try store.assignTask(id: id, assignee: assignee, nowMs: now))])
+            return .task(try store.assignTask(id: id, assignee: assignee, nowMs: now))
         case .taskLink(let parent, let child):
-            return .result(["task": WireFormat.task(try store.linkTasks(parent: parent, child: child, nowMs: now))])
+            return .task(try store.linkTasks(parent: parent, child: child, nowMs: now))
         case .taskReclaim(let id, let reason):
-            return .result(["task": WireFormat.task(try store.reclaimTask(id: id, reason: reason, nowMs: now))])
+            return .task(try store.reclaimTask(id: id, reason: reason, nowMs: now))
         case .taskUnblock(let id):
-            return .result(["task": WireFormat.task(try store.unblockTask(id: id, nowMs: now))])
+            return .task(try store.unblockTask(id: id, nowMs: now))
         case .workspacePrune(let lane):
             guard let prune = pruneWorkspaces else { throw BoardError.conflict("this coordinator runs no dispatcher, so it has no workspaces") }
             return .result(["queued": .array(try prune(lane).map { .string($0) })])

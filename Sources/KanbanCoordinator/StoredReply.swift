@@ -7,15 +7,22 @@ import KanbanProtocol
 /// same token again. A copy of the board file reveals no token: deriving needs the admin token.
 enum StoredReply {
     static let placeholder = "derived:"
-    private static let tokenKey = Array(#""token":""#.utf8)
+    /// `"token":"`: the last key of every path where the reply shapes put a token
+    /// (`WireFormat.tokenPaths`). Nil if they ever end in different keys: then every reply is parsed.
+    private static let tokenKey: [UInt8]? = {
+        let keys = Set(WireFormat.tokenPaths.compactMap(\.last))
+        return keys.count == 1 ? Array("\"\(keys.first!)\":\"".utf8) : nil
+    }()
 
-    /// The reply as stored: `result.token`, `result.claim.token` and `result.next.claim.token`
-    /// (`complete` with `claim_next`) replaced by placeholders.
+    /// The reply as stored: its tokens, wherever the reply shapes put them (`WireFormat.tokenPaths`:
+    /// `result.token`, `result.claim.token`, `result.next.claim.token`), replaced by placeholders.
     static func redacted(_ reply: [UInt8], nonces: [String: String] = [:]) -> [UInt8] {
         // Most replies hold no token; do not parse those. (Quotes inside JSON strings are escaped,
         // so this byte pattern can only be a key.)
-        guard Bytes.end(of: tokenKey, in: reply[...]) != nil else { return reply }
-        if let fast = redactedInPlace(reply, nonces: nonces) { return fast }
+        if let tokenKey {
+            guard Bytes.end(of: tokenKey, in: reply[...]) != nil else { return reply }
+            if let fast = redactedInPlace(reply, key: tokenKey, nonces: nonces) { return fast }
+        }
         guard case .success(var result) = Reply.parse(reply) else { return reply }
         result = mapTokens(result) { token in .string(placeholder + String(token.prefix(3)) + (nonces[token] ?? "")) }
         return Reply.ok(result)
@@ -26,6 +33,10 @@ enum StoredReply {
     /// replies are compact with sorted keys, so this equals re-encoding the redacted value. Nil (parse
     /// instead) for anything that is not such a token.
     static func redactedInPlace(_ reply: [UInt8], nonces: [String: String] = [:]) -> [UInt8]? {
+        tokenKey.flatMap { redactedInPlace(reply, key: $0, nonces: nonces) }
+    }
+
+    private static func redactedInPlace(_ reply: [UInt8], key tokenKey: [UInt8], nonces: [String: String]) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(reply.count)
         var rest = reply[...]
@@ -55,14 +66,19 @@ enum StoredReply {
         return Reply.ok(result)
     }
 
+    /// `result` with `f` applied to the string at each of `WireFormat.tokenPaths`.
     private static func mapTokens(_ result: JSONValue, _ f: (String) -> JSONValue) -> JSONValue {
-        guard case .object(var top) = result else { return result }
-        if let token = top["token"]?.stringValue { top["token"] = f(token) }
-        if case .object(var claim)? = top["claim"], let token = claim["token"]?.stringValue {
-            claim["token"] = f(token)
-            top["claim"] = .object(claim)
+        WireFormat.tokenPaths.reduce(result) { value, path in mapToken(value, at: path[...], f) }
+    }
+
+    private static func mapToken(_ value: JSONValue, at path: ArraySlice<String>, _ f: (String) -> JSONValue) -> JSONValue {
+        guard case .object(var object) = value, let key = path.first, let inner = object[key] else { return value }
+        if path.count == 1 {
+            guard let token = inner.stringValue else { return value }
+            object[key] = f(token)
+        } else {
+            object[key] = mapToken(inner, at: path.dropFirst(), f)
         }
-        if case .object? = top["next"], let next = top["next"] { top["next"] = mapTokens(next, f) }
-        return .object(top)
+        return .object(object)
     }
 }

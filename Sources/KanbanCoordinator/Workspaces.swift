@@ -91,7 +91,13 @@ struct Workspaces {
 
     /// Creates `<root>/<lane>` and checks it is that directory, not a symlink to somewhere else.
     private func makeLaneDirectory(_ lane: String) throws {
-        try FileManager.default.createDirectory(atPath: root + "/" + lane, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: root + "/" + lane, withIntermediateDirectories: true)
+        } catch {
+            // Workspaces of different repositories are prepared side by side: another preparation may
+            // have made the root between this one's look and its mkdir. Once more, with the root there.
+            try FileManager.default.createDirectory(atPath: root + "/" + lane, withIntermediateDirectories: true)
+        }
         let resolvedRoot = try resolved(root)
         guard try resolved(root + "/" + lane) == resolvedRoot + "/" + lane else {
             throw Failure(description: "\(root)/\(lane) leads out of the workspace root (a symlink?); refusing to use it")
@@ -145,7 +151,11 @@ struct WorkerLogs {
 
     /// Opens the task's log for appending (rotating first if it is too big) and writes a header.
     func open(taskID: String, header: String) throws -> Int32 {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)  // made by a start beside this one
+        }
         let p = path(taskID: taskID)
         if let size = (try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? Int, size > maxBytes {
             for g in stride(from: generations - 1, through: 1, by: -1) { rename("\(p).\(g)", "\(p).\(g + 1)") }

@@ -50,7 +50,13 @@ public enum JSONCodec {
         bytes.withUnsafeBufferPointer { JSONReader.parse($0) }
     }
 
-    /// `decode` for any bytes (`Data`, slices, views).
+    /// `decode` for part of a frame (a request's field, read where the scan found it), without the
+    /// generic overload's dispatch.
+    public static func decode(_ bytes: ArraySlice<UInt8>) -> JSONValue? {
+        bytes.withUnsafeBufferPointer { JSONReader.parse($0) }
+    }
+
+    /// `decode` for any bytes (`Data`, other slices, views).
     public static func decode(_ bytes: some Collection<UInt8>) -> JSONValue? {
         if let parsed = bytes.withContiguousStorageIfAvailable({ JSONReader.parse($0) }) { return parsed }
         return Array(bytes).withUnsafeBufferPointer { JSONReader.parse($0) }

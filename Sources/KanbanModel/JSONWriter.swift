@@ -1,6 +1,6 @@
 /// Writes a `JSONValue` as compact, key-sorted JSON bytes (`JSONCodec.encode`); or, for the replies
 /// the hot path sends every time, an object field by field in the caller's (sorted) key order
-/// without building a `JSONValue` tree (`WireFormat+Direct.swift`).
+/// without building a `JSONValue` tree (KanbanProtocol's `WireFormat` shapes).
 public struct JSONWriter {
     public private(set) var out: [UInt8] = []
     /// Per open object: whether a field was written yet (for the commas).
@@ -29,6 +29,16 @@ public struct JSONWriter {
         for (n, item) in items.enumerated() {
             if n > 0 { out.append(0x2C) }
             writeString(item)
+        }
+        out.append(0x5D)
+    }
+
+    /// An array whose items `item` writes (objects, say); the commas are placed here.
+    public mutating func array<T>(_ items: [T], _ item: (inout JSONWriter, T) -> Void) {
+        out.append(0x5B)
+        for (n, element) in items.enumerated() {
+            if n > 0 { out.append(0x2C) }
+            item(&self, element)
         }
         out.append(0x5D)
     }

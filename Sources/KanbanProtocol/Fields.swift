@@ -1,15 +1,48 @@
 import KanbanModel
 
-/// Strict, typed reads of a request object's fields. Each read consumes the key, so whatever is
-/// left at the end is an unknown field and the request is refused (typos never pass silently).
+/// Strict, typed reads of a request object's fields, from where the scan found them in the frame
+/// (`ScannedRequest`). Each read consumes the key, so whatever is left at the end is an unknown field
+/// and the request is refused (typos never pass silently).
 struct Fields {
-    private var object: [String: JSONValue]
+    private let frame: [UInt8]
+    /// Not yet read, in frame order.
+    private var left: [ScannedRequest.Field]
 
-    init(_ object: [String: JSONValue]) { self.object = object }
+    init(_ scanned: ScannedRequest, _ fields: [ScannedRequest.Field]) {
+        self.frame = scanned.frame
+        self.left = fields
+    }
 
-    private mutating func take(_ key: String) -> JSONValue? {
-        guard let v = object.removeValue(forKey: key), !v.isNull else { return nil }
-        return v
+    /// The value of `key` (null counts as absent), parsed from its bytes. A key given more than once
+    /// keeps its first value, as JSON readers here always did; the others must still be valid JSON.
+    private mutating func take(_ key: String) throws(WireError) -> JSONValue? {
+        var found = JSONValue.null, taken = false
+        var k = 0
+        while k < left.count {
+            guard isKey(left[k], key) else { k += 1; continue }
+            guard let v = Self.value(frame[left[k].value]) else { throw WireError(.badRequest, "request is not valid JSON") }
+            if !taken { found = v; taken = true }
+            left.remove(at: k)
+        }
+        if found.isNull { return nil }  // not `isNull ? nil : found`: that nil would be `.null`
+        return found
+    }
+
+    private func isKey(_ field: ScannedRequest.Field, _ key: String) -> Bool {
+        guard field.keyEscaped else { return field.key.count == key.utf8.count && frame[field.key].elementsEqual(key.utf8) }
+        return Self.keyText(frame, field) == key
+    }
+
+    /// One value by the bridge's JSON rules (`JSONCodec`). (Its first byte is never a byte order
+    /// mark: the scan puts a value's start after any whitespace, and a mark there is no JSON.)
+    private static func value(_ bytes: ArraySlice<UInt8>) -> JSONValue? {
+        guard let first = bytes.first, first != 0xEF else { return nil }
+        return JSONCodec.decode(bytes)
+    }
+
+    /// A key with escapes, decoded (nil if they are not valid).
+    private static func keyText(_ frame: [UInt8], _ field: ScannedRequest.Field) -> String? {
+        JSONCodec.decode(frame[(field.key.lowerBound - 1)..<(field.key.upperBound + 1)])?.stringValue
     }
 
     mutating func requiredString(_ key: String, maxLength: Int) throws(WireError) -> String {
@@ -20,7 +53,7 @@ struct Fields {
     }
 
     mutating func optionalString(_ key: String, maxLength: Int) throws(WireError) -> String? {
-        guard let v = take(key) else { return nil }
+        guard let v = try take(key) else { return nil }
         guard case .string(let s) = v else { throw WireError(.badRequest, "field '\(key)' must be a string") }
         guard s.utf8.count <= maxLength else {
             throw WireError(.badRequest, "field '\(key)' is longer than \(maxLength) bytes")
@@ -29,7 +62,7 @@ struct Fields {
     }
 
     mutating func optionalInt(_ key: String, range: ClosedRange<Int>) throws(WireError) -> Int? {
-        guard let v = take(key) else { return nil }
+        guard let v = try take(key) else { return nil }
         guard case .int(let i) = v else { throw WireError(.badRequest, "field '\(key)' must be an integer") }
         guard i >= Int64(range.lowerBound), i <= Int64(range.upperBound) else {
             throw WireError(.badRequest, "field '\(key)' must be between \(range.lowerBound) and \(range.upperBound)")
@@ -38,7 +71,7 @@ struct Fields {
     }
 
     mutating func optionalBool(_ key: String) throws(WireError) -> Bool? {
-        guard let v = take(key) else { return nil }
+        guard let v = try take(key) else { return nil }
         guard case .bool(let b) = v else { throw WireError(.badRequest, "field '\(key)' must be true or false") }
         return b
     }
@@ -78,7 +111,7 @@ struct Fields {
     }
 
     mutating func optionalStringArray(_ key: String) throws(WireError) -> [String]? {
-        guard let v = take(key) else { return nil }
+        guard let v = try take(key) else { return nil }
         guard case .array(let items) = v, items.count <= 256 else {
             throw WireError(.badRequest, "field '\(key)' must be an array of at most 256 strings")
         }
@@ -93,7 +126,7 @@ struct Fields {
     }
 
     mutating func optionalObject(_ key: String, maxBytes: Int) throws(WireError) -> JSONValue? {
-        guard let v = take(key) else { return nil }
+        guard let v = try take(key) else { return nil }
         guard case .object = v else { throw WireError(.badRequest, "field '\(key)' must be an object") }
         // Metadata is published to every subscriber: its size is capped like any text field's.
         let size = JSONCodec.encode(v).count
@@ -152,8 +185,9 @@ struct Fields {
 
     /// Refuses the request if any field was not consumed by the op's decoder.
     func rejectUnknown(op: String) throws(WireError) {
-        guard !object.isEmpty else { return }
-        let names = object.keys.sorted().prefix(5).map(Self.quotedIfName).joined(separator: ", ")
+        guard !left.isEmpty else { return }
+        let keys = Set(left.map { f in f.keyEscaped ? Self.keyText(frame, f) ?? "" : String(decoding: frame[f.key], as: UTF8.self) })
+        let names = keys.sorted().prefix(5).map(Self.quotedIfName).joined(separator: ", ")
         throw WireError(.badRequest, "unknown field(s) for '\(op)': \(names)")
     }
 

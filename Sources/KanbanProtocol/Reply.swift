@@ -3,16 +3,50 @@ import KanbanModel
 /// Protocol version spoken on the wire.
 public let protocolVersion = 1
 
-/// Encodes replies and events as the single JSON frames the wire carries.
+/// Encodes replies as the single JSON frames the wire carries: the envelope here, the records in
+/// it by `WireFormat`'s shapes. The replies every task gets (claim, complete with and without
+/// `claim_next`, block, release) are written straight to bytes, never as a `JSONValue` tree: the
+/// tree, its dictionaries and the key sorts were about 150,000 instructions per task
+/// (`kanban-bench --instructions`, 2026-12-02).
 public enum Reply {
     /// `{"ok": true, "result": …}`
     public static func ok(_ result: JSONValue) -> [UInt8] {
-        encode(["ok": true, "result": result])
+        ok { w in w.write(result) }
+    }
+
+    /// `{"ok":true,"result":{"task":…}}`
+    public static func okTask(_ t: TaskRecord) -> [UInt8] {
+        ok { w in w.beginObject(); w.key("task"); WireFormat.writeTask(t, &w); w.endObject() }
+    }
+
+    /// `{"ok":true,"result":{"claim":…,"task":…}}`
+    public static func okClaim(_ g: ClaimGrant) -> [UInt8] {
+        ok { w in WireFormat.writeClaim(g, &w) }
+    }
+
+    /// `{"ok":true,"result":{"next":…,"task":…}}`: a completion with `claim_next`.
+    public static func okCompleted(_ t: TaskRecord, next: ClaimGrant?) -> [UInt8] {
+        ok { w in WireFormat.writeCompleted(t, next: next, &w) }
+    }
+
+    /// `{"ok":true,"result":…}` with the result written by `result` (keys in byte order: "ok" < "result").
+    private static func ok(_ result: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject(); w.key("ok"); w.bool(true); w.key("result")
+        result(&w)
+        w.endObject()
+        return w.out
     }
 
     /// `{"ok": false, "error": {"code": …, "message": …}}`
     public static func error(_ error: WireError) -> [UInt8] {
-        encode(["ok": false, "error": ["code": .string(error.code.rawValue), "message": .string(error.message)]])
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("error")
+        w.beginObject(); w.key("code"); w.string(error.code.rawValue); w.key("message"); w.string(error.message); w.endObject()
+        w.key("ok"); w.bool(false)
+        w.endObject()
+        return w.out
     }
 
     /// Compact JSON with sorted keys, so equal values encode to equal bytes (`JSONCodec.encode`).
@@ -27,78 +61,5 @@ public enum Reply {
         let code = value["error"]?["code"]?.stringValue.flatMap(ErrorCode.init(rawValue:)) ?? .internal
         let message = value["error"]?["message"]?.stringValue ?? "unknown error"
         return .failure(WireError(code, message))
-    }
-}
-
-/// How domain records look on the wire. One place, so the CLI, docs and clients agree.
-public enum WireFormat {
-    public static func task(_ t: TaskRecord) -> JSONValue {
-        var task: [String: JSONValue] = [
-            "id": .string(t.id), "title": .string(t.title), "body": .of(t.body), "assignee": .of(t.assignee),
-            "status": .string(t.status.rawValue), "priority": .int(Int64(t.priority)), "tenant": .of(t.tenant),
-            "idempotency_key": .of(t.idempotencyKey), "created_at": .int(t.createdAt), "started_at": .of(t.startedAt),
-            "completed_at": .of(t.completedAt), "result": .of(t.result), "claim_lock": .of(t.claimLock),
-            "claim_expires": .of(t.claimExpires), "current_run_id": .of(t.currentRunID),
-            "last_heartbeat_at": .of(t.lastHeartbeatAt), "max_runtime_seconds": .of(t.maxRuntimeSeconds.map(Int64.init)),
-            "parents": .array(t.parents.map { .string($0) }), "children": .array(t.children.map { .string($0) }),
-        ]
-        // Only when it is so: every other reply stays as it was.
-        if t.linksTruncated { task["links_truncated"] = .bool(true) }
-        return .object(task)
-    }
-
-    public static func run(_ r: RunRecord) -> JSONValue {
-        [
-            "id": .int(r.id), "task_id": .string(r.taskID), "profile": .of(r.profile), "status": .string(r.status),
-            "outcome": .of(r.outcome), "summary": .of(r.summary), "error": .of(r.error),
-            "claim_lock": .of(r.claimLock), "started_at": .int(r.startedAt), "ended_at": .of(r.endedAt),
-        ]
-    }
-
-    public static func taskDetail(_ d: TaskDetail) -> JSONValue {
-        guard case .object(var o) = task(d.task) else { return task(d.task) }
-        o["runs"] = .array(d.runs.map(run))
-        return .object(o)
-    }
-
-    public static func lane(_ s: LaneSummary) -> JSONValue {
-        let l = s.lane
-        return [
-            "name": .string(l.name), "kind": .string(l.kind.rawValue), "claim_mode": .string(l.claimMode.rawValue),
-            "max_concurrency": .int(Int64(l.maxConcurrency)), "lease_seconds": .of(l.leaseSeconds.map(Int64.init)),
-            "allowed_status_mutations": .string(l.allowedStatusMutations.rawValue),
-            "command": l.command.map { .array($0.map { .string($0) }) } ?? .null,
-            "profile": .of(l.profile), "workspace_policy": .string(l.workspacePolicy.rawValue), "repo": .of(l.repo),
-            "max_runtime_seconds": .of(l.maxRuntimeSeconds.map(Int64.init)), "keep_workspaces": .bool(l.keepWorkspaces),
-            "curve_public_key": .of(l.curvePublicKey),
-            "created_at": .int(l.createdAt), "updated_at": .int(l.updatedAt),
-            "running": .int(Int64(s.running)), "queued": .int(Int64(s.queued)),
-            "oldest_queued_at": .of(s.oldestQueuedAt),
-            "claims": .array(s.claims.map { c in
-                [
-                    "task_id": .string(c.taskID), "run_id": .int(c.runID), "claimed_at_ms": .int(c.claimedAtMs),
-                    "lease_ms": .int(c.leaseMs), "lease_expires_at_ms": .int(c.leaseExpiresAtMs),
-                    "last_heartbeat_at": .of(c.lastHeartbeatAt),
-                ]
-            }),
-        ]
-    }
-
-    public static func claim(_ g: ClaimGrant) -> JSONValue {
-        [
-            "task": task(g.task),
-            "claim": [
-                "token": .string(g.token), "run_id": .int(g.runID),
-                "lease_expires_at": .int(Lease.hermesSeconds(fromMs: g.leaseExpiresAtMs)),
-                "lease_expires_at_ms": .int(g.leaseExpiresAtMs),
-            ],
-        ]
-    }
-
-    public static func event(_ e: BoardEvent) -> JSONValue {
-        [
-            "seq": .int(e.seq), "type": .string(e.type), "task_id": .of(e.taskID), "lane": .of(e.lane),
-            "run_id": .of(e.runID), "at": .int(e.atMs), "data": e.data,
-        ]
     }
 }

@@ -21,25 +21,39 @@ public struct RequestDecoder: Sendable {
     public var limits: DecodeLimits
     public init(limits: DecodeLimits = DecodeLimits()) { self.limits = limits }
 
+    /// Reads a frame once (`ScannedRequest`): its fields' places, and `op` and `auth` for the
+    /// credential check before anything is parsed. A frame over `maxRequestBytes` is not read.
+    public func scan(_ frame: [UInt8]) -> ScannedRequest {
+        ScannedRequest(frame: frame, maxBytes: limits.maxRequestBytes)
+    }
+
     /// Decodes and validates a frame. Never traps, whatever the bytes.
     public func decode(_ frame: [UInt8]) throws(WireError) -> DecodedRequest {
-        guard frame.count <= limits.maxRequestBytes else {
-            throw WireError(.tooLarge, "request is \(frame.count) bytes; the limit is \(limits.maxRequestBytes)")
+        try decode(scan(frame))
+    }
+
+    /// Types a scanned frame: each field is parsed from its place in the frame as it is read.
+    public func decode(_ scanned: ScannedRequest) throws(WireError) -> DecodedRequest {
+        guard scanned.size <= limits.maxRequestBytes else {
+            throw WireError(.tooLarge, "request is \(scanned.size) bytes; the limit is \(limits.maxRequestBytes)")
         }
-        guard String(validating: frame, as: UTF8.self) != nil else {
-            throw WireError(.badRequest, "request is not valid UTF-8")
+        do {
+            return try typed(scanned)
+        } catch {
+            // Bytes that are not a JSON object are explained as such, whatever else is wrong: the
+            // scan reads only the structure and the values a request uses, so a refused frame is
+            // checked whole here, off the path of requests that are answered.
+            throw Self.malformation(scanned.frame, maxDepth: limits.maxDepth) ?? error
         }
-        // Check nesting before the recursive decoder sees it, so hostile depth costs a linear scan.
-        if let depth = Self.nestingDepth(frame), depth > limits.maxDepth {
-            throw WireError(.badRequest, "JSON nested deeper than \(limits.maxDepth) levels")
+    }
+
+    private func typed(_ scanned: ScannedRequest) throws(WireError) -> DecodedRequest {
+        guard let scannedFields = scanned.fields else { throw WireError(.badRequest, "request is not valid JSON") }
+        if scanned.depth > limits.maxDepth { throw WireError(.badRequest, "JSON nested deeper than \(limits.maxDepth) levels") }
+        if scanned.tooManyFields {
+            throw WireError(.badRequest, "a request has at most \(ScannedRequest.maxFields) fields")
         }
-        guard let value = JSONCodec.decode(frame) else {
-            throw WireError(.badRequest, "request is not valid JSON")
-        }
-        guard case .object(let object) = value else {
-            throw WireError(.badRequest, "request must be a JSON object")
-        }
-        var fields = Fields(object)
+        var fields = Fields(scanned, scannedFields)
         let op = try fields.requiredString("op", maxLength: 64)
         let auth = try fields.optionalString("auth", maxLength: 256)
         let requestID = try fields.optionalString("request_id", maxLength: 128)
@@ -47,6 +61,25 @@ public struct RequestDecoder: Sendable {
         let request = try Self.decodeOp(op, &fields)
         try fields.rejectUnknown(op: op)
         return DecodedRequest(op: op, auth: auth, requestID: requestID, request: request, timeoutMs: timeoutMs)
+    }
+
+    /// What makes `frame` not a JSON object, checked in the order the decoder always checked it; nil
+    /// when it is one.
+    static func malformation(_ frame: [UInt8], maxDepth: Int) -> WireError? {
+        guard String(validating: frame, as: UTF8.self) != nil else {
+            return WireError(.badRequest, "request is not valid UTF-8")
+        }
+        // Nesting before the recursive reader sees it, so hostile depth costs a linear scan.
+        if let depth = nestingDepth(frame), depth > maxDepth {
+            return WireError(.badRequest, "JSON nested deeper than \(maxDepth) levels")
+        }
+        guard let value = JSONCodec.decode(frame) else {
+            return WireError(.badRequest, "request is not valid JSON")
+        }
+        guard case .object = value else {
+            return WireError(.badRequest, "request must be a JSON object")
+        }
+        return nil
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length

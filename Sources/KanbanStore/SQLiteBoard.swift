@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import CSQLiteTuning
 import GRDBSQLite
 import KanbanModel
 
@@ -18,6 +19,7 @@ public final class SQLiteBoard: BoardStore, HermesChangeFeed {
     /// date. An existing empty file is refused unless `file.initEmptyFile`. Throws
     /// `BoardError.incompatibleBoard` with the reason.
     public init(path: String, busyTimeoutSeconds: Double = 10, file: BoardFileOptions = BoardFileOptions()) throws {
+        _ = Self.tuned
         self.path = path
         var checked = true
         if case .existing(empty: false) = try BoardFile.prepare(path: path, options: file) {
@@ -74,6 +76,12 @@ public final class SQLiteBoard: BoardStore, HermesChangeFeed {
 
     /// The board file grows by this much at a time (see `SQLITE_FCNTL_CHUNK_SIZE` above).
     static let chunkBytes: Int32 = 1 << 20
+
+    /// SQLite's process-wide options, set before the process's first board opens (CSQLiteTuning):
+    /// multi-thread mode, as GRDB serializes each connection on its own queue, and no memory
+    /// statistics. Together about 60 k instructions per task (docs/PERFORMANCE.md). Set too late (a
+    /// connection opened first), SQLite keeps its defaults: correct, only slower.
+    static let tuned: Int32 = kb_sqlite_tune_before_first_open()
 
     /// The connection while a transaction is open (owner thread only).
     private var openTransaction: Database?
