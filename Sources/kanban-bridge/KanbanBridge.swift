@@ -15,7 +15,7 @@ struct KanbanBridge: ParsableCommand {
 
             Admin commands find the admin token in $KANBAN_BRIDGE_ADMIN_TOKEN or in the file admin.token next to --db. Worker commands (claim, heartbeat, complete, block, release) use $KANBAN_LANE_TOKEN. Every command takes --json for machine-readable output.
 
-            Exit codes: 0 ok, 1 internal, 2 bad request or usage, 3 nothing to claim, 4 unauthorized or forbidden, 5 not found, 6 conflict, not_ready, not_assigned or lane_full, 7 not_claim_owner or stale_claim, 8 coordinator unreachable.
+            Exit codes: 0 ok, 1 internal or busy, 2 bad request, usage or a reused request id, 3 nothing to claim, 4 unauthorized or forbidden, 5 not found, 6 conflict, not_ready, not_assigned or lane_full, 7 not_claim_owner or stale_claim, 8 coordinator unreachable.
             """,
         version: BridgeVersion.current,
         subcommands: [
