@@ -8,7 +8,7 @@ import Logging
 
 /// Where the coordinator is and who we are to it.
 struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Command socket of the coordinator.", valueName: "endpoint"))
+    @Option(name: .long, help: ArgumentHelp("Command socket of the coordinator (default: $KANBAN_BRIDGE_ENDPOINT, else the local one).", valueName: "endpoint"))
     var endpoint: String = ProcessInfo.processInfo.environment["KANBAN_BRIDGE_ENDPOINT"] ?? Endpoints.command
 
     @Option(name: .long, help: ArgumentHelp("Board file; the admin token is read from admin.token beside it.", valueName: "path"))

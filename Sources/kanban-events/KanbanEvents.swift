@@ -21,9 +21,11 @@ struct KanbanEvents: ParsableCommand {
             to --db) or any lane's token ($KANBAN_LANE_TOKEN or --token).
             """)
 
-    @Option(help: ArgumentHelp("Command socket.", valueName: "endpoint"))
+    @Option(help: ArgumentHelp("Command socket (default: $KANBAN_BRIDGE_ENDPOINT).", valueName: "endpoint"))
     var endpoint: String = ProcessInfo.processInfo.environment["KANBAN_BRIDGE_ENDPOINT"] ?? Endpoints.command
-    @Option(help: ArgumentHelp("Event socket.", valueName: "endpoint"))
+    // `--event-endpoint` is what `serve` and `doctor` call it; `--events-endpoint` was this tool's own name.
+    @Option(name: [.customLong("event-endpoint"), .customLong("events-endpoint")],
+            help: ArgumentHelp("Event socket (default: $KANBAN_BRIDGE_EVENTS).", valueName: "endpoint"))
     var eventsEndpoint: String = ProcessInfo.processInfo.environment["KANBAN_BRIDGE_EVENTS"] ?? Endpoints.events
     @Option(help: ArgumentHelp("Board file whose admin.token to use.", valueName: "path"))
     var db: String = "kanban.db"

@@ -46,3 +46,9 @@ def test_help_text_and_readme_list_the_same_exit_codes():
     listed = " ".join(listed.replace("`", "").replace(" · ", ", ").split())
     helped = " ".join(run(["--help"]).stdout.split())
     assert "Exit codes: " + listed in helped, (listed, helped)
+
+
+
+def test_endpoint_help_names_the_variable_it_honours():
+    assert "$KANBAN_BRIDGE_ENDPOINT" in " ".join(run(["ping", "--help"]).stdout.split())
+    assert "$KANBAN_BRIDGE_ENDPOINT" in " ".join(run(["--help"], binary=EVENTS_BIN).stdout.split())

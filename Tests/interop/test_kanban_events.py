@@ -14,8 +14,10 @@ from conftest import REPO, clean_env, ok, wait_for
 EVENTS_BIN = os.environ.get("KANBAN_EVENTS_BIN") or str(REPO / ".build" / "debug" / "kanban-events")
 
 
-def events_cmd(bridge, *args):
-    return [EVENTS_BIN, "--endpoint", bridge.command_endpoint, "--events-endpoint", bridge.event_endpoint,
+def events_cmd(bridge, *args, event_option="--events-endpoint"):
+    """The tail's command line. `--event-endpoint` (serve's and doctor's name) and `--events-endpoint`
+    (this tool's older one) are the same option: the tests use both."""
+    return [EVENTS_BIN, "--endpoint", bridge.command_endpoint, event_option, bridge.event_endpoint,
             "--db", str(bridge.db_path), *args]
 
 
@@ -55,7 +57,8 @@ def test_follow_filters_by_lane(bridge, tmp_path):
     bridge.register_lane("other")
     start = bridge.admin("ping")["last_seq"]
     out = open(tmp_path / "lane.jsonl", "w")
-    tail = subprocess.Popen(events_cmd(bridge, "--follow", "--json", "--since", str(start), "--lane", "other"),
+    tail = subprocess.Popen(events_cmd(bridge, "--follow", "--json", "--since", str(start), "--lane", "other",
+                                       event_option="--event-endpoint"),
                             stdout=out, stderr=subprocess.DEVNULL, env=clean_env())
     try:
         bridge.admin("task.create", title="not shown", assignee="factory")
