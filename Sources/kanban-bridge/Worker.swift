@@ -56,19 +56,23 @@ struct Claim: ParsableCommand {
                 if format == .text { printError("nothing to claim for lane \(lane)") }
                 throw ExitCode(3)
             }
-            let claim = result["claim"] ?? .null
-            switch format {
-            case .json: return
-            case .shell:
-                let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-                print(ShellAssignments.render(ShellAssignments.claim(task: task, claim: claim, nowMs: nowMs)))
-            case .text:
-                print(taskLine(task))
-                print("run:         \(claim["run_id"]?.intValue ?? 0)")
-                print("claim token: \(claim["token"]?.stringValue ?? "")")
-                print("lease until: \(claim["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
-            }
+            printClaim(task: task, claim: result["claim"] ?? .null, format: format)
         }
+    }
+}
+
+/// A granted claim (of `claim`, or the next one of `complete --claim-next`) in the chosen format.
+func printClaim(task: JSONValue, claim: JSONValue, format: OutputFormat) {
+    switch format {
+    case .json: return
+    case .shell:
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        print(ShellAssignments.render(ShellAssignments.claim(task: task, claim: claim, nowMs: nowMs)))
+    case .text:
+        print(taskLine(task))
+        print("run:         \(claim["run_id"]?.intValue ?? 0)")
+        print("claim token: \(claim["token"]?.stringValue ?? "")")
+        print("lease until: \(claim["lease_expires_at"]?.intValue ?? 0) (unix seconds)")
     }
 }
 
@@ -107,6 +111,10 @@ struct Complete: ParsableCommand {
     @Option(help: ArgumentHelp("Read the result from this file ('-' for stdin), e.g. an agent's output.", valueName: "path"))
     var resultFile: String?
     @Option(help: "One-line summary for the run (default: the result).") var summary: String?
+    @Flag(help: ArgumentHelp(
+        "Also claim the lane's next task in the same round trip (the wire's claim_next), printed as `claim` prints "
+            + "it; exit 3 when the completion went through and nothing was left to claim."))
+    var claimNext = false
     @OptionGroup var output: WorkerOutputOptions
     @OptionGroup var connection: ConnectionOptions
     func validate() throws {
@@ -120,9 +128,24 @@ struct Complete: ParsableCommand {
             // Agent output is not always valid UTF-8; keep what can be kept rather than refuse it.
             result = String(decoding: data, as: UTF8.self)
         }
-        try claimScopedCall(.complete(try claim.ref(), result: result, summary: summary, metadata: nil, claimNext: false),
-                            connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
-                            text: { print(taskLine($0["task"] ?? .null)) })
+        let request = Request.complete(try claim.ref(), result: result, summary: summary, metadata: nil, claimNext: claimNext)
+        guard claimNext else {
+            return try claimScopedCall(request, connection, output, shell: { ShellAssignments.task($0["task"] ?? .null) },
+                                       text: { print(taskLine($0["task"] ?? .null)) })
+        }
+        try perform {
+            let client = try connection.client(preferLane: true)
+            client.retries = output.retries
+            let result = try client.call(request)
+            let format = output.resolved(json: connection.json)
+            if format == .json { printJSON(result) }
+            if format == .text { print(taskLine(result["task"] ?? .null)) }
+            guard let next = result["next"], let task = next["task"], !task.isNull else {
+                if format == .text { printError("nothing more to claim") }
+                throw ExitCode(3)
+            }
+            printClaim(task: task, claim: next["claim"] ?? .null, format: format)
+        }
     }
 }
 

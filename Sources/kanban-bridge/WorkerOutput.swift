@@ -15,7 +15,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// Output and retry options shared by the worker verbs (claim, heartbeat, complete, block, release).
 struct WorkerOutputOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "text, json, or shell: `export KANBAN_…='…'` lines for `eval \"$(kanban-bridge claim … --format shell)\"`.",
+        "text, json, or shell: the reply as `export KANBAN_…='…'` lines, for `eval \"$(…)\"` in a shell script.",
         valueName: "format"))
     var format: OutputFormat?
 
