@@ -89,7 +89,7 @@ let package = Package(
         ], exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "KanbanBenchTests", dependencies: ["KanbanBench"]),
         // The coordinator's state machines, without sockets or a board (ParkedClaims, WriteQueue, …).
-        .testTarget(name: "KanbanCoordinatorTests", dependencies: ["KanbanCoordinator", "KanbanModel", "KanbanProtocol"]),
+        .testTarget(name: "KanbanCoordinatorTests", dependencies: ["KanbanCoordinator", "KanbanModel", "KanbanProtocol", "KanbanStore"]),
         .testTarget(name: "KanbanIntegrationTests", dependencies: [
             "KanbanCoordinator", "KanbanClient", "KanbanStore", "ZeroMQ", "KanbanProtocol", "KanbanBench", "KanbanWeb",
             .product(name: "GRDB", package: "GRDB.swift"),

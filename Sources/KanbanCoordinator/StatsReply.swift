@@ -3,8 +3,15 @@ import KanbanStore
 
 /// The `stats` reply: per-lane counts now, and throughput and claim latency over the window.
 enum StatsReply {
+    /// The events of runs that ended in failure (`RunOutcome.isFailure`: timed out, crashed, failed to
+    /// spawn). Each failed run has exactly one of them; `gave_up` is not one: it follows the failure that
+    /// reached the retry limit, so counting it too would count that run twice.
+    static let failedRunKeys = RunOutcome.allCases.filter(\.isFailure).map(\.event.rawValue)
     /// Event types always reported in a lane's `window`, even at 0, so a client need not guess keys.
-    static let windowKeys = ["claimed", "completed", "blocked", "released", "timed_out", "gave_up"]
+    static let windowKeys = ["claimed", "completed", "blocked", "released"] + failedRunKeys + [EventKind.gaveUp.rawValue]
+
+    /// Runs of the lane that ended in failure in the window: `stats`' FAILED.
+    static func failedRuns(_ window: [String: Int]) -> Int { failedRunKeys.reduce(0) { $0 + (window[$1] ?? 0) } }
 
     static func wire(_ stats: BoardStats, windowSeconds: Int, health: BoardHealth = BoardHealth()) -> JSONValue {
         var allLatencies: [Int64] = []
@@ -22,6 +29,7 @@ enum StatsReply {
                 "running": .int(Int64(lane.running)),
                 "tasks": .object(lane.tasks.mapValues { .int(Int64($0)) }),
                 "window": .object(window.mapValues { .int(Int64($0)) }),
+                "failed_runs": .int(Int64(failedRuns(window))),
                 "throughput_per_min": perMinute(window["completed"] ?? 0, windowSeconds),
                 "claim_latency_ms": latency(lane.claimLatenciesMs),
             ]

@@ -10,10 +10,10 @@ struct Stats: ParsableCommand {
         discussion: """
             One row per lane (and per assignee that is no lane; `_` is tasks with no assignee):
 
-              LANE      RUNNING  READY  BLOCKED  DONE  CLAIMED  COMPLETED  FAILED  PER MIN  LATENCY p50/p90/max
+              LANE      RUNNING  READY  BLOCKED  DONE  CLAIMED  COMPLETED  FAILED  GAVE UP  PER MIN  LATENCY p50/p90/max
               factory   1/2      3      0        41    12       11         1       0.183    40ms/1.2s/3.4s
 
-            RUNNING is live claims out of max_concurrency. READY, BLOCKED and DONE count tasks now. CLAIMED, COMPLETED and FAILED (timed_out, crashed, gave_up) count events in the window, and PER MIN is completions per minute over it. Claim latency runs from the moment a task last became claimable to its claim: queue wait plus hand-out.
+            RUNNING is live claims out of max_concurrency. READY, BLOCKED and DONE count tasks now. CLAIMED and COMPLETED count claims and completions in the window; FAILED counts runs that ended in failure (timed_out, crashed or spawn_failed: each failed run once); GAVE UP counts tasks that reached the retry limit and were blocked (each after one of those failures), and PER MIN is completions per minute over it. Claim latency runs from the moment a task last became claimable to its claim: queue wait plus hand-out.
 
             Read-only; lanes may call it too. --json prints the `stats` op's reply (docs/PROTOCOL.md).
             """)
@@ -33,21 +33,22 @@ struct Stats: ParsableCommand {
 
 enum StatsTable {
     static func render(_ r: JSONValue) -> String {
-        let header = ["LANE", "RUNNING", "READY", "BLOCKED", "DONE", "CLAIMED", "COMPLETED", "FAILED", "PER MIN", "LATENCY p50/p90/max"]
+        let header = ["LANE", "RUNNING", "READY", "BLOCKED", "DONE", "CLAIMED", "COMPLETED", "FAILED", "GAVE UP", "PER MIN",
+                      "LATENCY p50/p90/max"]
         var rows = [header]
         for lane in r["lanes"]?.arrayValue ?? [] {
             let tasks = lane["tasks"] ?? [:], window = lane["window"] ?? [:]
             func n(_ v: JSONValue?, _ key: String) -> Int64 { v?[key]?.intValue ?? 0 }
             let max = lane["max_concurrency"]?.intValue.map { "/\($0)" } ?? ""
-            let failed = n(window, "timed_out") + n(window, "crashed") + n(window, "gave_up")
             rows.append([
                 lane["lane"]?.stringValue ?? "?", "\(n(lane, "running"))\(max)", "\(n(tasks, "ready"))", "\(n(tasks, "blocked"))",
-                "\(n(tasks, "done"))", "\(n(window, "claimed"))", "\(n(window, "completed"))", "\(failed)",
+                "\(n(tasks, "done"))", "\(n(window, "claimed"))", "\(n(window, "completed"))", "\(n(lane, "failed_runs"))",
+                "\(n(window, "gave_up"))",
                 rate(lane["throughput_per_min"]), latency(lane["claim_latency_ms"]),
             ])
         }
         let totals = r["totals"] ?? [:]
-        rows.append(["all", "", "", "", "", "\(totals["claimed"]?.intValue ?? 0)", "\(totals["completed"]?.intValue ?? 0)", "",
+        rows.append(["all", "", "", "", "", "\(totals["claimed"]?.intValue ?? 0)", "\(totals["completed"]?.intValue ?? 0)", "", "",
                      rate(totals["throughput_per_min"]), latency(totals["claim_latency_ms"])])
         let widths = header.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
         var lines = rows.map { row in row.enumerated().map { $1.padding(widths[$0]) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) }
