@@ -155,6 +155,7 @@ final class Dispatcher: @unchecked Sendable {
     private func startWorker(_ s: WorkerStart) {
         if stopping.load(ordering: .acquiring) { return }  // the core releases every run it handed over
         var workspace: WorkspaceRecord?
+        var logged = false  // the run's header is in the log
         do {
             workspace = try workspaces.prepare(lane: s.lane, taskID: s.taskID, recorded: s.recordedWorkspace)
             let dir = workspace?.path
@@ -168,8 +169,8 @@ final class Dispatcher: @unchecked Sendable {
                 env["HERMES_KANBAN_WORKSPACE"] = dir
                 env["TERMINAL_CWD"] = dir
             }
-            let fd = try logs.open(taskID: s.taskID, header: "=== run \(s.runID) of \(s.taskID) on lane \(s.lane.name) at "
-                                   + "\(Date()): \(argv.joined(separator: " "))\n")
+            let fd = try logs.open(taskID: s.taskID, header: runHeader(s) + argv.joined(separator: " ") + "\n")
+            logged = true
             defer { close(fd) }
             let now = clock.monotonicMs()
             // Under the lock, so the supervisor cannot report this worker's exit before its start.
@@ -182,9 +183,15 @@ final class Dispatcher: @unchecked Sendable {
             }
         } catch {
             log.error("spawn failed", metadata: ["lane": "\(s.lane.name)", "task": "\(s.taskID)", "error": "\(error)"])
+            // The task's log says why this run has no output (`task log`, the console's tail).
+            if let fd = try? logs.open(taskID: s.taskID, header: (logged ? "" : runHeader(s)) + "=== run \(s.runID) did not start: \(error)\n") {
+                close(fd)
+            }
             reports.post(.spawnFailed(runID: s.runID, error: "\(error)", workspace: workspace))
         }
     }
+
+    private func runHeader(_ s: WorkerStart) -> String { "=== run \(s.runID) of \(s.taskID) on lane \(s.lane.name) at \(Date()): " }
 
     private func remove(_ records: [WorkspaceRecord]) {
         for record in records {

@@ -136,12 +136,15 @@ public struct RunRecord: Equatable, Sendable {
     public var claimLock: String?
     public var startedAt: Int64
     public var endedAt: Int64?
+    /// The lane whose claim the run was (nil: a run of Hermes' own dispatcher). `profile` is the Hermes
+    /// profile the run ran, which a pool shares with others.
+    public var lane: String?
 
     public init(id: Int64, taskID: String, profile: String?, status: String, outcome: String?,
-                summary: String?, error: String?, claimLock: String?, startedAt: Int64, endedAt: Int64?) {
+                summary: String?, error: String?, claimLock: String?, startedAt: Int64, endedAt: Int64?, lane: String? = nil) {
         self.id = id; self.taskID = taskID; self.profile = profile; self.status = status
         self.outcome = outcome; self.summary = summary; self.error = error
-        self.claimLock = claimLock; self.startedAt = startedAt; self.endedAt = endedAt
+        self.claimLock = claimLock; self.startedAt = startedAt; self.endedAt = endedAt; self.lane = lane
     }
 }
 

@@ -39,6 +39,7 @@ public enum WireFormat {
         w.key("ended_at"); w.int(r.endedAt)
         w.key("error"); w.string(r.error)
         w.key("id"); w.int(r.id)
+        w.key("lane"); w.string(r.lane)
         w.key("outcome"); w.string(r.outcome)
         w.key("profile"); w.string(r.profile)
         w.key("started_at"); w.int(r.startedAt)

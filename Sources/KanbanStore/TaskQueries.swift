@@ -42,12 +42,13 @@ extension SQLiteBoard {
         try read { db in
             guard let task = try snapshot(in: db, id: id, nowMs: 0)?.record else { return nil }
             let runs = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT id, task_id, profile, status, outcome, summary, error, claim_lock, started_at, ended_at
-                FROM task_runs WHERE task_id = ? ORDER BY id
+                SELECT r.id, r.task_id, r.profile, r.status, r.outcome, r.summary, r.error, r.claim_lock, r.started_at, r.ended_at,
+                       c.lane
+                FROM task_runs r LEFT JOIN bridge_claims c ON c.run_id = r.id WHERE r.task_id = ? ORDER BY r.id
                 """), arguments: [id]).map { row in
                 RunRecord(id: row["id"], taskID: row["task_id"], profile: row["profile"], status: row["status"],
                           outcome: row["outcome"], summary: row["summary"], error: row["error"],
-                          claimLock: row["claim_lock"], startedAt: row["started_at"] ?? 0, endedAt: row["ended_at"])
+                          claimLock: row["claim_lock"], startedAt: row["started_at"] ?? 0, endedAt: row["ended_at"], lane: row["lane"])
             }
             return TaskDetail(task: task, runs: runs)
         }

@@ -41,11 +41,7 @@ struct TaskCommand: ParsableCommand {
                 let children = (t["children"]?.arrayValue ?? []).compactMap(\.stringValue)
                 if !parents.isEmpty { print("parents:  \(parents.joined(separator: " "))") }
                 if !children.isEmpty { print("children: \(children.joined(separator: " "))") }
-                for run in t["runs"]?.arrayValue ?? [] {
-                    let outcome = run["outcome"]?.stringValue ?? "active"
-                    print("run \(run["id"]?.intValue ?? 0): \(run["status"]?.stringValue ?? "?") @\(run["profile"]?.stringValue ?? "-") \(outcome)"
-                          + (run["summary"]?.stringValue.map { " → \($0)" } ?? ""))
-                }
+                for run in t["runs"]?.arrayValue ?? [] { print(runLines(run)) }
             }
         }
     }
@@ -96,12 +92,12 @@ struct TaskCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a spawned task's worker output (every run, oldest first; read from the board's host).")
         @Argument var taskID: String
-        @Option(help: ArgumentHelp("Board file; logs are where Hermes keeps the board's worker logs (kanban/logs/ beside it).",
-                                   valueName: "path")) var db: String = "kanban.db"
         @Option(help: ArgumentHelp("The coordinator's --log-dir, if it was set.", valueName: "dir")) var logDir: String?
+        /// `--db` is the board: logs are where Hermes keeps its worker logs (kanban/logs/ beside it).
+        @OptionGroup var connection: ConnectionOptions
         func run() throws {
             guard Names.isValidTaskID(taskID) else { throw ValidationError("'\(taskID)' is not a task id") }
-            let board = URL(fileURLWithPath: db).standardizedFileURL
+            let board = URL(fileURLWithPath: connection.db).standardizedFileURL
             // bridge-logs/: where earlier versions wrote, so logs of earlier runs still show.
             let dirs = logDir.map { [$0] } ?? [HermesLayout.workerLogsDir(boardPath: board.path),
                                                 board.deletingLastPathComponent().path + "/bridge-logs"]
@@ -112,10 +108,23 @@ struct TaskCommand: ParsableCommand {
             }
             let dir = dirs[0]
             guard !files.isEmpty else {
-                printError("no log for \(taskID) in \(dir) (only tasks of spawn and pool lanes have one)")
+                printError("no log for \(taskID) in \(dir)" + whyNoLog())
                 throw ExitCode(5)
             }
             for f in files { FileHandle.standardOutput.write(FileManager.default.contents(atPath: f) ?? Data()) }
+        }
+
+        /// Why a task has no log, as the board tells it: no run yet, runs of a lane that spawns nothing,
+        /// or runs that failed before their worker wrote anything (each with its reason).
+        func whyNoLog() -> String {
+            guard let result = try? connection.client(preferLane: true).call(.taskGet(taskID: taskID)),
+                  let runs = result["task"]?["runs"]?.arrayValue else {
+                return " (only tasks of spawn and pool lanes have one; the coordinator could not be asked why)"
+            }
+            if runs.isEmpty { return ": it has not run yet" }
+            let failed = runs.filter { $0["error"]?.stringValue != nil }
+            if failed.isEmpty { return " (only tasks of spawn and pool lanes have one; its runs wrote none)" }
+            return ": its runs ended before their worker wrote anything:\n" + failed.map { "  " + runLines($0) }.joined(separator: "\n")
         }
     }
 
@@ -128,4 +137,15 @@ struct TaskCommand: ParsableCommand {
             try connection.run(.taskLink(parent: parent, child: child)) { print(taskLine($0["task"] ?? .null)) }
         }
     }
+}
+
+/// One run of `task show`: its outcome (or `active`), the lane whose claim it was and the Hermes profile
+/// it ran, then why it ended when it failed (the worker's exit status, the spawn's error).
+func runLines(_ run: JSONValue) -> String {
+    var line = "run \(run["id"]?.intValue ?? 0): \(run["outcome"]?.stringValue ?? "active")"
+    if let lane = run["lane"]?.stringValue { line += "  lane \(lane)" }
+    if let profile = run["profile"]?.stringValue, profile != run["lane"]?.stringValue { line += "  profile \(profile)" }
+    if let summary = run["summary"]?.stringValue { line += "  → \(summary)" }
+    if let error = run["error"]?.stringValue { line += "\n    error: \(error)" }
+    return line
 }

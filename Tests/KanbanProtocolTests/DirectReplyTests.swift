@@ -25,7 +25,7 @@ final class DirectReplyTests: XCTestCase {
         func maybe<T>(_ v: T) -> T? { Bool.random(using: &rng) ? v : nil }
         return RunRecord(id: Int64.random(in: 1...1000, using: &rng), taskID: "t_1", profile: maybe("coder"), status: "done",
                          outcome: maybe("completed"), summary: maybe("s \"q\""), error: maybe("e"), claimLock: maybe("lane:x:1"),
-                         startedAt: 5, endedAt: maybe(6))
+                         startedAt: 5, endedAt: maybe(6), lane: maybe("pool"))
     }
 
     func randomLane(_ rng: inout SystemRandomNumberGenerator) -> LaneSummary {
@@ -117,7 +117,7 @@ private enum Reference {
         [
             "id": .int(r.id), "task_id": .string(r.taskID), "profile": .of(r.profile), "status": .string(r.status),
             "outcome": .of(r.outcome), "summary": .of(r.summary), "error": .of(r.error),
-            "claim_lock": .of(r.claimLock), "started_at": .int(r.startedAt), "ended_at": .of(r.endedAt),
+            "claim_lock": .of(r.claimLock), "started_at": .int(r.startedAt), "ended_at": .of(r.endedAt), "lane": .of(r.lane),
         ]
     }
 

@@ -1,0 +1,29 @@
+"""Why a run failed is on the surface (issue #25, finding 2): `task show` names the run's lane and its
+error, and `task log` of a task whose runs failed before writing anything says so, with the reason."""
+from conftest import _stop, wait_for
+from test_config import serve_with
+
+
+def test_a_pool_whose_worker_cannot_start_shows_why(tmp_path):
+    config = tmp_path / "bridge.yaml"
+    config.write_text("workers:\n  brokenpool:\n    mode: pool\n    max_concurrency: 1\n"
+                      "    command: [\"/nonexistent/agent-cli\", \"{task_id}\"]\n")
+    proc, bridge = serve_with(tmp_path, config)
+    try:
+        task = bridge.admin("task.create", title="never starts", assignee="brokenpool")["task"]["id"]
+        wait_for(lambda: bridge.admin("task.get", task_id=task)["task"]["status"] == "blocked", "the task gives up")
+        shown = bridge.cli("task", "show", task).stdout
+        assert "spawn_failed  lane brokenpool" in shown, shown
+        assert "error: " in shown and "/nonexistent/agent-cli" in shown, shown
+
+        log = bridge.cli("task", "log", task).stdout
+        assert log.count("did not start: cannot start /nonexistent/agent-cli") == 3, log
+    finally:
+        _stop(proc)
+
+
+def test_task_log_of_a_task_without_a_log_says_why(bridge):
+    bridge.register_lane("factory")
+    task = bridge.admin("task.create", title="waits", assignee="factory")["task"]["id"]
+    log = bridge.cli("task", "log", task, check=False)
+    assert log.returncode == 5 and "it has not run yet" in log.stderr, log.stderr
