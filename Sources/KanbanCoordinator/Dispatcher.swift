@@ -28,6 +28,18 @@ public struct DispatchSettings: Sendable {
         self.logDir = logDir; self.workspaceRoot = workspaceRoot; self.boardPath = boardPath
         self.environment = environment; self.stopGraceMs = stopGraceMs
     }
+
+    /// `environment` with the coordinator's own CLI where a worker looks for it: its directory first on
+    /// PATH (a pool command that runs `kanban-bridge complete` finds the same version as its
+    /// coordinator, installed or not), and `KANBAN_BRIDGE_BIN` naming it unless already set.
+    public static func withOwnCLI(_ environment: [String: String], cli: String) -> [String: String] {
+        var env = environment
+        let dir = (cli as NSString).deletingLastPathComponent
+        let path = (env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        env["PATH"] = ([dir] + path.filter { $0 != dir }).joined(separator: ":")
+        if env["KANBAN_BRIDGE_BIN"] == nil { env["KANBAN_BRIDGE_BIN"] = cli }
+        return env
+    }
 }
 
 /// The slow half of running `spawn` and `pool` lanes: workspaces (git), starting workers, reaping

@@ -115,6 +115,12 @@ struct Serve: ParsableCommand {
     /// Hermes' profile directories that could apply to this board: `$HERMES_HOME/profiles`,
     /// `~/.hermes/profiles`, and the Hermes root a board path implies (`<root>/kanban.db` or
     /// `<root>/kanban/boards/<slug>/kanban.db`).
+    /// This program's own path (the link Linux keeps in /proc), else how it was invoked.
+    static var ownExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
     static func hermesProfileDirs(boardPath: String) -> [String] {
         let env = ProcessInfo.processInfo.environment
         let board = URL(fileURLWithPath: boardPath).standardizedFileURL.deletingLastPathComponent()
@@ -179,9 +185,12 @@ struct Serve: ParsableCommand {
         withProfiles.hermesProfileDirs = Self.hermesProfileDirs(boardPath: db)
         let boardDir = URL(fileURLWithPath: db).standardizedFileURL.deletingLastPathComponent().path
         let boardPath = URL(fileURLWithPath: db).standardizedFileURL.path
-        withProfiles.dispatch = DispatchSettings(logDir: logDir ?? HermesLayout.workerLogsDir(boardPath: boardPath),
-                                                 workspaceRoot: workspaceRoot ?? boardDir + "/bridge-workspaces",
-                                                 boardPath: URL(fileURLWithPath: db).standardizedFileURL.path)
+        var dispatch = DispatchSettings(logDir: logDir ?? HermesLayout.workerLogsDir(boardPath: boardPath),
+                                        workspaceRoot: workspaceRoot ?? boardDir + "/bridge-workspaces",
+                                        boardPath: URL(fileURLWithPath: db).standardizedFileURL.path)
+        // Spawned workers find this very CLI (`exec kanban-bridge complete` in a pool command).
+        dispatch.environment = DispatchSettings.withOwnCLI(dispatch.environment, cli: Self.ownExecutable)
+        withProfiles.dispatch = dispatch
         let coordinator = Coordinator(config: withProfiles, store: board, logger: log)
         // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
         signal(SIGINT, SIG_IGN)

@@ -25,3 +25,14 @@ final class StatsReplyTests: XCTestCase {
         XCTAssertEqual(empty["lanes"]?.arrayValue?.first?["failed_runs"]?.intValue, 0)
     }
 }
+
+/// Spawned workers find the coordinator's own CLI (issue #25, finding 1).
+final class WorkerEnvironmentTests: XCTestCase {
+    func test_theCLIsDirectoryComesFirstOnPATH_once_andKANBAN_BRIDGE_BINNamesIt() {
+        let env = DispatchSettings.withOwnCLI(["PATH": "/usr/bin:/opt/kb/bin:/bin"], cli: "/opt/kb/bin/kanban-bridge")
+        XCTAssertEqual(env["PATH"], "/opt/kb/bin:/usr/bin:/bin")
+        XCTAssertEqual(env["KANBAN_BRIDGE_BIN"], "/opt/kb/bin/kanban-bridge")
+        XCTAssertEqual(DispatchSettings.withOwnCLI([:], cli: "/x/kanban-bridge")["PATH"], "/x:/usr/local/bin:/usr/bin:/bin")
+        XCTAssertEqual(DispatchSettings.withOwnCLI(["KANBAN_BRIDGE_BIN": "/y/kb"], cli: "/x/kanban-bridge")["KANBAN_BRIDGE_BIN"], "/y/kb")
+    }
+}
