@@ -14,10 +14,20 @@ public struct BridgeConfig: Equatable, Sendable {
         public init() {}
     }
 
+    /// Where a lane's settings stand in the file, for refusals found after loading (`LaneRunnability`).
+    public struct Place: Equatable, Sendable {
+        public var line: Int, column: Int
+        public init(line: Int, column: Int) { self.line = line; self.column = column }
+    }
+
     public var coordinator = Coordinator()
     /// Declared lanes, in file order.
     public var lanes: [Lane] = []
+    /// Per lane: where its name, `repo` and `command` stand (nil: not in the file).
+    public var places: [String: (lane: Place, repo: Place?, command: Place?)] = [:]
     public init() {}
+
+    public static func == (a: BridgeConfig, b: BridgeConfig) -> Bool { a.coordinator == b.coordinator && a.lanes == b.lanes }
 }
 
 /// A refusal at load: the file, the line and column of the offending node, and the reason.
@@ -71,6 +81,8 @@ public enum ConfigLoader {
                 if let problem = Names.laneNameProblem(name) { throw reader.error(key, "lane '\(name)': \(problem)") }
                 guard seen.insert(name).inserted else { throw reader.error(key, "lane '\(name)' is declared twice") }
                 config.lanes.append(try lane(name, key: key, value, reader))
+                config.places[name] = (reader.place(key), reader.entry(value, "repo").map(reader.place),
+                                       reader.entry(value, "command").map(reader.place))
             }
         }
         return config
@@ -153,6 +165,14 @@ struct Reader {
 
     func error(_ node: Node, _ reason: String) -> ConfigError {
         ConfigError(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, reason: reason)
+    }
+
+    func place(_ node: Node) -> BridgeConfig.Place { .init(line: node.mark?.line ?? 0, column: node.mark?.column ?? 0) }
+
+    /// The value of `key` in a mapping node already checked by `mapping`.
+    func entry(_ node: Node, _ key: String) -> Node? {
+        guard case .mapping(let m) = node else { return nil }
+        return m.first { (try? string($0.key, "")) == key }?.value
     }
 
     /// A mapping's entries by key, refusing keys outside `keys`.

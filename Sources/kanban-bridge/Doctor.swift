@@ -168,7 +168,9 @@ struct Doctor: ParsableCommand {
         guard let config else { return nil }
         do {
             let loaded = try ConfigLoader.load(path: config)
-            report.add(.ok, "config", "\(config): \(loaded.lanes.count) lane(s) declared")
+            let problems = LaneRunnability.problems(loaded, file: config, workerPATH: Serve.workerPATH)
+            for problem in problems { report.add(.fail, "config", "lane cannot run: \(problem)") }
+            if problems.isEmpty { report.add(.ok, "config", "\(config): \(loaded.lanes.count) lane(s) declared, each can run here") }
             return loaded
         } catch let error as ConfigError {
             report.add(.fail, "config", error.description)

@@ -115,6 +115,11 @@ struct Serve: ParsableCommand {
     /// Hermes' profile directories that could apply to this board: `$HERMES_HOME/profiles`,
     /// `~/.hermes/profiles`, and the Hermes root a board path implies (`<root>/kanban.db` or
     /// `<root>/kanban/boards/<slug>/kanban.db`).
+    /// The PATH spawned workers get (`DispatchSettings.withOwnCLI`).
+    static var workerPATH: String {
+        DispatchSettings.withOwnCLI(ProcessInfo.processInfo.environment, cli: ownExecutable)["PATH"] ?? ""
+    }
+
     /// This program's own path (the link Linux keeps in /proc), else how it was invoked.
     static var ownExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
@@ -141,6 +146,13 @@ struct Serve: ParsableCommand {
                 declared = try ConfigLoader.load(path: config)
             } catch let error as ConfigError {
                 printError("bad config: \(error)")
+                throw ExitCode(2)
+            }
+            // A lane that cannot run here (no such repository, a program not on its workers' PATH) is
+            // refused now, instead of every task of it ending spawn_failed a second after it is created.
+            let problems = LaneRunnability.problems(declared, file: config, workerPATH: Self.workerPATH)
+            if !problems.isEmpty {
+                for problem in problems { printError("lane cannot run: \(problem)") }
                 throw ExitCode(2)
             }
         }

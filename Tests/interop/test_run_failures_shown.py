@@ -1,27 +1,44 @@
-"""Why a run failed is on the surface (issue #25, finding 2): `task show` names the run's lane and its
-error, and `task log` of a task whose runs failed before writing anything says so, with the reason."""
+"""Why a lane or a run cannot work is on the surface (issue #25, findings 1 and 2): `serve` and `doctor`
+refuse a declared lane that cannot run here, workers find the coordinator's own CLI, `task show` names a
+run's lane and its error, and `task log` says why a run has no output."""
 import os
+import subprocess
 
-from conftest import BIN, _stop, wait_for
+from conftest import BIN, _stop, clean_env, wait_for
 from test_config import serve_with
 
 
-def test_a_pool_whose_worker_cannot_start_shows_why(tmp_path):
-    config = tmp_path / "bridge.yaml"
-    config.write_text("workers:\n  brokenpool:\n    mode: pool\n    max_concurrency: 1\n"
-                      "    command: [\"/nonexistent/agent-cli\", \"{task_id}\"]\n")
-    proc, bridge = serve_with(tmp_path, config)
-    try:
-        task = bridge.admin("task.create", title="never starts", assignee="brokenpool")["task"]["id"]
-        wait_for(lambda: bridge.admin("task.get", task_id=task)["task"]["status"] == "blocked", "the task gives up")
-        shown = bridge.cli("task", "show", task).stdout
-        assert "spawn_failed  lane brokenpool" in shown, shown
-        assert "error: " in shown and "/nonexistent/agent-cli" in shown, shown
+def test_a_pool_whose_worker_cannot_start_shows_why(bridge):
+    # Registered over the wire: `serve --config` would refuse this lane at start (LaneRunnability).
+    bridge.register_lane("brokenpool", kind="pool", max_concurrency=1, command=["/nonexistent/agent-cli", "{task_id}"])
+    task = bridge.admin("task.create", title="never starts", assignee="brokenpool")["task"]["id"]
+    wait_for(lambda: bridge.admin("task.get", task_id=task)["task"]["status"] == "blocked", "the task gives up")
+    shown = bridge.cli("task", "show", task).stdout
+    assert "spawn_failed  lane brokenpool" in shown, shown
+    assert "error: " in shown and "/nonexistent/agent-cli" in shown, shown
+    log = bridge.cli("task", "log", task).stdout
+    assert log.count("did not start: cannot start /nonexistent/agent-cli") == 3, log
 
-        log = bridge.cli("task", "log", task).stdout
-        assert log.count("did not start: cannot start /nonexistent/agent-cli") == 3, log
-    finally:
-        _stop(proc)
+
+def test_serve_and_doctor_refuse_a_declared_lane_that_cannot_run_here(tmp_path):
+    """Issue #25, finding 1: a pool on a repository that does not exist, or with a program its workers
+    cannot find, is refused at start with file:line, and doctor says the same."""
+    config = tmp_path / "bridge.yaml"
+    config.write_text("workers:\n"
+                      "  ok-pool: { mode: pool, command: [\"/bin/sh\", \"-c\", \"true\"] }\n"
+                      "  wt-pool:\n    mode: pool\n    workspace_policy: worktree-per-task\n"
+                      f"    repo: {tmp_path}/no-such-repo\n"
+                      "    command: [\"no-such-agent-cli\", \"{task_id}\"]\n")
+    serve = subprocess.run([BIN, "serve", "--db", str(tmp_path / "kanban.db"), "--config", str(config)],
+                           env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert serve.returncode == 2, serve.stderr
+    assert f"{config}:6:11: lane 'wt-pool': repo {tmp_path}/no-such-repo does not exist" in serve.stderr, serve.stderr
+    assert f"{config}:7:14: lane 'wt-pool': command 'no-such-agent-cli' is not found" in serve.stderr, serve.stderr
+    assert "ok-pool" not in serve.stderr
+    assert not (tmp_path / "kanban.db").exists(), "nothing is created from a refused config"
+    doctor = subprocess.run([BIN, "doctor", "--no-sockets", "--db", str(tmp_path / "kanban.db"), "--config", str(config)],
+                            env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert doctor.returncode == 1 and doctor.stdout.count("lane cannot run") == 2, doctor.stdout
 
 
 def test_task_log_of_a_task_without_a_log_says_why(bridge):
