@@ -44,12 +44,19 @@ public final class EventFeed {
     public private(set) var notices: [String] = []
 
     /// Follows from `since` (events after that `seq`), or from the current head when nil.
-    public init(commands: CommandClient, eventEndpoint: String, since: Int64?, context: ZMQContext = ZMQContext()) {
+    /// `sinceIsContext`: the caller chose `since` only to show some history (the dashboard's last
+    /// events), so fetching it is no "catch-up" worth a notice; later replays (gaps, restarts) are.
+    public init(commands: CommandClient, eventEndpoint: String, since: Int64?, sinceIsContext: Bool = false,
+                context: ZMQContext = ZMQContext()) {
         self.commands = commands
         self.eventEndpoint = eventEndpoint
         self.context = context
         if let since { tracker = SequenceTracker(last: since) }
+        quietReplays = sinceIsContext && since != nil ? 1 : 0
     }
+
+    /// Replays still to make without a notice (the first, when it only fetches the history asked for).
+    private var quietReplays = 0
 
     /// The last delivered `seq`, once known.
     public var lastSeq: Int64? { tracker?.last }
@@ -122,7 +129,11 @@ public final class EventFeed {
             if page.count < 1000 { break }
         }
         tracker = t
-        if !out.isEmpty { notices.append("caught up \(out.count) event(s) by replay (\(reason))") }
+        if quietReplays > 0 {
+            quietReplays -= 1
+        } else if !out.isEmpty {
+            notices.append("caught up \(out.count) event(s) by replay (\(reason))")
+        }
         return out
     }
 

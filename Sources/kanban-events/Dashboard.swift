@@ -57,11 +57,13 @@ struct DashboardFrame {
         let clock = EventLine.time(nowMs)
         out.append(bold("KanbanBridge") + "  \(endpoint)  seq \(lastSeq.map(String.init) ?? "?")  \(clock)")
         out.append(notice.isEmpty ? "" : paint(notice, 33))
-        out.append(bold(pad("LANE", 22) + pad("KIND", 12) + pad("SLOTS", 16) + pad("QUEUED", 11) + pad("OLDEST", 11) + "STUCK"))
-        if let lanes {
-            let shown = lanes.filter { laneFilter == nil || $0["name"]?.stringValue == laneFilter }
+        let shown = (lanes ?? []).filter { laneFilter == nil || $0["name"]?.stringValue == laneFilter }
+        // As wide as the longest name shown, so a long lane name does not push its row's columns out of line.
+        let nameWidth = max(22, (shown.compactMap { $0["name"]?.stringValue?.count }.max() ?? 0) + 2)
+        out.append(bold(pad("LANE", nameWidth) + pad("KIND", 12) + pad("SLOTS", 16) + pad("QUEUED", 11) + pad("OLDEST", 11) + "STUCK"))
+        if lanes != nil {
             if shown.isEmpty { out.append("  (no lanes registered)") }
-            for l in shown { out.append(laneRow(l)) }
+            for l in shown { out.append(laneRow(l, nameWidth: nameWidth)) }
         } else {
             out.append(paint("  coordinator unreachable; retrying", 31))
         }
@@ -72,7 +74,7 @@ struct DashboardFrame {
         return out
     }
 
-    func laneRow(_ l: JSONValue) -> String {
+    func laneRow(_ l: JSONValue, nameWidth: Int) -> String {
         let running = l["running"]?.intValue ?? 0, max = l["max_concurrency"]?.intValue ?? 1
         let queued = l["queued"]?.intValue ?? 0
         let oldest = l["oldest_queued_at"]?.intValue.map { EventLine.age(ms: nowMs - $0 * 1000) } ?? "-"
@@ -84,7 +86,7 @@ struct DashboardFrame {
             guard let task = c["task_id"]?.stringValue, let exp = c["lease_expires_at_ms"]?.intValue else { return nil }
             return "\(task) lease \(EventLine.age(ms: exp - nowMs))"
         }.joined(separator: ", ") + ")"
-        let row = pad(l["name"]?.stringValue ?? "?", 22) + pad(l["kind"]?.stringValue ?? "?", 12)
+        let row = pad(l["name"]?.stringValue ?? "?", nameWidth) + pad(l["kind"]?.stringValue ?? "?", 12)
             + pad("\(running)/\(max) running", 16) + pad("\(queued) queued", 11) + pad("oldest \(oldest)", 11) + stuckText
         return stuck.isEmpty ? row : paint(row, 31)
     }

@@ -64,7 +64,7 @@ struct KanbanEvents: ParsableCommand {
         // The dashboard opens with the last few events for context; --follow starts from now.
         var start = since
         if start == nil, !follow, let head = try? commands.call(.ping)["last_seq"]?.intValue { start = max(0, head - 50) }
-        let feed = EventFeed(commands: commands, eventEndpoint: eventsEndpoint, since: start)
+        let feed = EventFeed(commands: commands, eventEndpoint: eventsEndpoint, since: start, sinceIsContext: since == nil)
         let stop = StopFlag()
         if follow {
             Follower(feed: feed, lane: lane, json: json, stop: stop).run()

@@ -23,6 +23,21 @@ final class ReplayTests: XCTestCase {
         XCTAssertTrue(feed.drainNotices().contains { $0.contains("caught up 100") })
     }
 
+    /// The dashboard opens on the last events for context: fetching them is not announced as a
+    /// catch-up (issue #25, finding 10); a replay after that still is.
+    func test_historyAskedForAsContext_isFetchedWithoutACatchUpNotice() throws {
+        let live = try LiveCoordinator()
+        let first = try live.board.lastEventSeq()
+        for i in 0..<10 { try live.createTask("t\(i)", assignee: nil) }
+        let feed = EventFeed(commands: live.admin, eventEndpoint: live.eventEndpoint, since: first, sinceIsContext: true,
+                             context: live.context)
+        var got: [Int64] = []
+        let deadline = Date().addingTimeInterval(10)
+        while got.count < 10, Date() < deadline { got += feed.poll(timeoutMs: 100).compactMap { $0["seq"]?.intValue } }
+        XCTAssertEqual(got.count, 10)
+        XCTAssertFalse(feed.drainNotices().contains { $0.contains("caught up") })
+    }
+
     func test_feed_closesAGap_whenLiveEventsWereMissed() throws {
         let live = try LiveCoordinator()
         _ = try live.registerLane("factory")

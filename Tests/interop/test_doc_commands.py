@@ -94,3 +94,11 @@ def test_the_check_catches_an_option_that_does_not_exist():
     assert check(BIN, "lanes register factory --command ./run.sh") == "lanes register: no option --command"
     assert check(EVENTS_BIN, "--no-such-flag") == "kanban-events: no option --no-such-flag"
     assert check(BIN, "lanes register factory --kind pool --max-concurrency 2") is None
+
+
+def test_the_systemd_units_documentation_is_installed_by_its_own_steps():
+    """Issue #25, finding 10: `Documentation=` named a file no install step made."""
+    unit = (REPO / "examples" / "systemd" / "kanban-bridge.service").read_text()
+    steps = "\n".join(l for l in unit.splitlines() if l.startswith("#"))
+    for path in re.findall(r"^Documentation=file://(\S+)", unit, re.M):
+        assert re.search(r"install .*" + re.escape(path), steps), f"no install step makes {path}"

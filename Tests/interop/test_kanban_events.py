@@ -75,6 +75,8 @@ def test_follow_filters_by_lane(bridge, tmp_path):
 def test_dashboard_renders_lane_slots_in_a_real_terminal(bridge):
     factory = bridge.register_lane("factory", max_concurrency=4)
     bridge.register_lane("backend-hermes", kind="pool", max_concurrency=3)
+    long_name = "a-lane-with-a-name-longer-than-the-column"  # issue #25, finding 10: columns stay in line
+    bridge.register_lane(long_name)
     for i in range(3):
         bridge.admin("task.create", title=f"f{i}", assignee="factory")
     for i in range(4):
@@ -97,5 +99,11 @@ def test_dashboard_renders_lane_slots_in_a_real_terminal(bridge):
         assert "persistent" in rows["factory"] and "1/4 running" in rows["factory"] and "2 queued" in rows["factory"], screen
         assert "pool" in rows["backend-hermes"] and "0/3 running" in rows["backend-hermes"] and "4 queued" in rows["backend-hermes"], screen
         assert "factory.claimed" in screen, screen
+        lines = screen.splitlines()
+        header = next(l for l in lines if l.startswith("LANE"))
+        kind_at = header.index("KIND")
+        for name in ("factory", "backend-hermes", long_name):
+            row = next(l for l in lines if l.startswith(name + " "))
+            assert row[kind_at:].split()[0] in ("persistent", "pool"), (name, header, row)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
