@@ -33,6 +33,8 @@ public final class Coordinator: @unchecked Sendable {
     var router: ZMQSocket?
     var publisher: ZMQSocket?
     var zap: ZapHandler?
+    /// Refused subscriber handshakes that ZAP never sees (no credential at all), for the log.
+    var handshakes: HandshakeWatch?
     /// Blocking claims waiting for work (ParkedClaims.swift).
     var parked = ParkedClaims()
     /// Writes waiting for the board's write lock (another program may hold it).
@@ -155,6 +157,7 @@ public final class Coordinator: @unchecked Sendable {
             // Events carry notes, reasons and results: a subscriber shows a token first (PLAIN).
             try publisher.makePlainServer(zapDomain: ZapHandler.eventsDomain)
         }
+        handshakes = try HandshakeWatch(context: context, watching: publisher, log: log)
         let events = try publisher.bind(config.eventEndpoint)
         self.router = router
         self.publisher = publisher
@@ -193,7 +196,9 @@ public final class Coordinator: @unchecked Sendable {
         defer { shutdown() }
         guard let router else { return }
         // What the loop polls does not change while it runs: built once, not on every turn.
-        let polled = [router] + [zap?.socket].compactMap { $0 }
+        let polled = [router] + [zap?.socket, handshakes?.socket].compactMap { $0 }
+        let zapIndex = zap != nil ? 1 : nil
+        let handshakesIndex = handshakes != nil ? (zap != nil ? 2 : 1) : nil
         let fds = dispatcher.map { [$0.reports.wakeFD] } ?? []
         while !stopping.load(ordering: .sequentiallyConsistent) {
             let timeout = nextTimeoutMs()
@@ -204,7 +209,8 @@ public final class Coordinator: @unchecked Sendable {
                 let ready = try Poller.poll(polled, fds: fds, timeoutMs: timeout)
                 readable = ready[0]
                 noteTurn()
-                if zap != nil, ready[1] { answerZap() }
+                if let i = zapIndex, ready[i] { answerZap() }
+                if let i = handshakesIndex, ready[i] { handshakes?.drain(nowMs: clock.monotonicMs()) }
             } catch {
                 log.error("poll failed", metadata: ["error": "\(error)"])
                 break
@@ -327,6 +333,8 @@ public final class Coordinator: @unchecked Sendable {
         publisher?.close()
         zap?.socket.close()
         zap = nil
+        handshakes?.close()
+        handshakes = nil
         router = nil
         publisher = nil
         log.info("stopped", metadata: ["answered_parked_claims": "\(waiting.count)", "last_seq": "\(lastPublishedSeq)"])

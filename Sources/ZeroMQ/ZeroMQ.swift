@@ -46,7 +46,7 @@ public final class ZMQContext: @unchecked Sendable {
 
 /// The socket types KanbanBridge uses.
 public enum SocketType: Int32, Sendable {
-    case req = 3, rep = 4, dealer = 5, router = 6, pub = 1, sub = 2, stream = 11
+    case req = 3, rep = 4, dealer = 5, router = 6, pub = 1, sub = 2, stream = 11, pair = 0
 
     var raw: Int32 { rawValue }
 }
@@ -118,6 +118,12 @@ public final class ZMQSocket: @unchecked Sendable {
     }
 
     /// Subscribes a SUB socket to messages whose first frame starts with `prefix` ("" for all).
+    /// Publishes this socket's `events` (ZMQ_EVENT_* bits) on a PAIR socket bound at `endpoint`
+    /// (inproc://), for a PAIR socket of the same context to read (`zmq_socket_monitor`).
+    public func monitor(_ endpoint: String, events: Int32) throws {
+        guard zmq_socket_monitor(handle, endpoint, events) == 0 else { throw ZMQError("zmq_socket_monitor") }
+    }
+
     public func subscribe(_ prefix: String) throws { try setBytes(ZMQ_SUBSCRIBE, Array(prefix.utf8)) }
 
     /// Largest message libzmq accepts from a peer; a peer that sends more is disconnected.

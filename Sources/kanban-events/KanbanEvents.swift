@@ -60,6 +60,12 @@ struct KanbanEvents: ParsableCommand {
         do { curve = try CurveCredentials.resolve(serverKey: curveServerKey, clientKey: curveKey) } catch {
             throw ValidationError("\(error)")
         }
+        // The event socket admits nobody without a credential, and a refused subscriber hears nothing:
+        // say so now rather than show an empty dashboard.
+        if credential == nil, curve == nil {
+            throw ValidationError("no credential: the event socket refuses subscribers without one. Give --token, set "
+                + "$KANBAN_LANE_TOKEN or $KANBAN_BRIDGE_ADMIN_TOKEN, or point --db at the board whose admin.token to use")
+        }
         let commands = CommandClient(endpoint: endpoint, auth: curve == nil ? credential : nil, timeoutMs: 2000, curve: curve)
         // The dashboard opens with the last few events for context; --follow starts from now.
         var start = since
