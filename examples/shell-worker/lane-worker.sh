@@ -8,12 +8,24 @@
 # a non-zero exit blocks the task with the end of its output as the reason. A background loop
 # heartbeats every third of the lease while it runs.
 #
-# Needs: KANBAN_LANE, KANBAN_LANE_TOKEN, and kanban-bridge on PATH (or $KANBAN_BRIDGE).
+# Needs: KANBAN_LANE, KANBAN_LANE_TOKEN, and kanban-bridge ($KANBAN_BRIDGE, on PATH, or built here).
 # KANBAN_BRIDGE_ENDPOINT picks the coordinator (default tcp://127.0.0.1:5555).
 # No jq: `kanban-bridge claim --format shell` prints single-quoted assignments that eval safely.
 set -u
 
-KB=${KANBAN_BRIDGE:-kanban-bridge}
+# The CLI: $KANBAN_BRIDGE, else kanban-bridge on PATH, else the one built in this repository.
+if [ -n "${KANBAN_BRIDGE:-}" ]; then
+    KB=$KANBAN_BRIDGE
+elif command -v kanban-bridge >/dev/null 2>&1; then
+    KB=kanban-bridge
+else
+    KB=
+    repo=$(cd "$(dirname "$0")/../.." && pwd)
+    for built in "$repo/.build/release/kanban-bridge" "$repo/.build/debug/kanban-bridge"; do
+        if [ -x "$built" ]; then KB=$built; break; fi
+    done
+    : "${KB:?kanban-bridge is not on PATH and not built in this repository: set KANBAN_BRIDGE to the CLI}"
+fi
 LANE=${KANBAN_LANE:?set KANBAN_LANE to the lane name}
 : "${KANBAN_LANE_TOKEN:?set KANBAN_LANE_TOKEN to the lane token}"
 WAIT_MS=30000
