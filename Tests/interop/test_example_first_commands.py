@@ -37,3 +37,16 @@ def test_the_first_command_of_an_example_runs_as_written(bridge, example, marker
     done = bridge.admin("task.get", task_id=task)["task"]
     assert done["status"] == "done", (line, done["status"], proc.stdout, proc.stderr)
     assert done_by in proc.stdout + proc.stderr + (done["result"] or ""), (proc.stdout, proc.stderr, done["result"])
+
+
+def test_the_hermes_board_example_runs_as_written():
+    line = next(l for l in (REPO / "examples" / "hermes-board" / "README.md").read_text().splitlines()
+                if l.startswith("examples/hermes-board/run.sh"))
+    line = re.sub(r"\s+#.*$", "", line).strip()
+    env = clean_env()
+    for name in ("HERMES", "KANBAN_BRIDGE", "HERMES_HOME"):
+        env.pop(name, None)
+    env["PATH"] = PLAIN_PATH
+    proc = subprocess.run(["/bin/sh", "-c", line], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{line}\nexited {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    assert "all four tasks done, as Hermes sees them" in proc.stdout, proc.stdout[-3000:]

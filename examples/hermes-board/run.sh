@@ -7,14 +7,23 @@
 #   5. Hermes' own CLI (`hermes kanban show`, `hermes kanban runs`) sees every task done.
 # Exits 0 when Hermes reports all four tasks done, 1 otherwise.
 #
-# Settings (environment): HERMES (default: hermes), KANBAN_BRIDGE (default: kanban-bridge),
+# Settings (environment): HERMES (default: hermes on PATH, else this repository's .venv/bin/hermes),
+# KANBAN_BRIDGE (default: kanban-bridge on PATH, else the one built in this repository),
 # HERMES_HOME (default: a new temporary directory, removed at the end),
 # BRIDGE_COMMAND_ENDPOINT / BRIDGE_EVENT_ENDPOINT (default tcp://127.0.0.1:5575 and :5576).
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-HERMES=${HERMES:-hermes}
-KB=${KANBAN_BRIDGE:-kanban-bridge}
+REPO=$(cd "$HERE/../.." && pwd)
+# Each tool: the variable, else on PATH, else what the quick start made in this repository.
+first_of() {  # NAME CANDIDATE...: the first candidate that runs, else NAME as it is
+    name=$1; shift
+    if command -v "$name" >/dev/null 2>&1; then echo "$name"; return; fi
+    for c in "$@"; do if [ -x "$c" ]; then echo "$c"; return; fi; done
+    echo "$name"
+}
+HERMES=${HERMES:-$(first_of hermes "$REPO/.venv/bin/hermes")}
+KB=${KANBAN_BRIDGE:-$(first_of kanban-bridge "$REPO/.build/release/kanban-bridge" "$REPO/.build/debug/kanban-bridge")}
 COMMAND_EP=${BRIDGE_COMMAND_ENDPOINT:-tcp://127.0.0.1:5575}
 EVENT_EP=${BRIDGE_EVENT_ENDPOINT:-tcp://127.0.0.1:5576}
 LANE=builder
