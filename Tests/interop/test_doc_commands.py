@@ -48,7 +48,7 @@ def command_lines():
             if line.startswith("## "):
                 in_reference = doc.name == "README.md" and line.strip() == "## CLI reference"
             if in_reference and line.startswith("| `"):
-                cell = line.split("|")[1] if "\\|" not in line else re.split(r"(?<!\\)\|", line)[1]
+                cell = re.split(r"(?<!\\)\|", line)[1]  # the first cell; `\|` inside it is a literal bar
                 for command in re.findall(r"`([^`]+)`", cell):
                     found.append((doc.name, n, BIN, command.replace("\\|", "|")))
             for program, binary in (("kanban-bridge", BIN), ("kanban-events", EVENTS_BIN)):
