@@ -11,9 +11,13 @@ public struct HermesCaps: Equatable, Sendable {
     public var maxSpawn: Int?
     /// At most this many running tasks per assignee (`kanban.max_in_progress_per_profile`).
     public var maxInProgressPerProfile: Int?
+    /// Consecutive failures before Hermes blocks a task without its own `max_retries`
+    /// (`kanban.failure_limit`; unset means Hermes' default, 2). The bridge's default follows it.
+    public var failureLimit: Int?
 
-    public init(maxInProgress: Int? = nil, maxSpawn: Int? = nil, maxInProgressPerProfile: Int? = nil) {
+    public init(maxInProgress: Int? = nil, maxSpawn: Int? = nil, maxInProgressPerProfile: Int? = nil, failureLimit: Int? = nil) {
         self.maxInProgress = maxInProgress; self.maxSpawn = maxSpawn; self.maxInProgressPerProfile = maxInProgressPerProfile
+        self.failureLimit = failureLimit
     }
 
     /// Where Hermes keeps its config: `$HERMES_HOME`, else `~/.hermes`.
@@ -35,6 +39,7 @@ public struct HermesCaps: Equatable, Sendable {
             return n.flatMap { $0 >= 1 ? $0 : nil }
         }
         return HermesCaps(maxInProgress: positive("max_in_progress"), maxSpawn: positive("max_spawn"),
-                          maxInProgressPerProfile: positive("max_in_progress_per_profile"))
+                          maxInProgressPerProfile: positive("max_in_progress_per_profile"),
+                          failureLimit: positive("failure_limit"))
     }
 }

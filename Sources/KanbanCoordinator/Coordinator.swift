@@ -65,6 +65,7 @@ public final class Coordinator: @unchecked Sendable {
         let tokenKey = Secrets.sha256(Array("kanban-bridge token key v1|\(config.adminToken)".utf8))
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
                                      version: config.version, tokenKey: tokenKey, hermesProfileDirs: config.hermesProfileDirs)
+        operations.pinMaxRetries = config.retry.pinnedLimit
         var authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
         authenticator.adminCurveKeys = config.curve?.adminKeys ?? []
         self.authenticator = authenticator

@@ -32,6 +32,8 @@ public final class Operations {
     var pruneWorkspaces: ((String?) throws -> [String])?
     /// Where spawned workers' logs are (`task.log` reads them); nil without a dispatcher.
     var workerLogDir: String?
+    /// Written on claimed tasks so Hermes gives up where the bridge does (`RetryPolicy.pinnedLimit`).
+    var pinMaxRetries: Int?
 
     public init(store: BoardStore, clock: WallClock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
                 tokenKey: [UInt8], hermesProfileDirs: [String] = []) {
@@ -185,7 +187,8 @@ public final class Operations {
         }
         let seconds = Lease.seconds(requested: c.leaseSeconds, lane: lane.leaseSeconds, boardDefault: defaultLeaseSeconds)
         let token = minter.mint(prefix: "ct_")
-        let intent = ClaimIntent(lane: lane, taskID: c.taskID, leaseMs: Int64(seconds) * 1000, tokenHash: Secrets.hash(token))
+        let intent = ClaimIntent(lane: lane, taskID: c.taskID, leaseMs: Int64(seconds) * 1000, tokenHash: Secrets.hash(token),
+                                 pinMaxRetries: pinMaxRetries)
         guard let claimed = try store.claim(intent, nowMs: clock.nowMs()) else { return nil }
         return ClaimGrant(task: claimed.task, token: token, runID: claimed.runID, leaseExpiresAtMs: claimed.leaseExpiresAtMs)
     }

@@ -146,16 +146,31 @@ public enum Lease {
 /// What happens to a task after a run ends without success (lease expired, worker crashed).
 /// Hermes' circuit breaker: give up once consecutive failures reach the limit, where the limit is
 /// the task's own `max_retries` if set, else the board's. `max_retries = 1` gives up at once.
+///
+/// Hermes applies its own board-wide limit (`kanban.failure_limit`, else 2) to every task without a
+/// `max_retries`, and `hermes kanban show` prints it. So the bridge's limit follows Hermes' by default,
+/// and a different one is written on each task it claims (`pinnedLimit`), where Hermes reads it: both
+/// tools then give up at the same count and say so.
 public struct RetryPolicy: Equatable, Sendable {
+    /// Hermes' `DEFAULT_FAILURE_LIMIT` (hermes_cli/kanban_db.py), used when its config sets none.
+    public static let hermesDefaultLimit = 2
     /// Board-wide limit on consecutive failures.
     public var maxRetries: Int
+    /// The limit Hermes applies to tasks without their own (`kanban.failure_limit`, else 2).
+    public var hermesLimit: Int
     /// Wait before a failed task is claimable again: base × 2^(failures−1), capped. 0 = at once.
     public var backoffBaseMs: Int64
     public var backoffCapMs: Int64
 
-    public init(maxRetries: Int = 3, backoffBaseMs: Int64 = 0, backoffCapMs: Int64 = 3_600_000) {
-        self.maxRetries = maxRetries; self.backoffBaseMs = backoffBaseMs; self.backoffCapMs = backoffCapMs
+    public init(maxRetries: Int? = nil, hermesLimit: Int = RetryPolicy.hermesDefaultLimit, backoffBaseMs: Int64 = 0,
+                backoffCapMs: Int64 = 3_600_000) {
+        self.maxRetries = maxRetries ?? hermesLimit; self.hermesLimit = hermesLimit
+        self.backoffBaseMs = backoffBaseMs; self.backoffCapMs = backoffCapMs
     }
+
+    /// The limit to write on a claimed task that has none: the bridge's, when Hermes would apply
+    /// another; nil when they agree (nothing to write).
+    public var pinnedLimit: Int? { maxRetries == hermesLimit ? nil : maxRetries }
 
     public enum Decision: Equatable, Sendable {
         /// Back to `ready`, claimable from `notBeforeMs` on.

@@ -23,8 +23,10 @@ extension TaskLifecycle {
     /// it is then assigned to the lane), ready, unlocked and not backing off. The lane's best task was
     /// chosen by those rules already (see the store's candidate query); both are demoted when a parent
     /// is unfinished.
+    /// `pinMaxRetries`: the bridge's failure limit, written on the task when Hermes' differs (see
+    /// `RetryPolicy.pinnedLimit`).
     public static func claim(_ task: TaskState?, taskID: String, lane: Lane, named: Bool, leaseMs: Int64,
-                             nowMs: Int64) throws(BoardError) -> ClaimDecision {
+                             nowMs: Int64, pinMaxRetries: Int? = nil) throws(BoardError) -> ClaimDecision {
         guard let task else { throw .notFound("no task '\(taskID)'") }
         if named {
             if let assignee = task.assignee, assignee != lane.name {
@@ -41,7 +43,8 @@ extension TaskLifecycle {
                 events: [LifecycleEvent(.claimRejected, taskID: task.id, lane: task.assignee,
                                         hermesPayload: ["reason": "parents_not_done"], data: ["reason": "parents_not_done"])]))
         }
-        return .open(ClaimPlan(task: task, lane: lane.name, profile: runProfile(lane), leaseMs: leaseMs, nowMs: nowMs))
+        return .open(ClaimPlan(task: task, lane: lane.name, profile: runProfile(lane), leaseMs: leaseMs, nowMs: nowMs,
+                               pinMaxRetries: pinMaxRetries))
     }
 
     /// Who runs the claim, as Hermes' `task_runs.profile` (shown as `@…` in `runs`, `show` and the
@@ -56,9 +59,12 @@ public struct ClaimPlan: Equatable, Sendable {
     public var profile: String
     public var leaseMs: Int64
     public var nowMs: Int64
+    /// Written as the task's `max_retries` unless it has one, so Hermes counts to the bridge's limit.
+    public var pinMaxRetries: Int?
 
-    public init(task: TaskState, lane: String, profile: String, leaseMs: Int64, nowMs: Int64) {
+    public init(task: TaskState, lane: String, profile: String, leaseMs: Int64, nowMs: Int64, pinMaxRetries: Int? = nil) {
         self.task = task; self.lane = lane; self.profile = profile; self.leaseMs = leaseMs; self.nowMs = nowMs
+        self.pinMaxRetries = pinMaxRetries
     }
 
     public var leaseExpiresAtMs: Int64 { nowMs + leaseMs }
@@ -75,6 +81,7 @@ public struct ClaimPlan: Equatable, Sendable {
         var fields: [(TaskField, FieldValue)] = [
             (.status, .text(TaskStatus.running.rawValue)), (.claimLock, .text(lock)), (.claimExpires, .int(expires)),
             (.startedAt, .unlessSet(now)), (.workerPID, .null), (.lastHeartbeatAt, .int(now)), (.currentRunID, .int(runID))]
+        if let pin = pinMaxRetries, task.maxRetries == nil { fields.append((.maxRetries, .unlessSet(Int64(pin)))) }
         var events: [LifecycleEvent] = []
         if task.assignee == nil {
             fields.append((.assignee, .text(lane)))

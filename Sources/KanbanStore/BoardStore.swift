@@ -7,8 +7,11 @@ public struct ClaimIntent: Sendable {
     public var taskID: String?
     public var leaseMs: Int64
     public var tokenHash: String
-    public init(lane: Lane, taskID: String?, leaseMs: Int64, tokenHash: String) {
+    /// The failure limit to write on the task when it has none (`RetryPolicy.pinnedLimit`).
+    public var pinMaxRetries: Int?
+    public init(lane: Lane, taskID: String?, leaseMs: Int64, tokenHash: String, pinMaxRetries: Int? = nil) {
         self.lane = lane; self.taskID = taskID; self.leaseMs = leaseMs; self.tokenHash = tokenHash
+        self.pinMaxRetries = pinMaxRetries
     }
 }
 

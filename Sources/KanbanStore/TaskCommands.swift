@@ -40,7 +40,7 @@ extension LifecycleStore {
             let decision: TaskLifecycle.ClaimDecision
             do {
                 decision = try TaskLifecycle.claim(snapshot?.state, taskID: intent.taskID ?? "", lane: lane, named: intent.taskID != nil,
-                                                   leaseMs: intent.leaseMs, nowMs: nowMs)
+                                                   leaseMs: intent.leaseMs, nowMs: nowMs, pinMaxRetries: intent.pinMaxRetries)
             } catch { return .failure(error) }
             switch decision {
             case .demote(let effects):

@@ -116,6 +116,9 @@ struct Doctor: ParsableCommand {
             report.add(.warn, "hermes caps", "\(home)/config.yaml is not valid YAML: \(error)")
             return
         }
+        let limit = caps?.failureLimit.map { "\($0) (kanban.failure_limit)" } ?? "\(RetryPolicy.hermesDefaultLimit) (Hermes' default)"
+        report.add(.ok, "failure limit", "Hermes gives up on a task after \(limit) failures; serve's --max-retries "
+            + "defaults to the same, and a different one is written on each claimed task")
         let running = "\(board.running) task(s) running, \(board.runningUnderLanes) of them held by bridge lanes"
         guard let caps else {
             report.add(.ok, "hermes caps", "no \(home)/config.yaml: Hermes' dispatcher runs without caps; \(running)")

@@ -39,7 +39,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Lease length for claims when neither the claim nor its lane sets one. Default: the config's, else \(Lease.defaultSeconds).")
     var leaseSeconds: Int?
 
-    @Option(help: "Consecutive failures after which a task gives up and is blocked (a task's own max_retries wins). Default: the config's, else 3.")
+    @Option(help: "Consecutive failures after which a task gives up and is blocked (a task's own max_retries wins). Default: the config's, else Hermes' (kanban.failure_limit in $HERMES_HOME/config.yaml, else 2). A limit other than Hermes' is written on each claimed task as its max_retries, so Hermes gives up at the same count.")
     var maxRetries: Int?
 
     @Option(help: "Wait before a failed task is claimable again, doubling per failure. Default: the config's, else 0 (at once).")
@@ -126,6 +126,19 @@ struct Serve: ParsableCommand {
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 
+    /// The failure limit Hermes applies to tasks without their own: `kanban.failure_limit` in
+    /// `$HERMES_HOME/config.yaml` (what `hermes kanban show` reads), else Hermes' default.
+    static func hermesFailureLimit(_ log: Logger) -> Int {
+        let home = HermesCaps.defaultHome()
+        do {
+            return try HermesCaps.load(hermesHome: home)?.failureLimit ?? RetryPolicy.hermesDefaultLimit
+        } catch {
+            log.warning("cannot read Hermes' config; its failure limit is taken as the default",
+                        metadata: ["file": "\(home)/config.yaml", "default": "\(RetryPolicy.hermesDefaultLimit)", "error": "\(error)"])
+            return RetryPolicy.hermesDefaultLimit
+        }
+    }
+
     static func hermesProfileDirs(boardPath: String) -> [String] {
         let env = ProcessInfo.processInfo.environment
         let board = URL(fileURLWithPath: boardPath).standardizedFileURL.deletingLastPathComponent()
@@ -188,7 +201,7 @@ struct Serve: ParsableCommand {
                                        // libzmq drops the peer before the bytes take up memory.
                                        maxFrameBytes: Int64(maxRequestBytes) * 2,
                                        defaultLeaseSeconds: leaseSeconds ?? c.leaseSeconds ?? Lease.defaultSeconds,
-                                       retry: RetryPolicy(maxRetries: maxRetries ?? c.maxRetries ?? 3,
+                                       retry: RetryPolicy(maxRetries: maxRetries ?? c.maxRetries, hermesLimit: Self.hermesFailureLimit(log),
                                                           backoffBaseMs: Int64(retryBackoffSeconds ?? c.retryBackoffSeconds ?? 0) * 1000),
                                        retryWindowMs: Int64(retryWindowSeconds) * 1000, version: BridgeVersion.current)
         var withProfiles = config

@@ -147,6 +147,29 @@ final class TaskLifecycleDecisionTests: XCTestCase {
         XCTAssertEqual(e.runs.first, .closeStale(runID: 3), "a ready task must not keep an open run")
     }
 
+    func test_claim_writesTheBridgesFailureLimit_onlyWhereHermesWouldApplyAnother() throws {
+        func written(_ task: TaskState, pin: Int?) throws -> FieldValue? {
+            guard case .open(let plan) = try TaskLifecycle.claim(task, taskID: task.id, lane: lane, named: false, leaseMs: 1000,
+                                                                 nowMs: now, pinMaxRetries: pin) else { XCTFail(); return nil }
+            return plan.effects(runID: 9).task?.value(of: .maxRetries)
+        }
+        let plain = TaskState(id: "t_1", status: .ready, assignee: "factory")
+        XCTAssertEqual(try written(plain, pin: 3), .unlessSet(3))
+        XCTAssertNil(try written(plain, pin: nil), "the limits agree: nothing to write")
+        var own = plain
+        own.maxRetries = 5
+        XCTAssertNil(try written(own, pin: 3), "a task's own limit is left alone")
+    }
+
+    func test_retryPolicy_followsHermesLimit_andPinsOnlyADifferentOne() {
+        XCTAssertEqual(RetryPolicy().maxRetries, 2, "Hermes' DEFAULT_FAILURE_LIMIT")
+        XCTAssertNil(RetryPolicy().pinnedLimit)
+        XCTAssertEqual(RetryPolicy(hermesLimit: 4).maxRetries, 4, "kanban.failure_limit is the bridge's default")
+        XCTAssertNil(RetryPolicy(maxRetries: 4, hermesLimit: 4).pinnedLimit)
+        XCTAssertEqual(RetryPolicy(maxRetries: 3).pinnedLimit, 3)
+        XCTAssertEqual(RetryPolicy(maxRetries: 1, hermesLimit: 4).pinnedLimit, 1)
+    }
+
     func test_claim_refusals_inHermesOrder() {
         func refusal(_ t: TaskState?, named: Bool = true) -> BoardError? {
             do { _ = try TaskLifecycle.claim(t, taskID: "t_1", lane: lane, named: named, leaseMs: 1, nowMs: now); return nil }

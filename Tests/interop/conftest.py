@@ -185,16 +185,19 @@ def _plain_ping(endpoint):
     return request(endpoint, b'{"op":"ping"}', timeout_ms=500).get("ok")
 
 
-def _start(tmp_path, extra=(), ping=_plain_ping):
+def _start(tmp_path, extra=(), ping=_plain_ping, hermes_home=None):
     """Starts `kanban-bridge serve` on a board in `tmp_path` (plus `extra` flags) and waits until
-    `ping(command_endpoint)` succeeds (a CURVE coordinator needs a ping with keys)."""
+    `ping(command_endpoint)` succeeds (a CURVE coordinator needs a ping with keys). Hermes' home is
+    `hermes_home`, else an empty `tmp_path/hermes-home`: the bridge reads Hermes' config there
+    (its failure limit), so the developer's own ~/.hermes never changes a test's outcome."""
     db = tmp_path / "kanban.db"
     log = tmp_path / "bridge.log"
     for _ in range(5):  # a port picked free may be taken again before the bridge binds it
         cmd_ep, evt_ep = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
         with open(log, "ab") as out:
             proc = subprocess.Popen([BIN, "serve", "--db", str(db), "--command-endpoint", cmd_ep,
-                                     "--event-endpoint", evt_ep, *extra], stdout=out, stderr=out, env=clean_env())
+                                     "--event-endpoint", evt_ep, *extra], stdout=out, stderr=out,
+                                    env=clean_env(HERMES_HOME=str(hermes_home or tmp_path / "hermes-home")))
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             try:

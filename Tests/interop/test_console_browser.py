@@ -72,14 +72,14 @@ class Console:
     """A coordinator with its HTTP face, a lane `pool` (max 3) with two claims live and three tasks
     queued, and the tokens to drive it."""
 
-    def __init__(self, tmp_path, monkeypatch):
+    def __init__(self, tmp_path):
         # Hermes' dispatcher caps, read by `serve` from $HERMES_HOME/config.yaml.
         hermes_home = tmp_path / "hermes-caps"
         hermes_home.mkdir()
         (hermes_home / "config.yaml").write_text(CAPS)
-        monkeypatch.setenv("HERMES_HOME", str(hermes_home))
         self.port = free_port()
-        self.proc, cmd_ep, evt_ep, db, log = _start(tmp_path, extra=("--http", f"127.0.0.1:{self.port}"))
+        self.proc, cmd_ep, evt_ep, db, log = _start(tmp_path, extra=("--http", f"127.0.0.1:{self.port}"),
+                                                    hermes_home=hermes_home)
         self.admin_token = (tmp_path / "admin.token").read_text().strip()
         self.bridge = Bridge(cmd_ep, evt_ep, db, self.admin_token, log, pid=self.proc.pid)
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -111,7 +111,7 @@ class Console:
 
 @pytest.fixture
 def console(tmp_path, monkeypatch):
-    c = Console(tmp_path, monkeypatch)
+    c = Console(tmp_path)
     try:
         yield c
     finally:
