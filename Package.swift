@@ -61,8 +61,14 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Resources/console")]),
+        // A pool on any host (`kanban-bridge runner`). It reuses the coordinator's process and
+        // workspace code (ProcessControl, Workspaces) rather than a copy of it.
+        .target(name: "KanbanRunner", dependencies: [
+            "KanbanClient", "KanbanCoordinator", "KanbanModel", "KanbanProtocol",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "kanban-bridge", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanWeb", "KanbanStore", "KanbanConfig", "ZeroMQ",
+            "KanbanCoordinator", "KanbanClient", "KanbanRunner", "KanbanWeb", "KanbanStore", "KanbanConfig", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -21,8 +21,12 @@ public struct BridgeConfig: Equatable, Sendable {
     }
 
     public var coordinator = Coordinator()
-    /// Declared lanes, in file order.
+    /// Declared lanes, in file order, as the coordinator registers them. A pool that runners serve
+    /// (`runner: true`) is registered `persistent` here: the coordinator never spawns it.
     public var lanes: [Lane] = []
+    /// Pools and spawn lanes served by `kanban-bridge runner` on other hosts, as declared (command,
+    /// workspace, repo): what a runner reads from the same file.
+    public var runnerLanes: [Lane] = []
     /// Per lane: where its name, `repo` and `command` stand (nil: not in the file).
     public var places: [String: (lane: Place, repo: Place?, command: Place?)] = [:]
     public init() {}
@@ -80,7 +84,16 @@ public enum ConfigLoader {
                 let name = try reader.string(key, "a lane name")
                 if let problem = Names.laneNameProblem(name) { throw reader.error(key, "lane '\(name)': \(problem)") }
                 guard seen.insert(name).inserted else { throw reader.error(key, "lane '\(name)' is declared twice") }
-                config.lanes.append(try lane(name, key: key, value, reader))
+                let declared = try lane(name, key: key, value, reader)
+                if try reader.entry(value, "runner").map({ try reader.bool($0, "runner") }) ?? false {
+                    guard declared.kind != .persistent else {
+                        throw reader.error(key, "lane '\(name)': 'runner: true' is for pools and spawn lanes (a runner runs their command)")
+                    }
+                    config.runnerLanes.append(declared)
+                    config.lanes.append(Self.servedByRunners(declared))
+                } else {
+                    config.lanes.append(declared)
+                }
                 config.places[name] = (reader.place(key), reader.entry(value, "repo").map(reader.place),
                                        reader.entry(value, "command").map(reader.place))
             }
@@ -90,7 +103,19 @@ public enum ConfigLoader {
 
     static let laneKeys: Set<String> = ["mode", "claim_mode", "max_concurrency", "lease_seconds", "profile", "command",
                                         "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces",
-                                        "curve_public_key"]
+                                        "curve_public_key", "runner"]
+
+    /// A runner-served pool as the coordinator registers it: a persistent lane (the runners are its
+    /// workers), pulling, with the pool's slots across all runners and its lease.
+    static func servedByRunners(_ pool: Lane) -> Lane {
+        var lane = Lane(name: pool.name)
+        lane.kind = .persistent
+        lane.claimMode = pool.claimMode
+        lane.maxConcurrency = pool.maxConcurrency
+        lane.leaseSeconds = pool.leaseSeconds
+        lane.curvePublicKey = pool.curvePublicKey
+        return lane
+    }
 
     static func lane(_ name: String, key: Node, _ node: Node, _ r: Reader) throws -> Lane {
         let m = try r.mapping(node, what: "lane '\(name)'", keys: laneKeys)

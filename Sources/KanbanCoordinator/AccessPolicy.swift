@@ -11,7 +11,8 @@ import KanbanProtocol
 /// | `task.get` | yes | yes | its run's task and that task's parents | unauthorized |
 /// | `task.log` | yes | yes | its run's task only | unauthorized |
 /// | `claim` | yes, for any lane | only `lane` = itself | forbidden | unauthorized |
-/// | `heartbeat/complete/block/release` | with the claim token | with its own claim's token | its own run's claim only (no `claim_next`) | unauthorized |
+/// | `heartbeat/complete/block/release/fail`, `log.append` | with the claim token | with its own claim's token | its own run's claim only (no `claim_next`) | unauthorized |
+/// | `runner.report` | yes | only `lane` = itself | forbidden | unauthorized |
 ///
 /// Claim-scoped checks (token owner, live claim, a worker's run) happen in the store, inside the
 /// write transaction; a worker's `task.get` is checked where the task is read (`Operations`).
@@ -33,10 +34,12 @@ public enum AccessPolicy {
     private static func laneCheck(_ caller: String, _ request: Request) -> WireError? {
         switch request {
         case .ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats,
-             .heartbeat, .complete, .block, .release:
+             .heartbeat, .complete, .block, .release, .fail, .logAppend:
             return nil
         case .claim(let c):
             return c.lane == caller ? nil : WireError(.forbidden, "lane '\(caller)' cannot claim for lane '\(c.lane)'")
+        case .runnerReport(let r):
+            return r.lane == caller ? nil : WireError(.forbidden, "lane '\(caller)' cannot report a runner of lane '\(r.lane)'")
         case .laneRegister, .laneUpdate, .laneRemove, .laneRotateToken, .taskCreate, .taskAssign, .taskLink,
              .taskReclaim, .taskUnblock, .workspacePrune:
             return WireError(.forbidden, "only the admin may do this; lane '\(caller)' may claim, work its own claims and read")
@@ -48,12 +51,12 @@ public enum AccessPolicy {
     private static func workerCheck(_ lane: String, _ runID: Int64, _ request: Request) -> WireError? {
         let scope = "a worker's token acts only on its own run (\(lane) run \(runID)): heartbeat, complete, block, release, and task.get of its task and its parents"
         switch request {
-        case .ping, .taskGet, .taskLog, .heartbeat, .block, .release:
+        case .ping, .taskGet, .taskLog, .heartbeat, .block, .release, .fail, .logAppend:
             return nil  // task.get and task.log: which tasks is checked where they are read (Operations)
         case .complete(_, _, _, _, let claimNext):
             return claimNext ? WireError(.forbidden, "claim_next: " + scope) : nil
         case .laneList, .laneGet, .taskList, .events, .stats, .claim, .laneRegister, .laneUpdate, .laneRemove,
-             .laneRotateToken, .taskCreate, .taskAssign, .taskLink, .taskReclaim, .taskUnblock, .workspacePrune:
+             .laneRotateToken, .taskCreate, .taskAssign, .taskLink, .taskReclaim, .taskUnblock, .workspacePrune, .runnerReport:
             return WireError(.forbidden, scope)
         }
     }

@@ -53,7 +53,7 @@ extension Coordinator {
             spawnedRuns.claimed(.init(lane: lane, taskID: grant.task.id, runID: grant.runID, tokenHash: Secrets.hash(grant.token),
                                   leaseMs: leaseMs, nextBeatMs: monotonicNow + leaseMs / 3, limitSeconds: limit))
             let recorded = lane.workspacePolicy == .none ? nil : try? store.workspace(lane: lane.name, taskID: grant.task.id)
-            dispatcher.send(.start(WorkerStart(lane: lane, taskID: grant.task.id, runID: grant.runID, title: grant.task.title,
+            dispatcher.send(.start(WorkerStart(lane: lane, taskID: grant.task.id, runID: grant.runID, title: grant.task.title, body: grant.task.body,
                                                recordedWorkspace: recorded, environment: workerEnvironment(lane: lane, grant: grant),
                                                limitSeconds: limit)))
         }

@@ -66,6 +66,7 @@ public final class Coordinator: @unchecked Sendable {
         self.operations = Operations(store: store, clock: clock, defaultLeaseSeconds: config.defaultLeaseSeconds,
                                      version: config.version, tokenKey: tokenKey, hermesProfileDirs: config.hermesProfileDirs)
         operations.pinMaxRetries = config.retry.pinnedLimit
+        operations.retry = config.retry
         var authenticator = Authenticator(adminToken: config.adminToken, store: store, key: tokenKey)
         authenticator.adminCurveKeys = config.curve?.adminKeys ?? []
         self.authenticator = authenticator

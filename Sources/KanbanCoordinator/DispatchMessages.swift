@@ -34,6 +34,7 @@ struct WorkerStart: Sendable {
     var taskID: String
     var runID: Int64
     var title: String
+    var body: String? = nil
     /// The task's workspace on this lane as recorded by an earlier run, if any.
     var recordedWorkspace: WorkspaceRecord?
     var environment: [String: String]

@@ -171,10 +171,8 @@ final class Dispatcher: @unchecked Sendable {
         do {
             workspace = try workspaces.prepare(lane: s.lane, taskID: s.taskID, recorded: s.recordedWorkspace)
             let dir = workspace?.path
-            let argv = CommandTemplate.render(s.lane.command ?? [], [
-                "task_id": s.taskID, "run_id": String(s.runID), "lane": s.lane.name, "profile": s.lane.profile ?? "",
-                "workspace": dir ?? "", "title": s.title,
-            ])
+            let argv = CommandTemplate.render(s.lane.command ?? [], CommandTemplate.values(
+                taskID: s.taskID, runID: s.runID, lane: s.lane, workspace: dir, title: s.title, body: s.body))
             var env = s.environment
             env["KANBAN_WORKSPACE"] = dir ?? ""
             if let dir {

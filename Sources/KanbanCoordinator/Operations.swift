@@ -34,6 +34,10 @@ public final class Operations {
     var workerLogDir: String?
     /// Written on claimed tasks so Hermes gives up where the bridge does (`RetryPolicy.pinnedLimit`).
     var pinMaxRetries: Int?
+    /// What a runner's `fail` counts against (the coordinator's retry policy).
+    var retry = RetryPolicy()
+    /// The runners serving each lane, as they last reported.
+    var runners = RunnerRoster()
 
     public init(store: BoardStore, clock: WallClock, defaultLeaseSeconds: Int = Lease.defaultSeconds, version: String,
                 tokenKey: [UInt8], hermesProfileDirs: [String] = []) {
@@ -105,10 +109,10 @@ public final class Operations {
             let unregistered = try store.unregisteredAssignees().filter { !isHermesProfile($0.assignee) }.map {
                 ["assignee": .string($0.assignee), "queued": .int(Int64($0.queued)), "oldest_queued_at": .int($0.oldestQueuedAt)] as JSONValue
             }
-            return .result(["lanes": .array(try store.lanes().map(WireFormat.lane)), "unregistered": .array(unregistered)])
+            return .result(["lanes": .array(try store.lanes().map { withRunners($0, nowMs: now) }), "unregistered": .array(unregistered)])
         case .laneGet(let name):
             guard let lane = try store.lane(named: name) else { throw BoardError.notFound("no lane named '\(name)'") }
-            return .result(["lane": WireFormat.lane(lane)])
+            return .result(["lane": withRunners(lane, nowMs: now)])
         case .laneRemove(let name):
             try store.removeLane(name: name, nowMs: now)
             return .result(["removed": .string(name)])
@@ -161,8 +165,29 @@ public final class Operations {
             return .task(try store.endClaim(proof(ref, principal), ending, nowMs: now))
         case .block(let ref, let reason, let kind):
             return .task(try store.endClaim(proof(ref, principal), .block(reason: reason, kind: kind), nowMs: now))
-        case .release(let ref, let reason):
-            return .task(try store.endClaim(proof(ref, principal), .release(reason: reason), nowMs: now))
+        case .release(let ref, let reason, let retryAfter):
+            let ending = ClaimEnding.release(reason: reason, retryAfterMs: retryAfter.map { Int64($0) * 1000 })
+            return .task(try store.endClaim(proof(ref, principal), ending, nowMs: now))
+        case .fail(let ref, let reason, let exitCode, let signal):
+            let how = exitCode.map { "exit \($0)" } ?? signal.map { "signal \($0)" } ?? "failed"
+            let error = reason.map { "\($0) (\(how))" } ?? "the worker failed (\(how))"
+            var data: [String: JSONValue] = ["reason": .string(error)]
+            if let exitCode { data["exit_code"] = .int(Int64(exitCode)) }
+            if let signal { data["signal"] = .int(Int64(signal)) }
+            let ending = ClaimEnding.fail(outcome: .crashed, error: error, payload: .object(data), retry: retry)
+            return .task(try store.endClaim(proof(ref, principal), ending, nowMs: now))
+        case .logAppend(let ref, let chunk):
+            // The claim is checked (and its lease renewed: output is a sign of life) before anything is written.
+            let expires = try store.heartbeat(proof(ref, principal), note: nil, metadata: nil, nowMs: now)
+            guard let dir = workerLogDir else { throw BoardError.conflict("this coordinator keeps no worker logs (it runs no dispatcher)") }
+            try WorkerLogs(dir: dir).append(taskID: ref.taskID, chunk)
+            return .result(["lease_expires_at_ms": .int(expires), "appended": .int(Int64(chunk.utf8.count))])
+        case .runnerReport(let report):
+            guard try store.lane(named: report.lane) != nil else { throw BoardError.notFound("no lane named '\(report.lane)'") }
+            guard runners.seen(report, nowMs: now) else {
+                throw BoardError.conflict("too many runners reported for lane '\(report.lane)' (at most \(RunnerRoster.maxPerLane))")
+            }
+            return .result(["report_every_ms": .int(RunnerRoster.reportEveryMs)])
         case .events(let since, let limit, let lane):
             let events = try store.events(since: since, limit: limit, lane: lane)
             // With nothing to return, last_seq is the head of the stream: a cursor past it shows up.
@@ -209,6 +234,13 @@ public final class Operations {
         guard let own = try store.task(id: claim.taskID), own.task.parents.contains(id) else {
             throw WireError(.forbidden, "a worker's token reads only its run's task (\(claim.taskID)) and that task's parents")
         }
+    }
+
+    /// A lane as `lane.list` and `lane.get` show it, with the runners serving it now.
+    private func withRunners(_ lane: LaneSummary, nowMs: Int64) -> JSONValue {
+        guard case .object(var fields) = WireFormat.lane(lane) else { return WireFormat.lane(lane) }
+        fields["runners"] = .array(runners.runners(lane: lane.lane.name, nowMs: nowMs).map { RunnerRoster.wire($0, nowMs: nowMs) })
+        return .object(fields)
     }
 
     private func proof(_ ref: ClaimRef, _ principal: Principal) -> ClaimProof {

@@ -3,12 +3,12 @@ import Foundation
 import KanbanModel
 
 /// How a worker process ended.
-enum ExitStatus: Equatable, Sendable {
+public enum ExitStatus: Equatable, Sendable {
     case exited(Int32)
     case signaled(Int32)
 
     /// For event data: `exit_code`, or `signal` for a worker killed by one.
-    var fields: [String: JSONValue] {
+    public var fields: [String: JSONValue] {
         switch self {
         case .exited(let code): return ["exit_code": .int(Int64(code))]
         case .signaled(let sig): return ["signal": .int(Int64(sig))]
@@ -18,13 +18,14 @@ enum ExitStatus: Equatable, Sendable {
 
 /// Starting, signalling and reaping worker processes. Each worker leads its own process group, so
 /// signalling the group reaches whatever the worker started too.
-enum ProcessControl {
-    struct SpawnError: Error, CustomStringConvertible {
-        let description: String
+public enum ProcessControl {
+    public struct SpawnError: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Starts `argv` with exactly `environment`, in `cwd`, output appended to `outputFD`.
-    static func spawn(_ argv: [String], environment: [String: String], cwd: String?, outputFD: Int32) throws -> pid_t {
+    public static func spawn(_ argv: [String], environment: [String: String], cwd: String?, outputFD: Int32) throws -> pid_t {
         guard !argv.isEmpty else { throw SpawnError(description: "the lane has an empty command") }
         var args: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         var env: [UnsafeMutablePointer<CChar>?] = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -44,7 +45,7 @@ enum ProcessControl {
     }
 
     /// The exit status if `pid` has ended (reaping it), nil while it runs.
-    static func reap(_ pid: pid_t, wait: Bool = false) -> ExitStatus? {
+    public static func reap(_ pid: pid_t, wait: Bool = false) -> ExitStatus? {
         var status: Int32 = 0
         let rc = waitpid(pid, &status, wait ? 0 : WNOHANG)
         if rc == 0 { return nil }
@@ -62,7 +63,7 @@ enum ProcessControl {
     }
 
     /// True while `pid` exists and is not a zombie (an orphan's zombie waits for whoever adopted it).
-    static func isAlive(_ pid: pid_t) -> Bool {
+    public static func isAlive(_ pid: pid_t) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return true }
@@ -71,7 +72,7 @@ enum ProcessControl {
     }
 
     /// Sends `signal` to the worker's whole process group.
-    static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+    public static func signalGroup(_ pid: pid_t, _ signal: Int32) {
         _ = kill(-pid, signal)
     }
 

@@ -11,16 +11,16 @@ import KanbanStore
 /// The file-system edge of `WorkspaceLayout`: names come from there; this checks, every time a path
 /// is made or removed, that it resolves under the root with no symlink on the way out. It removes
 /// only a `WorkspaceRecord`: what it made and the core recorded, at the recorded path.
-struct Workspaces {
+public struct Workspaces {
     /// Absolute (a relative root is taken from the working directory at start).
-    let root: String
+    public let root: String
 
-    init(root: String) {
+    public init(root: String) {
         self.root = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// The task's workspace path, under the root: `<root>/<lane>/<segment>`.
@@ -34,7 +34,7 @@ struct Workspaces {
     /// Prepares the task's workspace and returns it (nil for `none`). `recorded` is the task's
     /// workspace as the board has it from an earlier run: a scratch directory is cleared for a retry
     /// only if it is that one.
-    func prepare(lane: Lane, taskID: String, recorded: WorkspaceRecord?) throws -> WorkspaceRecord? {
+    public func prepare(lane: Lane, taskID: String, recorded: WorkspaceRecord?) throws -> WorkspaceRecord? {
         let fm = FileManager.default
         let dir = try path(lane: lane.name, taskID: taskID)
         switch lane.workspacePolicy {
@@ -72,7 +72,7 @@ struct Workspaces {
     /// Removes a recorded workspace: a scratch directory, or a worktree (its branch stays for review).
     /// Refused unless the recorded path is where this root puts that task's workspace, and it is a
     /// real directory there: a row another program wrote into the board deletes nothing elsewhere.
-    func remove(_ workspace: WorkspaceRecord) throws {
+    public func remove(_ workspace: WorkspaceRecord) throws {
         let dir = workspace.path
         guard dir == (try? path(lane: workspace.lane, taskID: workspace.taskID)) else {
             throw Failure(description: "recorded path \(dir) is not under this coordinator's workspace root \(root); left alone")
@@ -148,6 +148,12 @@ struct WorkerLogs {
 
     /// `<dir>/<segment>.log` (`WorkspaceLayout.logFile`): a task id never names a file by itself.
     func path(taskID: String) -> String { dir + "/" + WorkspaceLayout.logFile(taskID: taskID) }
+
+    /// Appends a chunk a runner sent (its output, run headers included) to the task's log.
+    func append(taskID: String, _ chunk: String) throws {
+        let fd = try open(taskID: taskID, header: chunk)
+        close(fd)
+    }
 
     /// Opens the task's log for appending (rotating first if it is too big) and writes a header.
     func open(taskID: String, header: String) throws -> Int32 {

@@ -2,7 +2,16 @@
 /// involved, so a title with quotes or `$(…)` in it is just text in one argument.
 public enum CommandTemplate {
     /// Placeholders a command may use.
-    public static let placeholders: Set<String> = ["task_id", "run_id", "lane", "profile", "workspace", "title"]
+    /// `body` is the task's body: an agent CLI takes the task as its prompt (`codex exec "{title}: {body}"`).
+    public static let placeholders: Set<String> = ["task_id", "run_id", "lane", "profile", "workspace", "title", "body"]
+
+    /// The values of the placeholders for one run: the one place both the coordinator's dispatcher and
+    /// a runner fill them from.
+    public static func values(taskID: String, runID: Int64, lane: Lane, workspace: String?, title: String,
+                              body: String?) -> [String: String] {
+        ["task_id": taskID, "run_id": String(runID), "lane": lane.name, "profile": lane.profile ?? "",
+         "workspace": workspace ?? "", "title": title, "body": body ?? ""]
+    }
 
     /// Placeholders in `argv` that are not known (a typo would otherwise reach the worker verbatim).
     public static func unknownPlaceholders(_ argv: [String]) -> [String] {

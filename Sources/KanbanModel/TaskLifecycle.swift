@@ -81,9 +81,22 @@ public enum TaskLifecycle {
                                     hermesPayload: payload, data: payload)])
     }
 
-    /// Given back to the queue by the lane: ready again, announced, dated for Hermes.
-    public static func release(_ claim: ClaimState, reason: String?) -> LifecycleEffects {
-        let payload: JSONValue = ["reason": .of(reason), "prev_lock": .string(lock(claim))]
+    /// Given back to the queue by the lane: ready again, announced, dated for Hermes. With
+    /// `retryAfterMs` (a rate-limited worker) it waits that long first, as a failed task waits out its
+    /// backoff, but no failure is counted.
+    public static func release(_ claim: ClaimState, reason: String?, retryAfterMs: Int64? = nil, nowMs: Int64 = 0) -> LifecycleEffects {
+        var fields: [String: JSONValue] = ["reason": .of(reason), "prev_lock": .string(lock(claim))]
+        if let retryAfterMs, retryAfterMs > 0 {
+            fields["retry_after_ms"] = .int(retryAfterMs)
+            let payload = JSONValue.object(fields)
+            return LifecycleEffects(
+                task: TaskUpdate(claim.taskID, .runningUnder(lock: lock(claim)), requeued),
+                runs: [.close(runID: claim.runID, outcome: .released, summary: nil, error: "released: \(reason ?? "by the lane")", metadata: nil)],
+                events: [LifecycleEvent(.released, taskID: claim.taskID, lane: claim.lane, runID: claim.runID,
+                                        hermesPayload: payload, data: payload)],
+                followUps: [.backOff(taskID: claim.taskID, untilMs: nowMs + retryAfterMs)])
+        }
+        let payload = JSONValue.object(fields)
         return LifecycleEffects(
             task: TaskUpdate(claim.taskID, .runningUnder(lock: lock(claim)), requeued),
             runs: [.close(runID: claim.runID, outcome: .released, summary: nil, error: "released: \(reason ?? "by the lane")", metadata: nil)],

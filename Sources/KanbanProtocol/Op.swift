@@ -23,6 +23,12 @@ public enum Op: String, CaseIterable, Sendable {
     case complete
     case block
     case release
+    /// A claim's worker failed (a runner's exit status mapped to `crashed`): counted as a failure.
+    case fail
+    /// A chunk of a claim's worker output, kept where the coordinator keeps worker logs.
+    case logAppend = "log.append"
+    /// A runner says what it is (host, pid, slots) and what it runs; `lane.list` shows it.
+    case runnerReport = "runner.report"
     case events
     case stats
 
@@ -30,10 +36,10 @@ public enum Op: String, CaseIterable, Sendable {
     /// so a retry is answered from the first reply). No default: a new op must be classified here.
     public var isMutation: Bool {
         switch self {
-        case .ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats:
+        case .ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats, .runnerReport:
             return false
         case .laneRegister, .laneUpdate, .laneRemove, .laneRotateToken, .taskCreate, .taskAssign, .taskLink,
-             .taskReclaim, .taskUnblock, .workspacePrune, .claim, .heartbeat, .complete, .block, .release:
+             .taskReclaim, .taskUnblock, .workspacePrune, .claim, .heartbeat, .complete, .block, .release, .fail, .logAppend:
             return true
         }
     }

@@ -27,7 +27,16 @@ public enum Request: Equatable, Sendable {
     /// `claimNext`: in the same transaction, claim the lane's next best task and return it too.
     case complete(ClaimRef, result: String?, summary: String?, metadata: JSONValue?, claimNext: Bool)
     case block(ClaimRef, reason: String?, kind: String?)
-    case release(ClaimRef, reason: String?)
+    /// `retryAfterSeconds`: the task is held back that long before it is claimable again (a worker
+    /// that was rate-limited); no failure is counted either way.
+    case release(ClaimRef, reason: String?, retryAfterSeconds: Int? = nil)
+    /// The claim's worker failed: the run ends `crashed` and counts a failure (retried, or given up at
+    /// the limit), as a spawned worker's crash does. `exitCode`/`signal` describe how it ended.
+    case fail(ClaimRef, reason: String?, exitCode: Int?, signal: Int?)
+    /// Appends `chunk` to the task's worker log and renews the lease: output is a sign of life.
+    case logAppend(ClaimRef, chunk: String)
+    /// A runner's report of itself, for `lane.list` and `stats` (kept in memory, dropped when stale).
+    case runnerReport(RunnerReport)
     case events(since: Int64, limit: Int, lane: String?)
     /// Per-lane counts now, and throughput and claim latency over the last `windowSeconds`.
     case stats(windowSeconds: Int)
@@ -35,6 +44,8 @@ public enum Request: Equatable, Sendable {
     /// The most of a worker log `task.log` returns: enough to see how a run ended, small enough to
     /// read on the owner thread in one bounded `pread`.
     public static let maxLogTailBytes = 64 * 1024
+    /// The most one `log.append` carries: a runner sends a busy worker's output in chunks this big.
+    public static let maxLogChunkBytes = 32 * 1024
 
     /// What a stored reply may answer: the op and, where there is one, the task (a `request_id`
     /// reused for another request must not be answered with the first one's reply).
@@ -44,8 +55,10 @@ public enum Request: Equatable, Sendable {
             return op.rawValue + " " + id
         case .taskLink(let parent, let child): return op.rawValue + " " + parent + ">" + child
         case .claim(let c): return op.rawValue + " " + c.lane + (c.taskID.map { " " + $0 } ?? "")
-        case .heartbeat(let ref, _, _), .complete(let ref, _, _, _, _), .block(let ref, _, _), .release(let ref, _):
+        case .heartbeat(let ref, _, _), .complete(let ref, _, _, _, _), .block(let ref, _, _), .release(let ref, _, _),
+             .fail(let ref, _, _, _), .logAppend(let ref, _):
             return op.rawValue + " " + ref.taskID
+        case .runnerReport(let r): return op.rawValue + " " + r.lane
         case .laneUpdate(let name, _), .laneGet(let name), .laneRemove(let name), .laneRotateToken(let name):
             return op.rawValue + " " + name
         case .laneRegister(let spec): return op.rawValue + " " + spec.lane.name
@@ -78,6 +91,9 @@ public enum Request: Equatable, Sendable {
         case .complete: return .complete
         case .block: return .block
         case .release: return .release
+        case .fail: return .fail
+        case .logAppend: return .logAppend
+        case .runnerReport: return .runnerReport
         case .events: return .events
         case .stats: return .stats
         }
@@ -102,6 +118,23 @@ public struct ClaimRequest: Equatable, Sendable {
     public var waitMs: Int
     public init(lane: String, taskID: String? = nil, leaseSeconds: Int? = nil, waitMs: Int = 0) {
         self.lane = lane; self.taskID = taskID; self.leaseSeconds = leaseSeconds; self.waitMs = waitMs
+    }
+}
+
+/// What a runner (`kanban-bridge runner`, on any host) says of itself for one lane it serves.
+public struct RunnerReport: Equatable, Sendable {
+    public var lane: String
+    /// Stable for the runner's life: `host:pid:start`.
+    public var runnerID: String
+    public var host: String
+    public var pid: Int
+    public var slots: Int
+    /// Task ids it runs for this lane now.
+    public var running: [String]
+    public var version: String?
+    public init(lane: String, runnerID: String, host: String, pid: Int, slots: Int, running: [String], version: String? = nil) {
+        self.lane = lane; self.runnerID = runnerID; self.host = host; self.pid = pid; self.slots = slots
+        self.running = running; self.version = version
     }
 }
 

@@ -179,7 +179,24 @@ public struct RequestDecoder: Sendable {
             return .block(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
                           kind: try f.optionalString("kind", maxLength: 64))
         case .release:
-            return .release(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024))
+            return .release(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
+                            retryAfterSeconds: try f.optionalInt("retry_after_seconds", range: 1...86_400))
+        case .fail:
+            return .fail(try f.claimRef(), reason: try f.optionalString("reason", maxLength: 64 * 1024),
+                         exitCode: try f.optionalInt("exit_code", range: -1...255),
+                         signal: try f.optionalInt("signal", range: 1...128))
+        case .logAppend:
+            guard let chunk = try f.optionalString("chunk", maxLength: Request.maxLogChunkBytes) else {
+                throw WireError(.badRequest, "log.append needs 'chunk' (a string of at most \(Request.maxLogChunkBytes) bytes)")
+            }
+            return .logAppend(try f.claimRef(), chunk: chunk)
+        case .runnerReport:
+            let running = try f.optionalStringArray("running") ?? []
+            return .runnerReport(RunnerReport(
+                lane: try f.laneName("lane"), runnerID: try f.requiredString("runner_id", maxLength: 256),
+                host: try f.requiredString("host", maxLength: 256), pid: try f.optionalInt("pid", range: 0...Int(Int32.max)) ?? 0,
+                slots: try f.optionalInt("slots", range: 0...10_000) ?? 0, running: running,
+                version: try f.optionalString("version", maxLength: 64)))
         case .events:
             return .events(since: Int64(try f.optionalInt("since", range: 0...Int.max) ?? 0),
                            limit: try f.optionalInt("limit", range: 1...10_000) ?? 1000,

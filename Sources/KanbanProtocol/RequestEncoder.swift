@@ -111,9 +111,26 @@ public enum RequestEncoder {
             f.ref(ref)
             f.string("reason", reason)
             f.string("kind", kind)
-        case .release(let ref, let reason):
+        case .release(let ref, let reason, let retryAfter):
             f.ref(ref)
             f.string("reason", reason)
+            f.int("retry_after_seconds", retryAfter)
+        case .fail(let ref, let reason, let exitCode, let signal):
+            f.ref(ref)
+            f.string("reason", reason)
+            f.int("exit_code", exitCode)
+            f.int("signal", signal)
+        case .logAppend(let ref, let chunk):
+            f.ref(ref)
+            f["chunk"] = .string(chunk)
+        case .runnerReport(let r):
+            f["lane"] = .string(r.lane)
+            f["runner_id"] = .string(r.runnerID)
+            f["host"] = .string(r.host)
+            f["pid"] = .int(Int64(r.pid))
+            f["slots"] = .int(Int64(r.slots))
+            f["running"] = .array(r.running.map { .string($0) })
+            f.string("version", r.version)
         case .events(let since, let limit, let lane):
             f["since"] = .int(since)
             f["limit"] = .int(Int64(limit))

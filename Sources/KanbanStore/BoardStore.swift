@@ -36,7 +36,10 @@ public struct ClaimProof: Sendable {
 public enum ClaimEnding: Sendable {
     case complete(result: String?, summary: String?, metadata: JSONValue?)
     case block(reason: String?, kind: String?)
-    case release(reason: String?)
+    /// `retryAfterMs`: held back that long before it is claimable again (no failure counted).
+    case release(reason: String?, retryAfterMs: Int64? = nil)
+    /// The worker failed: counted as a failure, retried or given up per `retry` (`TaskLifecycle.fail`).
+    case fail(outcome: RunOutcome, error: String, payload: JSONValue, retry: RetryPolicy)
 }
 
 /// Everything the coordinator needs from a board: one protocol per job. SQLite implements all of them

@@ -96,8 +96,11 @@ extension LifecycleStore {
                 effects = TaskLifecycle.complete(claim, result: result, summary: summary, metadata: metadata, nowMs: nowMs)
             case .block(let reason, let kind):
                 effects = TaskLifecycle.block(claim, task: task.state, reason: reason, kind: kind)
-            case .release(let reason):
-                effects = TaskLifecycle.release(claim, reason: reason)
+            case .release(let reason, let retryAfterMs):
+                effects = TaskLifecycle.release(claim, reason: reason, retryAfterMs: retryAfterMs, nowMs: nowMs)
+            case .fail(let outcome, let error, let payload, let retry):
+                effects = TaskLifecycle.fail(claim, task: task.state, outcome: outcome, error: error, payload: payload,
+                                             retry: retry, nowMs: nowMs)
             }
             try perform(effects, nowMs: nowMs)
             return task.record.applying(effects.task)

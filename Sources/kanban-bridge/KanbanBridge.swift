@@ -22,7 +22,7 @@ struct KanbanBridge: ParsableCommand {
             Serve.self, Lanes.self, TaskCommand.self,
             Claim.self, Heartbeat.self, Complete.self, Block.self, Release.self,
             Events.self, Ping.self, WorkspacesCommand.self, Keys.self,
-            Stats.self, Doctor.self, Backup.self, Web.self, HermesPlugin.self,
+            Stats.self, Doctor.self, Backup.self, Web.self, HermesPlugin.self, RunnerCommand.self,
         ]
     )
 }

@@ -1,0 +1,344 @@
+import Foundation
+import KanbanClient
+import KanbanCoordinator
+import KanbanModel
+import KanbanProtocol
+import Logging
+import Synchronization
+
+/// `kanban-bridge runner`: a pool on any host. For each lane it serves it claims tasks (blocking
+/// claims: the coordinator holds the request until work arrives), starts the lane's command per task
+/// in its own process group and workspace, and keeps the claim while the worker runs: output goes to
+/// the board's log in bounded chunks (each one renews the lease) and heartbeats fill the quiet spells.
+/// When the worker exits, its status decides the claim's end (`ExitPolicy`).
+///
+/// Threads: one claimer per lane (it blocks in `claim`), one output reader per worker, and the courier,
+/// which alone talks to the coordinator about running claims, reaps workers and applies limits. The
+/// coordinator may be out of reach for any time: workers keep running, requests are resent with their
+/// request ids when it is back, and a claim it ended meanwhile is stopped here, never finished twice.
+public final class Runner: @unchecked Sendable {
+    private let settings: RunnerSettings
+    private let connect: @Sendable () -> CommandClient
+    private let log: Logger
+    private let workspaces: Workspaces
+    private let slots = Mutex<[RunSlot]>([])
+    private let draining = Atomic<Bool>(false)
+    /// Wakes the courier early (a worker ended, a slot was added) and the claimers (a slot freed).
+    private let courierWake = DispatchSemaphore(value: 0)
+    private let slotFreed = DispatchSemaphore(value: 0)
+    private let runnerID: String
+    private let clock = ContinuousClock()
+    private let epoch = ContinuousClock.now
+
+    /// How often the courier looks at its workers; output is sent at most this often per worker when
+    /// it is small (a chunk of `Request.maxLogChunkBytes` goes at once).
+    static let tickMs = 250
+    static let flushEveryMs: Int64 = 1_000
+
+    public init(settings: RunnerSettings, log: Logger, connect: @escaping @Sendable () -> CommandClient) {
+        self.settings = settings; self.log = log; self.connect = connect
+        self.workspaces = Workspaces(root: settings.workspaceRoot)
+        self.runnerID = "\(settings.host):\(settings.pid):\(Int(Date().timeIntervalSince1970))"
+    }
+
+    private func nowMs() -> Int64 {
+        let d = clock.now - epoch
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Runs until `drain()` finished: returns once no task is left.
+    public func run() {
+        for lane in settings.lanes { startClaimer(lane) }
+        var lastReport: Int64 = -RunnerRoster.reportEveryMs
+        let client = connect()
+        client.timeoutMs = 3_000
+        client.retries = 0
+        while true {
+            let now = nowMs()
+            if now - lastReport >= RunnerRoster.reportEveryMs {
+                report(client)
+                lastReport = now
+            }
+            courierPass(client, now: now)
+            if draining.load(ordering: .acquiring), slots.withLock({ $0.isEmpty }) { break }
+            _ = courierWake.wait(timeout: .now() + .milliseconds(Self.tickMs))
+        }
+        log.notice("runner stopped: no task left")
+    }
+
+    /// Stops claiming; running tasks may finish until the deadline, then are stopped and released.
+    public func drain() {
+        guard !draining.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let count = slots.withLock { $0.count }
+        log.notice("draining: no new claims", metadata: ["running": "\(count)", "deadline_s": "\(settings.drainSeconds)"])
+        let deadline = nowMs() + Int64(settings.drainSeconds) * 1000
+        let thread = Thread { [self] in
+            while nowMs() < deadline, !slots.withLock({ $0.isEmpty }) { usleep(100_000) }
+            let now = nowMs()
+            slots.withLock { list in
+                for i in list.indices where list[i].stop == nil {
+                    list[i].stop = .drain
+                    terminate(&list[i], now: now)
+                }
+            }
+            courierWake.signal()
+        }
+        thread.start()
+        for _ in settings.lanes { slotFreed.signal() }
+    }
+
+    // MARK: Claiming
+
+    private func startClaimer(_ lane: RunnerLane) {
+        let thread = Thread { [self] in
+            let client = connect()
+            client.timeoutMs = settings.claimWaitMs + 5_000
+            client.retries = 3
+            while !draining.load(ordering: .acquiring) {
+                let busy = slots.withLock { $0.filter { $0.lane.lane.name == lane.lane.name }.count }
+                if busy >= lane.slots {
+                    _ = slotFreed.wait(timeout: .now() + .seconds(1))
+                    continue
+                }
+                claimOne(lane, client)
+            }
+        }
+        thread.name = "kanban-runner-claim-\(lane.lane.name)"
+        thread.start()
+    }
+
+    private func claimOne(_ lane: RunnerLane, _ client: CommandClient) {
+        let reply: JSONValue
+        do {
+            reply = try client.call(.claim(ClaimRequest(lane: lane.lane.name, leaseSeconds: lane.lane.leaseSeconds, waitMs: settings.claimWaitMs)))
+        } catch let e as WireError where e.code == .laneFull {
+            _ = slotFreed.wait(timeout: .now() + .seconds(2))  // its other runners hold every slot
+            return
+        } catch {
+            log.warning("claim failed; trying again", metadata: ["lane": "\(lane.lane.name)", "error": "\(error)"])
+            _ = slotFreed.wait(timeout: .now() + .seconds(2))
+            return
+        }
+        guard let task = reply["task"], !task.isNull, let taskID = task["id"]?.stringValue,
+              let token = reply["claim"]?["token"]?.stringValue, let runID = reply["claim"]?["run_id"]?.intValue,
+              let expiresMs = reply["claim"]?["lease_expires_at_ms"]?.intValue else { return }
+        let ref = ClaimRef(taskID: taskID, claimToken: token)
+        let leaseMs = max(3_000, expiresMs - Int64(Date().timeIntervalSince1970 * 1000))
+        var slot = RunSlot(lane: lane, ref: ref, runID: runID, leaseMs: leaseMs, nowMs: nowMs())
+        if draining.load(ordering: .acquiring) {
+            slot.stop = .drain  // claimed as the drain began: given straight back
+            slot.phase = .exited(.exited(0))
+            slots.withLock { $0.append(slot) }
+            courierWake.signal()
+            return
+        }
+        slots.withLock { $0.append(slot) }
+        courierWake.signal()
+        start(slot, task: task)
+    }
+
+    // MARK: Starting a worker
+
+    private func start(_ slot: RunSlot, task: JSONValue) {
+        let lane = slot.lane.lane
+        let header = "=== run \(slot.runID) of \(slot.ref.taskID) on lane \(lane.name), runner \(settings.host) pid \(settings.pid), at \(Date()): "
+        do {
+            let workspace = try workspaces.prepare(lane: lane, taskID: slot.ref.taskID, recorded: nil)
+            let dir = workspace?.path
+            let argv = CommandTemplate.render(lane.command ?? [], CommandTemplate.values(
+                taskID: slot.ref.taskID, runID: slot.runID, lane: lane, workspace: dir,
+                title: task["title"]?.stringValue ?? "", body: task["body"]?.stringValue))
+            slot.output.note(header + argv.joined(separator: " ") + "\n")
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { throw ProcessControl.SpawnError(description: "pipe: \(String(cString: strerror(errno)))") }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            let env = environment(slot, task: task, workspace: dir)
+            let pid: pid_t
+            do {
+                pid = try ProcessControl.spawn(argv, environment: env, cwd: dir, outputFD: fds[1])
+            } catch {
+                close(fds[0]); close(fds[1])
+                throw error
+            }
+            close(fds[1])
+            slot.output.pump(from: fds[0])
+            let now = nowMs()
+            let limit = task["max_runtime_seconds"]?.intValue.map(Int.init) ?? lane.maxRuntimeSeconds
+            update(slot.runID) {
+                $0.phase = .running(pid: pid)
+                $0.deadlineMs = limit.map { now + Int64($0) * 1000 }
+            }
+            log.info("started", metadata: ["lane": "\(lane.name)", "task": "\(slot.ref.taskID)", "run": "\(slot.runID)", "pid": "\(pid)"])
+        } catch {
+            log.error("worker did not start", metadata: ["lane": "\(lane.name)", "task": "\(slot.ref.taskID)", "error": "\(error)"])
+            slot.output.note(header + "\n=== run \(slot.runID) did not start: \(error)\n")
+            slot.output.markEnded()
+            update(slot.runID) { $0.phase = .didNotStart("\(error)") }
+        }
+        courierWake.signal()
+    }
+
+    /// What a worker is told, as a spawned worker on the coordinator's host is told (the board file
+    /// aside, which is not on this host): the claim, the lane's credential, Hermes' variables.
+    private func environment(_ slot: RunSlot, task: JSONValue, workspace: String?) -> [String: String] {
+        var env = settings.environment
+        let lane = slot.lane.lane
+        env["KANBAN_TASK"] = slot.ref.taskID
+        env["KANBAN_RUN_ID"] = String(slot.runID)
+        env["KANBAN_CLAIM_TOKEN"] = slot.ref.claimToken
+        env["KANBAN_LANE"] = lane.name
+        env["KANBAN_TASK_TITLE"] = task["title"]?.stringValue ?? ""
+        env["KANBAN_TASK_BODY"] = task["body"]?.stringValue ?? ""
+        env["KANBAN_WORKSPACE"] = workspace ?? ""
+        env["HERMES_KANBAN_TASK"] = slot.ref.taskID
+        env["HERMES_KANBAN_RUN_ID"] = String(slot.runID)
+        env["HERMES_KANBAN_CLAIM_LOCK"] = ClaimLock.make(lane: lane.name, runID: slot.runID)
+        if let workspace {
+            env["HERMES_KANBAN_WORKSPACE"] = workspace
+            env["TERMINAL_CWD"] = workspace
+        }
+        if let profile = lane.profile { env["HERMES_PROFILE"] = profile }
+        if let tenant = task["tenant"]?.stringValue { env["HERMES_TENANT"] = tenant }
+        return env
+    }
+
+    private func update(_ runID: Int64, _ change: (inout RunSlot) -> Void) {
+        slots.withLock { list in
+            if let i = list.firstIndex(where: { $0.runID == runID }) { change(&list[i]) }
+        }
+    }
+
+    // MARK: The courier
+
+    private func courierPass(_ client: CommandClient, now: Int64) {
+        superviseProcesses(now: now)
+        for slot in slots.withLock({ $0 }) {
+            if case .starting = slot.phase {
+                beatIfDue(slot, client, now: now)
+                continue
+            }
+            guard slot.stop.map({ if case .claimLost = $0 { return false } else { return true } }) ?? true else {
+                if case .running = slot.phase { continue }  // being stopped; dropped once it exited
+                slots.withLock { $0.removeAll { $0.runID == slot.runID } }
+                slotFreed.signal()
+                continue
+            }
+            if !flushOutput(slot, client, now: now) { continue }
+            if case .running = slot.phase { beatIfDue(slot, client, now: now); continue }
+            guard slot.output.ended || slot.stop == .drain, slot.output.pendingCount == 0, slot.pendingLog == nil else { continue }
+            finish(slot, client)
+        }
+    }
+
+    /// Reaps workers that ended and applies time limits and stop grace.
+    private func superviseProcesses(now: Int64) {
+        slots.withLock { list in
+            for i in list.indices {
+                guard case .running(let pid) = list[i].phase else { continue }
+                if let status = ProcessControl.reap(pid) {
+                    list[i].phase = .exited(status)
+                    continue
+                }
+                if let termAt = list[i].terminatedAtMs {
+                    if now - termAt >= settings.stopGraceMs { ProcessControl.signalGroup(pid, SIGKILL) }
+                } else if let deadline = list[i].deadlineMs, now >= deadline {
+                    log.notice("run over its time limit; stopping it", metadata: ["task": "\(list[i].ref.taskID)", "pid": "\(pid)"])
+                    list[i].stop = .runtimeLimit
+                    terminate(&list[i], now: now)
+                }
+            }
+        }
+    }
+
+    private func terminate(_ slot: inout RunSlot, now: Int64) {
+        guard case .running(let pid) = slot.phase, slot.terminatedAtMs == nil else { return }
+        slot.terminatedAtMs = now
+        ProcessControl.signalGroup(pid, SIGTERM)
+    }
+
+    /// Sends pending output (a chunk renews the lease). False when the coordinator could not be
+    /// reached or the claim is gone: nothing more this pass.
+    private func flushOutput(_ slot: RunSlot, _ client: CommandClient, now: Int64) -> Bool {
+        var pending = slot.pendingLog
+        if pending == nil {
+            let due = slot.output.pendingCount >= Request.maxLogChunkBytes || slot.output.ended || slot.stop != nil
+                || now >= slot.nextBeatMs - slot.leaseMs / 3 + Self.flushEveryMs
+            guard due, let chunk = slot.output.nextChunk(max: Request.maxLogChunkBytes) else { return true }
+            pending = (CommandClient.newRequestID(), chunk.text, chunk.bytes)
+            update(slot.runID) { $0.pendingLog = pending }
+        }
+        guard let pending else { return true }
+        do {
+            _ = try client.call(.logAppend(slot.ref, chunk: pending.text), requestID: pending.requestID)
+            slot.output.sent(pending.bytes)
+            update(slot.runID) {
+                $0.pendingLog = nil
+                $0.nextBeatMs = now + $0.leaseMs / 3
+            }
+            return true
+        } catch {
+            return handle(error, slot, what: "log.append")
+        }
+    }
+
+    private func beatIfDue(_ slot: RunSlot, _ client: CommandClient, now: Int64) {
+        guard now >= slot.nextBeatMs else { return }
+        do {
+            _ = try client.call(.heartbeat(slot.ref, note: nil, metadata: nil))
+            update(slot.runID) { $0.nextBeatMs = now + $0.leaseMs / 3 }
+        } catch {
+            _ = handle(error, slot, what: "heartbeat")
+        }
+    }
+
+    private func finish(_ slot: RunSlot, _ client: CommandClient) {
+        if let request = slot.ending() {
+            do {
+                _ = try client.call(request, requestID: slot.endRequestID)
+                log.info("claim ended", metadata: ["task": "\(slot.ref.taskID)", "run": "\(slot.runID)", "op": "\(request.op.rawValue)"])
+            } catch let e as WireError where e.code == .staleClaim || e.code == .notClaimOwner {
+                // The worker ended the claim itself (`kanban-bridge complete` in its command), or the
+                // coordinator did: either way nothing is left to do.
+                log.info("claim already ended", metadata: ["task": "\(slot.ref.taskID)", "run": "\(slot.runID)", "reply": "\(e.message)"])
+            } catch {
+                _ = handle(error, slot, what: request.op.rawValue)
+                return
+            }
+        }
+        slots.withLock { $0.removeAll { $0.runID == slot.runID } }
+        slotFreed.signal()
+    }
+
+    /// A failed request about a running claim. Out of reach: try again next pass (same request id).
+    /// The claim ended on the coordinator: stop the worker, send nothing more. False either way.
+    private func handle(_ error: Error, _ slot: RunSlot, what: String) -> Bool {
+        if let e = error as? WireError, e.code == .staleClaim || e.code == .notClaimOwner || e.code == .notFound {
+            log.warning("claim lost; stopping its worker", metadata: ["task": "\(slot.ref.taskID)", "run": "\(slot.runID)", "reply": "\(e.message)"])
+            let now = nowMs()
+            update(slot.runID) {
+                $0.stop = .claimLost(e.message)
+                terminate(&$0, now: now)
+            }
+            return false
+        }
+        if let e = error as? WireError {
+            log.error("\(what) refused", metadata: ["task": "\(slot.ref.taskID)", "code": "\(e.code.rawValue)", "reply": "\(e.message)"])
+        } else {
+            log.warning("coordinator out of reach; the worker goes on", metadata: ["task": "\(slot.ref.taskID)", "op": "\(what)", "error": "\(error)"])
+        }
+        return false
+    }
+
+    private func report(_ client: CommandClient) {
+        let running = slots.withLock { $0.map { ($0.lane.lane.name, $0.ref.taskID) } }
+        for lane in settings.lanes {
+            let tasks = running.filter { $0.0 == lane.lane.name }.map(\.1)
+            let r = RunnerReport(lane: lane.lane.name, runnerID: runnerID, host: settings.host, pid: settings.pid,
+                                 slots: lane.slots, running: tasks, version: settings.version)
+            do { _ = try client.call(.runnerReport(r)) } catch {
+                log.debug("runner.report failed", metadata: ["lane": "\(lane.lane.name)", "error": "\(error)"])
+            }
+        }
+    }
+}
