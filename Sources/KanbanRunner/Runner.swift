@@ -23,6 +23,8 @@ public final class Runner: @unchecked Sendable {
     private let workspaces: Workspaces
     private let slots = Mutex<[RunSlot]>([])
     private let draining = Atomic<Bool>(false)
+    /// Claims waiting on the coordinator now (blocking claims).
+    private let claimsInFlight = Atomic<Int>(0)
     /// Wakes the courier early (a worker ended, a slot was added) and the claimers (a slot freed).
     private let courierWake = DispatchSemaphore(value: 0)
     private let slotFreed = DispatchSemaphore(value: 0)
@@ -74,6 +76,10 @@ public final class Runner: @unchecked Sendable {
         let deadline = nowMs() + Int64(settings.drainSeconds) * 1000
         let thread = Thread { [self] in
             while nowMs() < deadline, !slots.withLock({ $0.isEmpty }) { usleep(100_000) }
+            // A blocking claim still parked on the coordinator would take a task released now straight
+            // back (and give it back again): the claims end first, within one claim wait.
+            let claimsEnd = nowMs() + Int64(settings.claimWaitMs) + 10_000
+            while claimsInFlight.load(ordering: .acquiring) > 0, nowMs() < claimsEnd { usleep(50_000) }
             let now = nowMs()
             slots.withLock { list in
                 for i in list.indices where list[i].stop == nil {
@@ -109,6 +115,8 @@ public final class Runner: @unchecked Sendable {
 
     private func claimOne(_ lane: RunnerLane, _ client: CommandClient) {
         let reply: JSONValue
+        claimsInFlight.add(1, ordering: .releasing)
+        defer { claimsInFlight.subtract(1, ordering: .releasing) }
         do {
             reply = try client.call(.claim(ClaimRequest(lane: lane.lane.name, leaseSeconds: lane.lane.leaseSeconds, waitMs: settings.claimWaitMs)))
         } catch let e as WireError where e.code == .laneFull {
@@ -242,6 +250,8 @@ public final class Runner: @unchecked Sendable {
                 }
                 if let termAt = list[i].terminatedAtMs {
                     if now - termAt >= settings.stopGraceMs { ProcessControl.signalGroup(pid, SIGKILL) }
+                } else if list[i].stop != nil {
+                    terminate(&list[i], now: now)  // stopped while it was still starting
                 } else if let deadline = list[i].deadlineMs, now >= deadline {
                     log.notice("run over its time limit; stopping it", metadata: ["task": "\(list[i].ref.taskID)", "pid": "\(pid)"])
                     list[i].stop = .runtimeLimit

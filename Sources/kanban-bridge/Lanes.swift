@@ -38,7 +38,7 @@ struct Lanes: ParsableCommand {
         @Option(help: "Lease length of the lane's claims (default: the board's).") var leaseSeconds: Int?
         @Option(help: "own-claimed-only (the only policy).") var allowedStatusMutations: StatusMutationPolicy?
         @Argument(parsing: .postTerminator, help: ArgumentHelp(
-            "For spawn/pool lanes, after `--`: the command to start per task. No shell; {task_id}, {run_id}, {lane}, {profile}, {workspace} and {title} are filled in.",
+            "For spawn/pool lanes, after `--`: the command to start per task. No shell; {task_id}, {run_id}, {lane}, {profile}, {workspace}, {title} and {body} are filled in.",
             valueName: "command"))
         var command: [String] = []
         @Option(help: "Hermes profile a spawn/pool lane runs.") var profile: String?
