@@ -195,7 +195,7 @@ public final class Operations {
                             "last_seq": .int(try events.last?.seq ?? store.lastEventSeq())])
         case .stats(let windowSeconds):
             let stats = try store.stats(sinceMs: now - Int64(windowSeconds) * 1000, nowMs: now)
-            return .result(StatsReply.wire(stats, windowSeconds: windowSeconds, health: store.health()))
+            return .result(withRunners(StatsReply.wire(stats, windowSeconds: windowSeconds, health: store.health()), nowMs: now))
         }
     }
 
@@ -234,6 +234,17 @@ public final class Operations {
         guard let own = try store.task(id: claim.taskID), own.task.parents.contains(id) else {
             throw WireError(.forbidden, "a worker's token reads only its run's task (\(claim.taskID)) and that task's parents")
         }
+    }
+
+    /// A `stats` reply with each lane's runners.
+    private func withRunners(_ stats: JSONValue, nowMs: Int64) -> JSONValue {
+        guard case .object(var fields) = stats, let lanes = fields["lanes"]?.arrayValue else { return stats }
+        fields["lanes"] = .array(lanes.map { lane in
+            guard case .object(var l) = lane, let name = l["lane"]?.stringValue else { return lane }
+            l["runners"] = .array(runners.runners(lane: name, nowMs: nowMs).map { RunnerRoster.wire($0, nowMs: nowMs) })
+            return .object(l)
+        })
+        return .object(fields)
     }
 
     /// A lane as `lane.list` and `lane.get` show it, with the runners serving it now.

@@ -79,7 +79,15 @@ struct Lanes: ParsableCommand {
             try connection.run(.laneList) { result in
                 let lanes = result["lanes"]?.arrayValue ?? []
                 if lanes.isEmpty { print("no lanes registered (kanban-bridge lanes register NAME)") }
-                lanes.forEach { print(laneLine($0)) }
+                for lane in lanes {
+                    print(laneLine(lane))
+                    // Runners (`kanban-bridge runner`) serving the lane from any host, as they last reported.
+                    for r in lane["runners"]?.arrayValue ?? [] {
+                        let running = r["running"]?.arrayValue?.count ?? 0
+                        print("    runner \(r["host"]?.stringValue ?? "?") pid \(r["pid"]?.intValue ?? 0): "
+                              + "\(running)/\(r["slots"]?.intValue ?? 0) slots busy, seen \((r["seen_ms_ago"]?.intValue ?? 0) / 1000) s ago")
+                    }
+                }
                 for s in result["unregistered"]?.arrayValue ?? [] {
                     print("\((s["assignee"]?.stringValue ?? "?").padding(24))  (no lane)  \(s["queued"]?.intValue ?? 0) ready task(s) nobody claims")
                 }

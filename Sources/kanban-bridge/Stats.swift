@@ -53,7 +53,21 @@ enum StatsTable {
         let widths = header.indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
         var lines = rows.map { row in row.enumerated().map { $1.padding(widths[$0]) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) }
         lines.insert("last \(r["window_seconds"]?.intValue ?? 0) s", at: 0)
+        lines += runnerLines(r)
         return lines.joined(separator: "\n")
+    }
+
+    /// The runners (`kanban-bridge runner`) serving lanes from any host, below the table.
+    static func runnerLines(_ r: JSONValue) -> [String] {
+        var lines: [String] = []
+        for lane in r["lanes"]?.arrayValue ?? [] {
+            for runner in lane["runners"]?.arrayValue ?? [] {
+                lines.append("runner  \(lane["lane"]?.stringValue ?? "?")  \(runner["host"]?.stringValue ?? "?") pid \(runner["pid"]?.intValue ?? 0)  "
+                             + "\(runner["running"]?.arrayValue?.count ?? 0)/\(runner["slots"]?.intValue ?? 0) slots busy  "
+                             + "seen \(duration(runner["seen_ms_ago"]?.intValue ?? 0)) ago")
+            }
+        }
+        return lines.isEmpty ? [] : [""] + lines
     }
 
     static func rate(_ v: JSONValue?) -> String {

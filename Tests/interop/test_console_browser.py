@@ -147,6 +147,9 @@ def test_lanes_page_shows_the_pool_and_a_new_claim_live(console, browser):
     # no lane serves (flagged unclaimable).
     console.bridge.register_lane("reviewer", max_concurrency=1)
     console.bridge.admin("task.create", title="Design review", assignee="designer")
+    # A runner on another host serves the pool (`kanban-bridge runner` reports itself so).
+    assert console.bridge.call("runner.report", auth=console.lane_token, lane="pool", runner_id="gpu-1:4242:1",
+                               host="gpu-1", pid=4242, slots=2, running=[console.tasks[0]])["ok"]
     log_in(browser, console, console.admin_token)
     lane_card(browser)
     card = '.lane-card[data-lane="pool"]'
@@ -154,6 +157,8 @@ def test_lanes_page_shows_the_pool_and_a_new_claim_live(console, browser):
     text_in(browser, f"{card} .running", "2/3 running")
     assert browser.find_element(By.CSS_SELECTOR, f"{card} .queued").text == "3"
     assert len(browser.find_elements(By.CSS_SELECTOR, f"{card} .claim")) == 2
+    runner = browser.find_element(By.CSS_SELECTOR, f'{card} .runner[data-host="gpu-1"]').text
+    assert "runner gpu-1" in runner and "pid 4242" in runner and "1/2 slots busy" in runner, runner
     # Hermes' caps beside what the lanes hold.
     caps = browser.find_element(By.CSS_SELECTOR, ".caps").text
     assert "max_in_progress 8" in caps and "lanes hold 2 running" in caps

@@ -54,6 +54,8 @@ def test_a_runner_runs_a_pool_and_maps_exit_statuses(bridge, tmp_path):
         lane = next(l for l in bridge.admin("lane.list")["lanes"] if l["name"] == "agents")
         assert len(lane["runners"]) == 1 and lane["runners"][0]["slots"] == 3, lane
         assert lane["runners"][0]["pid"] == runner.pid, lane
+        assert f"pid {runner.pid}: " in bridge.cli("lanes", "list").stdout
+        assert f"runner  agents  " in bridge.cli("stats").stdout
     finally:
         stop(runner)
     # The output reached the board's log in chunks, all of it (100 KiB > one chunk).
@@ -89,3 +91,61 @@ def test_a_runner_refuses_to_send_its_token_off_this_machine_in_clear(tmp_path):
     assert proc.returncode == 2 and "CURVE" in proc.stderr, proc.stderr
     proc = subprocess.run([BIN, "runner", "--lane", "x", "--", "true"], env=clean_env(), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "KANBAN_LANE_TOKEN" in proc.stderr, proc.stderr
+
+
+def test_a_lanes_max_concurrency_holds_across_its_runners(bridge, tmp_path):
+    token = bridge.register_lane("shared", max_concurrency=3)
+    gate = tmp_path / "gate"
+    tasks = [bridge.admin("task.create", title=f"slow {i}", assignee="shared")["task"]["id"] for i in range(6)]
+    runners = [start_runner(bridge, "shared", token, "--slots", "3", env_extra={"STANDIN_GATE": str(gate)},
+                            log=tmp_path / f"runner-{i}.log") for i in range(2)]
+    most = 0
+
+    def three_running_both_runners_reported():
+        nonlocal most
+        lane = next(l for l in bridge.admin("lane.list")["lanes"] if l["name"] == "shared")
+        most = max(most, lane["running"])
+        return lane["running"] == 3 and len(lane["runners"]) == 2
+    try:
+        wait_for(three_running_both_runners_reported, "three tasks run, both runners reported")
+        gate.touch()
+        wait_for(lambda: all(status(bridge, t) == "done" for t in tasks), "all six done")
+    finally:
+        for r in runners:
+            stop(r)
+    # Six slots on two hosts, three on the lane: the coordinator never let more than three run.
+    assert most == 3
+    assert all(len(bridge.admin("task.get", task_id=t)["task"]["runs"]) == 1 for t in tasks)
+
+
+def test_a_runner_takes_its_lanes_from_the_file_serve_reads(tmp_path):
+    from test_config import serve_with
+    config = tmp_path / "bridge.yaml"
+    config.write_text(f"""workers:
+  agents:
+    mode: pool
+    runner: true
+    max_concurrency: 2
+    command: ["{STANDIN}", "{{title}}"]
+    workspace_policy: scratch
+""")
+    proc, bridge = serve_with(tmp_path, config)
+    runner = None
+    try:
+        # Registered for runners: the coordinator itself never spawns it.
+        lane = next(l for l in bridge.admin("lane.list")["lanes"] if l["name"] == "agents")
+        assert (lane["kind"], lane["max_concurrency"]) == ("persistent", 2), lane
+        token = bridge.admin("lane.rotate-token", name="agents")["token"]
+        task = bridge.admin("task.create", title="from the file", assignee="agents")["task"]["id"]
+        env = clean_env(KANBAN_LANE_TOKEN=token)
+        out = open(tmp_path / "runner.log", "ab")
+        runner = subprocess.Popen([BIN, "runner", "--config", str(config), "--endpoint", bridge.command_endpoint,
+                                   "--workspace-root", str(tmp_path / "ws")], env=env, stdout=out, stderr=out)
+        wait_for(lambda: status(bridge, task) == "done", "the runner completes the task")
+        result = bridge.admin("task.get", task_id=task)["task"]["result"]
+        assert f"workspace {tmp_path}/ws/agents/" in result, result  # a scratch directory on the runner's host
+    finally:
+        if runner:
+            stop(runner)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)

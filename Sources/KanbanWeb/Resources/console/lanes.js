@@ -123,7 +123,18 @@ function laneCard(lane, ctx, ticking, reload) {
       h("div", {}, h("dt", {}, "Parked"), h("dd", { class: "parked" }, String(parkedCount(lane.parked))))),
     claimRows.length ? h("ul", { class: "claims", "aria-label": "live claims" }, claimRows.map((r) => r.el))
       : h("p", { class: "muted no-claims" }, "No live claims."),
+    runnerList(lane.runners ?? []),
     looseRows.length ? h("ul", { class: "stuck-list", "aria-label": "stuck" }, looseRows.map((r) => r.el)) : null);
+}
+
+// Runners (`kanban-bridge runner`) serving the lane from any host, as they last reported.
+function runnerList(runners) {
+  if (!runners.length) return null;
+  return h("ul", { class: "runners", "aria-label": "runners" }, runners.map((r) =>
+    h("li", { class: "runner", dataset: { host: r.host } },
+      h("span", { class: "runner-host" }, `runner ${r.host}`), h("span", { class: "muted" }, ` pid ${r.pid} · `),
+      h("span", { class: "runner-slots" }, `${r.running.length}/${r.slots} slots busy`),
+      h("span", { class: "muted" }, ` · seen ${duration(r.seen_ms_ago)} ago`))));
 }
 
 function claimRow(claim, lane, serverFlags, ctx, ticking, reload) {
