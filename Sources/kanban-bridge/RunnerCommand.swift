@@ -118,6 +118,20 @@ struct RunnerCommand: ParsableCommand {
             workerEnv["KANBAN_LANE_TOKEN"] = credential
         }
         workerEnv = DispatchSettings.withOwnCLI(workerEnv, cli: Serve.ownExecutable)
+        // What each lane needs on this host, checked before the first claim (a missing CLI would
+        // otherwise fail every task it takes).
+        let problems = lanes.flatMap { l -> [String] in
+            var found: [String] = []
+            if l.lane.workspacePolicy == .worktreePerTask, let repo = l.lane.repo, let p = LaneRunnability.repoProblem(repo) { found.append(p) }
+            if let program = l.lane.command?.first, let p = LaneRunnability.programProblem(program, path: workerEnv["PATH"] ?? "") {
+                found.append(p)
+            }
+            return found.map { "lane '\(l.lane.name)': \($0)" }
+        }
+        guard problems.isEmpty else {
+            problems.forEach { printError("cannot run here: \($0)") }
+            throw ExitCode(2)
+        }
         var settings = RunnerSettings(lanes: lanes, workspaceRoot: workspaceRoot, environment: workerEnv,
                                       host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), version: BridgeVersion.current)
         settings.drainSeconds = drainSeconds
@@ -174,6 +188,11 @@ struct RunnerCommand: ParsableCommand {
         return try wanted.map { name in
             guard var l = declared.runnerLanes.first(where: { $0.name == name }) else {
                 throw ValidationError("\(config) declares no pool '\(name)' with `runner: true`")
+            }
+            // A program named by a relative path (`adapters/local-model.sh`) is the file's neighbour.
+            if var argv = l.command, let program = argv.first, program.contains("/"), !program.hasPrefix("/"), !program.contains("{") {
+                argv[0] = URL(fileURLWithPath: config).standardizedFileURL.deletingLastPathComponent().appendingPathComponent(program).path
+                l.command = argv
             }
             if let leaseSeconds { l.leaseSeconds = leaseSeconds }
             if let maxRuntimeSeconds { l.maxRuntimeSeconds = maxRuntimeSeconds }

@@ -38,7 +38,7 @@ final class ConfigLoaderTests: XCTestCase {
         let config = try ConfigLoader.load(path: repo.appendingPathComponent("bridge-config/example.yaml").path)
         XCTAssertEqual(config.lanes.map(\.name), ["factory", "messages-owner", "backend-hermes-pool", "lint-pool"])
         XCTAssertEqual(config.lanes.map(\.kind), [.persistent, .spawn, .pool, .pool])
-        XCTAssertEqual(config.coordinator.maxRetries, 3)
+        XCTAssertNil(config.coordinator.maxRetries, "unset: the failure limit follows Hermes' own")
         XCTAssertEqual(config.lanes[3].workspacePolicy, .scratch)
     }
 
@@ -99,5 +99,20 @@ final class ConfigLoaderTests: XCTestCase {
         guard case .missing(let lane) = changes[1] else { return XCTFail("\(changes)") }
         XCTAssertEqual(lane.name, "messages-owner")
         XCTAssertEqual(changes[2], .undeclared("by-hand"))
+    }
+
+    func test_theShippedRunnersFile_loads_andItsPoolsAreLanesTheCoordinatorNeverSpawns() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try ConfigLoader.load(path: repo.appendingPathComponent("bridge-config/runners.yaml").path)
+        XCTAssertEqual(config.runnerLanes.map(\.name), ["codex", "claude", "opencode", "hermes-remote", "local-model"])
+        XCTAssertEqual(config.lanes.map(\.kind), Array(repeating: .persistent, count: 5), "runners serve them, the coordinator never spawns them")
+        XCTAssertEqual(config.lanes.map(\.maxConcurrency), config.runnerLanes.map(\.maxConcurrency))
+        XCTAssertEqual(config.runnerLanes[0].command?.last, "{title}\n\n{body}")
+    }
+
+    func test_runnerTrue_isForSpawnedLanesOnly() {
+        XCTAssertThrowsError(try ConfigLoader.parse("workers:\n  f:\n    mode: persistent\n    runner: true\n")) { error in
+            XCTAssertTrue("\(error)".contains("'runner: true' is for pools and spawn lanes"), "\(error)")
+        }
     }
 }

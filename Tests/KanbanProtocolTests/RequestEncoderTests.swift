@@ -53,7 +53,16 @@ final class RequestEncoderTests: XCTestCase {
                     .complete(ref, result: "done", summary: "ok", metadata: ["files": 2], claimNext: true)]
         case .block:
             return [.block(ref, reason: nil, kind: nil), .block(ref, reason: "needs a key", kind: "needs_input")]
-        case .release: return [.release(ref, reason: nil), .release(ref, reason: "shutting down")]
+        case .release:
+            return [.release(ref, reason: nil), .release(ref, reason: "shutting down"),
+                    .release(ref, reason: "rate-limited", retryAfterSeconds: 60)]
+        case .fail:
+            return [.fail(ref, reason: nil, exitCode: nil, signal: nil), .fail(ref, reason: "broke", exitCode: 3, signal: nil),
+                    .fail(ref, reason: nil, exitCode: nil, signal: 9)]
+        case .logAppend: return [.logAppend(ref, chunk: ""), .logAppend(ref, chunk: "line 1\nünïcode 🚀\n")]
+        case .runnerReport:
+            return [.runnerReport(RunnerReport(lane: "codex", runnerID: "gpu-1:42:1", host: "gpu-1", pid: 42, slots: 3, running: [])),
+                    .runnerReport(RunnerReport(lane: "codex", runnerID: "h:1:2", host: "h", pid: 1, slots: 1, running: ["t_1"], version: "0.1.0"))]
         case .events:
             return [.events(since: 0, limit: 1000, lane: nil), .events(since: 1_234_567, limit: 10, lane: "_")]
         case .stats: return [.stats(windowSeconds: 3600), .stats(windowSeconds: 60)]
@@ -87,8 +96,10 @@ final class RequestEncoderTests: XCTestCase {
 
     func test_onlyReadOps_areNotMutations() {
         // Pinned: a read classified as a mutation would be stored for replay, a mutation classified as a
-        // read would be done twice on a retry.
-        XCTAssertEqual(Set(Op.allCases.filter { !$0.isMutation }), [.ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats])
+        // read would be done twice on a retry. `runner.report` changes only the in-memory roster, and a
+        // repeat of it is the same report.
+        XCTAssertEqual(Set(Op.allCases.filter { !$0.isMutation }),
+                       [.ping, .laneList, .laneGet, .taskGet, .taskList, .taskLog, .events, .stats, .runnerReport])
         for op in Op.allCases { for request in Self.samples(op) { XCTAssertEqual(request.isMutation, op.isMutation) } }
     }
 }
