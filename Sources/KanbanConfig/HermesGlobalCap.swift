@@ -21,6 +21,8 @@ public struct HermesGlobalCap: Equatable, Sendable {
     public var value: Int?
     public var origin: Origin
 
+    public init(value: Int?, origin: Origin) { self.value = value; self.origin = origin }
+
     /// Hermes' constants (MEMORY_GUARD_MB_PER_WORKER, DERIVED_MAX_IN_PROGRESS_FLOOR/CEILING).
     public static let mibPerWorker = 512, floor = 2, ceiling = 8
 
@@ -79,6 +81,10 @@ public struct LaneCapShare: Equatable, Sendable {
     public var laneClaims: Int
     public var running: Int
     public var lanesMaxConcurrency: Int
+
+    public init(cap: Int, laneClaims: Int, running: Int, lanesMaxConcurrency: Int) {
+        self.cap = cap; self.laneClaims = laneClaims; self.running = running; self.lanesMaxConcurrency = lanesMaxConcurrency
+    }
 
     /// Hermes spawns nothing now: the board alone already runs `cap` tasks.
     public var full: Bool { running >= cap }

@@ -36,9 +36,9 @@ final class HermesGlobalCapTests: XCTestCase {
         XCTAssertNil(HermesGlobalCap.memTotalKiB(meminfo: "MemFree: 1 kB\n"))
     }
 
-    func test_lanesThatCanTakeEverySlotStarveHermes_andTheAdviceNamesTheSetting() {
+    func test_lanesThatCanTakeEverySlotStarveHermes_andTheAdviceNamesTheSetting() throws {
         let cap = HermesGlobalCap(value: 8, origin: .derived(memTotalMiB: 16384))
-        let share = try! XCTUnwrap(cap.share(laneClaims: 3, running: 5, lanesMaxConcurrency: 8))
+        let share = try XCTUnwrap(cap.share(laneClaims: 3, running: 5, lanesMaxConcurrency: 8))
         XCTAssertTrue(share.lanesCanStarveHermes, "8 lane slots on a cap of 8: Hermes may get none")
         XCTAssertFalse(share.full)
         XCTAssertEqual(share.held, "lanes hold 3 of its 8 slots (5 task(s) running on this board)")
