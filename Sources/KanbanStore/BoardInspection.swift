@@ -42,9 +42,10 @@ extension SQLiteBoard {
                     throw BoardError.incompatibleBoard(
                         "the board's bridge tables are version \(version), newer than this kanban-bridge (\(Schema.bridgeVersion)); upgrade kanban-bridge")
                 }
-                let lanes = tables.contains("bridge_lanes") ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bridge_lanes") ?? 0 : 0
-                return BoardReport(path: path, kind: .bridgeBoard(schemaVersion: version), journalMode: journal, tasks: tasks, lanes: lanes,
-                                   running: all, runningUnderLanes: underLanes)
+                let lanes = tables.contains("bridge_lanes")
+                    ? try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(max_concurrency), 0) FROM bridge_lanes") : nil
+                return BoardReport(path: path, kind: .bridgeBoard(schemaVersion: version), journalMode: journal, tasks: tasks,
+                                   lanes: lanes?[0] ?? 0, running: all, runningUnderLanes: underLanes, lanesMaxConcurrency: lanes?[1] ?? 0)
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw BoardError.incompatibleBoard("\(path) is not an SQLite database")

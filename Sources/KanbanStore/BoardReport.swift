@@ -19,4 +19,6 @@ public struct BoardReport: Sendable, Equatable {
     /// Tasks `running` now, and how many of them lanes of the bridge hold (the rest are Hermes' own).
     public var running: Int = 0
     public var runningUnderLanes: Int = 0
+    /// The sum of the lanes' max_concurrency: how many of Hermes' global slots lanes can hold at once.
+    public var lanesMaxConcurrency: Int = 0
 }

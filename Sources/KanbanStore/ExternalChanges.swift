@@ -8,11 +8,11 @@ import KanbanModel
 /// announces newly claimable tasks, and retires bridge claims that Hermes took back.
 extension SQLiteBoard {
     /// Hermes' event kinds (hermes-compat §4, its own vocabulary, not `EventKind`) after which a task
-    /// may have become claimable.
-    static let kindsThatMayFreeTasks: Set<String> = [
+    /// may have become claimable, newer Hermes' requeues included.
+    static let kindsThatMayFreeTasks: Set<String> = Set([
         "created", "promoted", "promoted_manual", "reclaimed", "unblocked", "assigned", "status",
         "stale", "crashed", "timed_out", "linked", "unlinked", "edited", "archived",
-    ]
+    ]).union(HermesEventKinds.requeued)
 
     /// Changes whenever another connection commits to the file; cheap enough to poll often.
     /// (SQLite's `data_version` ignores this connection's own commits, which is exactly what we want.)

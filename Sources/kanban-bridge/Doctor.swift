@@ -15,7 +15,7 @@ struct Doctor: ParsableCommand {
 
             board    is --db an undamaged (SQLite's integrity_check) Hermes board this kanban-bridge can attach to (the same checks `serve` makes)? Can every local user read it? Would `serve` trust admin.token (yours, private, not swappable)?
             config   does --config load (YAML syntax, known keys, sane values)? Errors come as file:line:column.
-            hermes   Hermes' dispatcher caps (kanban.max_in_progress, max_spawn in $HERMES_HOME/config.yaml) count lanes' claims too: are they used up?
+            hermes   Hermes' global cap (kanban.max_in_progress in $HERMES_HOME/config.yaml; when unset Hermes 0.21+ derives clamp(MemTotal / 512 MiB, 2, 8), 0.19 has none) counts lanes' claims too: how many slots do lanes hold, and can they take them all?
             sockets  does the command socket answer a ping within --timeout, and accept the admin token? Does anything listen on the event socket? Any lane with a stuck claim or work nobody serves?
 
             Examples:
@@ -119,24 +119,26 @@ struct Doctor: ParsableCommand {
         let limit = caps?.failureLimit.map { "\($0) (kanban.failure_limit)" } ?? "\(RetryPolicy.hermesDefaultLimit) (Hermes' default)"
         report.add(.ok, "failure limit", "Hermes gives up on a task after \(limit) failures; serve's --max-retries "
             + "defaults to the same, and a different one is written on each claimed task")
-        let running = "\(board.running) task(s) running, \(board.runningUnderLanes) of them held by bridge lanes"
-        guard let caps else {
-            report.add(.ok, "hermes caps", "no \(home)/config.yaml: Hermes' dispatcher runs without caps; \(running)")
-            return
-        }
-        let shown = [("max_in_progress", caps.maxInProgress), ("max_spawn", caps.maxSpawn),
-                     ("max_in_progress_per_profile", caps.maxInProgressPerProfile)]
+        let others = [("max_spawn", caps?.maxSpawn), ("max_in_progress_per_profile", caps?.maxInProgressPerProfile)]
             .map { "\($0.0) \($0.1.map(String.init) ?? "unset")" }.joined(separator: ", ")
-        guard let cap = caps.maxInProgress else {
-            report.add(.ok, "hermes caps", "\(shown); \(running)")
+        let cap = HermesGlobalCap.effective(configured: caps?.maxInProgress, memTotalKiB: HermesGlobalCap.hostMemTotalKiB())
+        let config = caps == nil ? "no \(home)/config.yaml" : "\(home)/config.yaml"
+        guard let share = cap.share(laneClaims: board.runningUnderLanes, running: board.running,
+                                    lanesMaxConcurrency: board.lanesMaxConcurrency) else {
+            report.add(.ok, "hermes caps", "\(config): Hermes' global cap is \(cap.summary); \(board.running) task(s) running, "
+                + "\(board.runningUnderLanes) of them held by bridge lanes (\(others))")
             return
         }
-        if board.running >= cap {
-            report.add(.warn, "hermes caps", "Hermes' dispatcher spawns nothing now (\"Spawned: 0\"): \(running), and its "
-                + "kanban.max_in_progress is \(cap) (it counts lanes' claims too). Raise it in \(home)/config.yaml, or lower the "
-                + "lanes' max_concurrency. (\(shown))")
+        let line = "Hermes' global cap is \(cap.summary); \(share.held). It counts running tasks on every board of the host"
+        if share.full {
+            report.add(.warn, "hermes caps", "Hermes' dispatcher spawns nothing now (\"Spawned: 0\"): \(line). To give it room, "
+                + share.advice(hermesHome: home) + " (\(others))")
+        } else if share.lanesCanStarveHermes {
+            report.add(.warn, "hermes caps", "busy lanes can starve Hermes' own dispatcher: their max_concurrency adds up to "
+                + "\(share.lanesMaxConcurrency), at or above the cap. \(line). To keep Hermes a slot, " + share.advice(hermesHome: home)
+                + " (\(others))")
         } else {
-            report.add(.ok, "hermes caps", "\(shown); \(running): Hermes may start \(cap - board.running) more")
+            report.add(.ok, "hermes caps", "\(line): Hermes may start \(share.cap - share.running) more (\(others))")
         }
     }
 

@@ -30,12 +30,25 @@ struct HTTPFlags: ParsableArguments {
         return s
     }
 
-    /// Hermes' dispatcher caps from this host's `$HERMES_HOME/config.yaml`, as `/api/lanes` shows them.
+    /// Hermes' dispatcher caps from this host's `$HERMES_HOME/config.yaml`, as `/api/lanes` shows them, with
+    /// the global cap Hermes 0.21+ applies (`max_in_progress_effective`: configured, else derived from the
+    /// host's memory; `max_in_progress_source`: "configured", "derived" or "none"). Null when the config
+    /// file is not valid YAML.
     static func hermesCapsJSON(log: Logger) -> JSONValue {
         let home = HermesCaps.defaultHome()
-        guard let caps = (try? HermesCaps.load(hermesHome: home)) ?? nil else { return .null }
+        guard let loaded = try? HermesCaps.load(hermesHome: home) else { return .null }
+        let caps = loaded ?? HermesCaps()
         func n(_ v: Int?) -> JSONValue { v.map { .int(Int64($0)) } ?? .null }
-        return ["hermes_home": .string(home), "max_in_progress": n(caps.maxInProgress), "max_spawn": n(caps.maxSpawn),
-                "max_in_progress_per_profile": n(caps.maxInProgressPerProfile)]
+        let cap = HermesGlobalCap.effective(configured: caps.maxInProgress, memTotalKiB: HermesGlobalCap.hostMemTotalKiB())
+        let source: String, memory: Int?
+        switch cap.origin {
+        case .configured: (source, memory) = ("configured", nil)
+        case .derived(let mib): (source, memory) = ("derived", mib)
+        case .none: (source, memory) = ("none", nil)
+        }
+        return ["hermes_home": .string(home), "config_found": .bool(loaded != nil), "max_in_progress": n(caps.maxInProgress),
+                "max_spawn": n(caps.maxSpawn), "max_in_progress_per_profile": n(caps.maxInProgressPerProfile),
+                "max_in_progress_effective": n(cap.value), "max_in_progress_source": .string(source),
+                "mem_total_mib": n(memory)]
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KanbanConfig
 import KanbanModel
 import KanbanProtocol
 
@@ -15,6 +16,8 @@ struct Stats: ParsableCommand {
 
             RUNNING is live claims out of max_concurrency. READY, BLOCKED and DONE count tasks now. CLAIMED and COMPLETED count claims and completions in the window; FAILED counts runs that ended in failure (timed_out, crashed or spawn_failed: each failed run once); GAVE UP counts tasks that reached the retry limit and were blocked (each after one of those failures), and PER MIN is completions per minute over it. Claim latency runs from the moment a task last became claimable to its claim: queue wait plus hand-out.
 
+            A last line shows Hermes' global cap on running tasks as this host's Hermes applies it ($HERMES_HOME/config.yaml's kanban.max_in_progress; when unset, Hermes 0.21+ derives clamp(MemTotal / 512 MiB, 2, 8), 0.19 applies none), how many of its slots lanes hold, and a warning when the lanes' max_concurrency adds up to the cap or more (busy lanes then starve Hermes' own dispatcher).
+
             Read-only; lanes may call it too. --json prints the `stats` op's reply (docs/PROTOCOL.md).
             """)
     @Option(help: "The window in seconds (1...604800).") var window: Int = 3600
@@ -27,6 +30,7 @@ struct Stats: ParsableCommand {
     func run() throws {
         try connection.run(.stats(windowSeconds: window), asLane: true) { result in
             print(StatsTable.render(result))
+            print(StatsTable.hermesCapLine(result, hermesHome: HermesCaps.defaultHome(), memTotalKiB: HermesGlobalCap.hostMemTotalKiB()))
         }
     }
 }
@@ -68,6 +72,30 @@ enum StatsTable {
             }
         }
         return lines.isEmpty ? [] : [""] + lines
+    }
+
+    /// Hermes' global cap beside what the lanes of the reply hold (read on this host: `stats` may ask a
+    /// coordinator elsewhere, but the cap that matters is the Hermes sharing the board's host).
+    static func hermesCapLine(_ r: JSONValue, hermesHome home: String, memTotalKiB: Int?) -> String {
+        let caps: HermesCaps
+        do { caps = try HermesCaps.load(hermesHome: home) ?? HermesCaps() } catch {
+            return "hermes cap: \(home)/config.yaml is not valid YAML"
+        }
+        let rows = r["lanes"]?.arrayValue ?? []
+        let lanes = rows.filter { $0["registered"]?.boolValue == true }
+        let laneClaims = lanes.reduce(0) { $0 + Int($1["running"]?.intValue ?? 0) }
+        let running = rows.reduce(0) { $0 + Int(max($1["running"]?.intValue ?? 0, $1["tasks"]?["running"]?.intValue ?? 0)) }
+        let reach = lanes.reduce(0) { $0 + Int($1["max_concurrency"]?.intValue ?? 0) }
+        let cap = HermesGlobalCap.effective(configured: caps.maxInProgress, memTotalKiB: memTotalKiB)
+        guard let share = cap.share(laneClaims: laneClaims, running: running, lanesMaxConcurrency: reach) else {
+            return "hermes cap: \(cap.summary); lanes hold \(laneClaims) running task(s)"
+        }
+        var line = "hermes cap: \(cap.summary); \(share.held)"
+        if share.lanesCanStarveHermes {
+            line += "\nwarning: the lanes' max_concurrency adds up to \(reach), at or above the cap: busy lanes starve Hermes' own "
+                + "dispatcher; " + share.advice(hermesHome: home)
+        }
+        return line
     }
 
     static func rate(_ v: JSONValue?) -> String {

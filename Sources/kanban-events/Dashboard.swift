@@ -133,6 +133,8 @@ enum EventLine {
         case "claimed", "heartbeat": return 36
         case "available", "created", "promoted": return 33
         case "released": return 35
+        // Hermes' dispatcher bookkeeping (skipped_nonspawnable on lanes' cards, reconciled …): grey, nobody acts.
+        case _ where HermesEventKinds.informational.contains(type): return 90
         default: return 0
         }
     }

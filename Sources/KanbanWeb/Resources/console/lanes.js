@@ -70,9 +70,9 @@ function caps(hermesCaps, lanes) {
   if (!hermesCaps) return null;
   const running = lanes.reduce((n, l) => n + l.running, 0);
   const busiest = lanes.reduce((n, l) => Math.max(n, l.running), 0);
+  const reach = lanes.reduce((n, l) => n + (l.max_concurrency ?? 0), 0);
   const items = [];
-  const cap = (key, label, held, heldLabel) => {
-    const value = hermesCaps[key];
+  const cap = (key, label, held, heldLabel, value = hermesCaps[key]) => {
     if (value == null) return;
     const full = held != null && held >= value;
     items.push(h("li", { class: full ? "cap full" : "cap" },
@@ -80,13 +80,22 @@ function caps(hermesCaps, lanes) {
       held != null ? h("span", { class: "muted" }, ` · lanes hold ${held} ${heldLabel}`) : null,
       full ? h("span", { class: "flag" }, "Hermes spawns nothing more") : null));
   };
-  cap("max_in_progress", "max_in_progress", running, "running");
+  // Unset, Hermes 0.21+ derives the global cap from the host's memory (0.19 applies none).
+  const effective = hermesCaps.max_in_progress_effective ?? hermesCaps.max_in_progress;
+  const derived = hermesCaps.max_in_progress_source === "derived";
+  cap("max_in_progress", derived ? "max_in_progress (derived, Hermes 0.21+)" : "max_in_progress", running, "running", effective);
   cap("max_in_progress_per_profile", "max_in_progress_per_profile", busiest, "in the busiest lane");
   cap("max_spawn", "max_spawn", null);
+  // Lanes that can take every slot starve Hermes' own dispatcher while they are busy.
+  const starve = effective != null && reach >= effective
+    ? h("p", { class: "flag starve" }, `Lanes can take all ${effective} slots (max_concurrency adds up to ${reach}): `
+      + `set kanban.max_in_progress in ${hermesCaps.hermes_home}/config.yaml to at least ${reach + 1}, or lower the lanes' max_concurrency.`)
+    : null;
   return h("section", { class: "caps", "aria-label": "Hermes dispatcher caps" },
     h("h2", {}, "Hermes' dispatcher caps"),
-    h("p", { class: "muted" }, "They count every running task on the board, lanes' claims included."),
-    items.length ? h("ul", {}, items) : h("p", {}, "none set"));
+    h("p", { class: "muted" }, "They count every running task on the host, lanes' claims included."
+      + (derived ? ` Unset, Hermes 0.21+ derives max_in_progress from MemTotal (${hermesCaps.mem_total_mib} MiB); 0.19 applies none.` : "")),
+    items.length ? h("ul", {}, items) : h("p", {}, "none set"), starve);
 }
 
 function laneCard(lane, ctx, ticking, reload) {

@@ -10,9 +10,16 @@ const BRIDGE_KINDS = [
   "gave_up", "reclaimed", "assigned", "unblocked", "linked", "promoted", "claim_rejected", "spawned",
   "crashed", "spawn_failed", "lane_registered", "lane_updated", "lane_removed",
 ];
+// Hermes 0.19.0's kinds and those of its newer source (0.21.x, main: kanban_db.py, kanban_db_dispatch.py).
+// A kind missing here is dropped silently, so the newer ones are listed before any Hermes writes them.
 const HERMES_KINDS = [
   "commented", "archived", "scheduled", "reclaim_deferred", "edited", "status_changed", "dependency",
   "protocol_violation", "rate_limited", "promoted_manual", "specified", "attached", "worktree",
+  "status", "reprioritized", "decomposed", "unlinked", "attachment_removed", "claim_extended", "stale",
+  "completion_blocked_hallucination", "suspected_hallucinated_references", "dependency_wait",
+  "block_loop_detected", "tip_scratch_workspace", "respawn_guarded",
+  "skipped_nonspawnable", "reconciled", "worker_registered", "terminal_worker_reaped",
+  "changes_requested", "review_reopened",
 ];
 const RECENT_MAX = 500;
 
