@@ -16,6 +16,7 @@ extension Coordinator {
         let now = clock.nowMs()
         guard writes.mayWrite(nowMs: now) else { return }
         timers.ran(.dispatchScan, at: pace)
+        dispatchWanted = false
         guard let candidates = try? store.spawnableLanes() else { return }
         var open: [String: (lane: Lane, free: Int)] = [:]
         for (lane, running) in candidates where !(lane.command ?? []).isEmpty {

@@ -15,6 +15,7 @@ extension Coordinator {
         while true {
             let batch = store.takeCommittedEvents()
             if !batch.isEmpty {
+                if dispatcher != nil { dispatchWanted = true }
                 leaseTimers.committed(batch, at: readClocks())
                 for event in batch where event.seq > lastPublishedSeq {
                     let body = WireFormat.eventBytes(event)

@@ -47,6 +47,10 @@ public final class Coordinator: @unchecked Sendable {
     var leaseTimers = LeaseTimers()
     /// The periodic jobs, their holds, and the next wake-up.
     var timers = LoopTimers()
+    /// The board changed since the last dispatch pass (events were committed): a spawn or pool lane may
+    /// have work or a free slot, so the loop wakes for the next pass instead of idling up to
+    /// `LoopTimers.idleWakeMs` (which is what a new task waited for before it started on a pool).
+    var dispatchWanted = false
     /// Integrity check, inconsistencies, promotions left for later turns (Coordinator+Health.swift).
     var health = HealthWatch()
     /// The last event published, and the board's change marker as of the last import.
@@ -264,7 +268,8 @@ public final class Coordinator: @unchecked Sendable {
         let deadlines = LoopTimers.Deadlines(
             leaseMs: leaseTimers.nextDeadline, renewalMs: spawnedRuns.nextBeatMs, backoffEndMs: try? store.nextBackoffEnd(),
             stallHoldEndMs: leaseTimers.stallHoldEndMs, parkedMs: parked.nextDeadline, writesMs: writes.nextWakeMs,
-            writeLockPauseEndMs: writes.heldUntilMs, promotionsPending: store.hasPendingPromotions)
+            writeLockPauseEndMs: writes.heldUntilMs, promotionsPending: store.hasPendingPromotions,
+            dispatchDueMs: dispatchWanted ? timers.nextDue(.dispatchScan) : nil)
         return timers.wakeInMs(at: loopNow(), deadlines)
     }
 

@@ -112,7 +112,12 @@ struct LoopTimers {
         /// Writes are not tried before this (wall): another program held the lock at the last try.
         var writeLockPauseEndMs: Int64 = 0
         var promotionsPending = false
+        /// When the next dispatch pass may run (wall), if one is wanted (the board changed).
+        var dispatchDueMs: Int64?
     }
+
+    /// When `job` is next due on its clock: its last run plus its period (nil: it never ran, so it is due now).
+    func nextDue(_ job: Job) -> Int64? { lastRunMs[job.rawValue].map { $0 + job.periodMs } }
 
     /// How long the loop may sleep: until the nearest deadline, at most `idleWakeMs`. Jobs that write
     /// (lease expiry, renewals, backoffs) are not woken for before the write lock may be tried again,
@@ -124,6 +129,7 @@ struct LoopTimers {
         if let t = d.backoffEndMs { wait = min(wait, max(t - now.wallMs, writeHold)) }
         if let t = d.renewalMs { wait = min(wait, max(t - now.monotonicMs, writeHold)) }
         if let t = d.stallHoldEndMs { wait = min(wait, t - now.uptimeMs) }
+        if let t = d.dispatchDueMs { wait = min(wait, max(t - now.wallMs, writeHold)) }
         wait = max(0, wait)
         if let t = d.parkedMs { wait = min(wait, t - now.wallMs) }
         if let t = d.writesMs { wait = min(wait, t - now.wallMs) }

@@ -59,6 +59,18 @@ final class LoopTimersTests: XCTestCase {
         XCTAssertEqual(timers.wakeInMs(at: t, .init(leaseMs: 4_000)), 0, "past due: at once")
     }
 
+    func test_aWantedDispatchPass_wakesTheLoopWhenItIsDue_notAfterAnIdleWake() {
+        var timers = LoopTimers()
+        let t = now(wall: 1_000_000, mono: 5_000, up: 700)
+        timers.ran(.dispatchScan, at: t)
+        XCTAssertEqual(timers.nextDue(.dispatchScan), 1_000_000 + LoopTimers.Job.dispatchScan.periodMs)
+        XCTAssertEqual(timers.wakeInMs(at: t, .init(dispatchDueMs: timers.nextDue(.dispatchScan))), 25)
+        XCTAssertEqual(timers.wakeInMs(at: t, .init()), Int(LoopTimers.idleWakeMs), "nothing changed: idle")
+        XCTAssertNil(LoopTimers().nextDue(.dispatchScan), "never ran: due now")
+        XCTAssertEqual(timers.wakeInMs(at: t, .init(writeLockPauseEndMs: 1_000_040, dispatchDueMs: 1_000_025)), 40,
+                       "a pass claims: not before the write lock may be tried")
+    }
+
     func test_writingTimers_areNotWokenForBeforeTheWriteLockMayBeTried() {
         let timers = LoopTimers()
         let t = now(wall: 1_000_000, mono: 5_000)
