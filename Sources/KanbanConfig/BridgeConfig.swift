@@ -90,7 +90,7 @@ public enum ConfigLoader {
 
     static let laneKeys: Set<String> = ["mode", "claim_mode", "max_concurrency", "lease_seconds", "profile", "command",
                                         "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces",
-                                        "curve_public_key"]
+                                        "curve_public_key", "memory"]
 
     static func lane(_ name: String, key: Node, _ node: Node, _ r: Reader) throws -> Lane {
         let m = try r.mapping(node, what: "lane '\(name)'", keys: laneKeys)
@@ -123,10 +123,11 @@ public enum ConfigLoader {
             guard Names.isCurveKey(key) else { throw r.error(entry.value, "curve_public_key must be 40 Z85 characters (the public-key line of a .pub file)") }
             lane.curvePublicKey = key
         }
+        lane.memory = try m["memory"].map { try r.enumValue($0.value, "memory", MemoryMode.self) }
 
         // Combinations that cannot work.
         if kind == .persistent {
-            for k in ["command", "profile", "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces"] where m[k] != nil {
+            for k in ["command", "profile", "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces", "memory"] where m[k] != nil {
                 throw r.error(m[k]!.key, "lane '\(name)' is persistent: it is never spawned, so '\(k)' means nothing")
             }
         } else {
@@ -145,6 +146,9 @@ public enum ConfigLoader {
             if mode == "lane", lane.maxConcurrency > 1 {
                 throw r.error(m["max_concurrency"]!.value, "mode 'lane' runs one task at a time; use mode: pool for \(lane.maxConcurrency)")
             }
+        }
+        if let entry = m["memory"], lane.profile == nil {
+            throw r.error(entry.key, "memory applies to runs of a Hermes profile: lane '\(name)' has no profile")
         }
         if lane.workspacePolicy == .worktreePerTask, lane.repo == nil {
             throw r.error(m["workspace_policy"]!.value, "worktree-per-task needs 'repo' (the git repository to add worktrees to)")

@@ -42,6 +42,7 @@ public enum ConfigDiff {
         check("max_runtime_seconds", a.maxRuntimeSeconds, b.maxRuntimeSeconds) { show($0) }
         check("keep_workspaces", a.keepWorkspaces, b.keepWorkspaces) { "\($0)" }
         check("curve_public_key", a.curvePublicKey, b.curvePublicKey) { show($0) }
+        check("memory", a.memoryMode, b.memoryMode) { $0.rawValue }
         return out
     }
 
@@ -53,6 +54,8 @@ public enum ConfigDiff {
         p.workspacePolicy = lane.workspacePolicy; p.repo = lane.repo; p.maxRuntimeSeconds = lane.maxRuntimeSeconds
         p.keepWorkspaces = lane.keepWorkspaces
         p.curvePublicKey = lane.curvePublicKey ?? ""
+        // A patch cannot unset a setting: a declared default is sent as the mode it stands for.
+        if lane.profile != nil { p.memory = lane.memoryMode }
         return p
     }
 }

@@ -182,6 +182,10 @@ extension Coordinator {
                 _ = try store.reclaimTask(id: taskID, reason: "coordinator restarted after a crash; \(what)", nowMs: now)
                 log.notice("took back a spawned task left over from a crash", metadata: ["task": "\(taskID)", "run": "\(runID)", "worker": "\(what)"])
             }
+        case .memoryHarvested(let taskID, let runID, let comment):
+            try attempt("comment on a run's memory writes") {
+                try store.addComment(taskID: taskID, author: "kanban-bridge", body: comment, runID: runID, nowMs: now)
+            }
         case .workspaceRemoved(let workspace, let error):
             if let error {
                 log.error("could not remove a workspace", metadata: ["workspace": "\(workspace)", "error": "\(error)"])

@@ -18,7 +18,8 @@ final class SQLiteMigrationTests: XCTestCase {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let allSteps = ["bridge-v1", "bridge-v2-lane-curve-key", "bridge-v3-workspaces", "bridge-v4-request-scope"]
+    static let allSteps = ["bridge-v1", "bridge-v2-lane-curve-key", "bridge-v3-workspaces", "bridge-v4-request-scope",
+                           "bridge-v5-lane-memory"]
 
     /// Fixtures/board-4efae95.sql: a board written by release 4efae95's `kanban-bridge serve` (how:
     /// Fixtures/make-board-4efae95.sh), loaded into a new file.
