@@ -3,9 +3,10 @@ profile's memory and writes to it through Hermes' own memory tool (`tools.memory
 a `MemoryStore`, as `run_agent` calls it), stages a skill write through Hermes' own write gate as
 `skill_manage` does, then completes its task with the coordinator's CLI. No model is involved.
 
-    memory_worker.py [--barrier DIR N] [--skill NAME] ENTRY...
+    memory_worker.py [--barrier DIR N] [--skill NAME] ENTRY... [--run COMMAND...]
 
 --barrier: write DIR/<task>.started and wait (bounded) until N runs have, so the runs overlap.
+--run: run COMMAND (the rest of the arguments; a real `hermes`, say) and print its output first.
 """
 import json
 import os
@@ -19,10 +20,12 @@ from tools.memory_tool import MemoryStore, memory_tool
 
 
 def main(argv):
-    barrier, skill, entries = None, None, []
+    barrier, skill, entries, command = None, None, [], None
     while argv:
         arg = argv.pop(0)
-        if arg == "--barrier":
+        if arg == "--run":
+            command, argv = argv, []
+        elif arg == "--barrier":
             barrier = (Path(argv.pop(0)), int(argv.pop(0)))
         elif arg == "--skill":
             skill = argv.pop(0)
@@ -30,6 +33,10 @@ def main(argv):
             entries.append(arg)
     task = os.environ["KANBAN_TASK"]
     print(f"HERMES_HOME={os.environ.get('HERMES_HOME')} KANBAN_MEMORY={os.environ.get('KANBAN_MEMORY', '')}", flush=True)
+
+    if command:
+        ran = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        print(f"ran {' '.join(command)}: exit {ran.returncode}\n{ran.stdout}{ran.stderr}", flush=True)
 
     if barrier:
         directory, count = barrier

@@ -112,6 +112,19 @@ def test_propose_stages_memory_and_skill_writes_for_the_profiles_review(bridge):
     assert "staging needs VPN" in (home / "memories" / "MEMORY.md").read_text()
 
 
+def test_the_real_hermes_command_reads_the_runs_home(bridge):
+    """A pool's default command (`hermes -p {profile} …`) loses its `-p {profile}` in a run with a home
+    of its own: Hermes would let the flag win over HERMES_HOME. The real `hermes` then reads the run's
+    config, whose gates differ from the profile's."""
+    home = make_profile(bridge, "coder")
+    hermes_bin = str(Path(sys.executable).parent / "hermes")
+    pool(bridge, "coders", "coder", "--run", hermes_bin, "-p", "{profile}", "config", "get", "skills.write_approval")
+    [task_id] = run_tasks(bridge, "coders")
+    log = task_log(bridge, task_id)
+    assert f"ran {hermes_bin} config get skills.write_approval: exit 0\ntrue\n" in log, log
+    assert "write_approval" not in (home / "config.yaml").read_text()
+
+
 def test_three_concurrent_runs_keep_every_proposal(bridge, tmp_path):
     home = make_profile(bridge, "coder")
     before = (home / "memories" / "MEMORY.md").read_bytes()
