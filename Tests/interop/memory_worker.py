@@ -3,17 +3,17 @@ profile's memory and writes to it through Hermes' own memory tool (`tools.memory
 a `MemoryStore`, as `run_agent` calls it), stages a skill write through Hermes' own write gate as
 `skill_manage` does, then completes its task with the coordinator's CLI. No model is involved.
 
-    memory_worker.py [--barrier DIR N] [--skill NAME] ENTRY... [--run COMMAND...]
+    memory_worker.py [--barrier SOCKET] [--skill NAME] ENTRY... [--run COMMAND...]
 
---barrier: write DIR/<task>.started and wait (bounded) until N runs have, so the runs overlap.
+--barrier: connect to the test's Unix socket and wait for its word before writing, so the runs overlap
+(the test answers once every run has connected).
 --run: run COMMAND (the rest of the arguments; a real `hermes`, say) and print its output first.
 """
 import json
 import os
 import subprocess
+import socket
 import sys
-import time
-from pathlib import Path
 
 from tools import write_approval as wa
 from tools.memory_tool import MemoryStore, memory_tool
@@ -26,7 +26,7 @@ def main(argv):
         if arg == "--run":
             command, argv = argv, []
         elif arg == "--barrier":
-            barrier = (Path(argv.pop(0)), int(argv.pop(0)))
+            barrier = argv.pop(0)
         elif arg == "--skill":
             skill = argv.pop(0)
         else:
@@ -39,11 +39,11 @@ def main(argv):
         print(f"ran {' '.join(command)}: exit {ran.returncode}\n{ran.stdout}{ran.stderr}", flush=True)
 
     if barrier:
-        directory, count = barrier
-        (directory / f"{task}.started").write_text("")
-        deadline = time.monotonic() + 60  # bounded: a run that waits longer gives up and completes
-        while len(list(directory.glob("*.started"))) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(60)  # bounded: a run the test never answers writes anyway, and the test fails
+            s.connect(barrier)
+            s.sendall(task.encode())
+            print(f"barrier: {s.recv(16).decode()}", flush=True)
 
     store = MemoryStore()
     store.load_from_disk()  # the frozen snapshot a session starts with

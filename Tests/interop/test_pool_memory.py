@@ -3,6 +3,7 @@ profile memory"): `memory: propose` stages what a run wrote in the profile's own
 Hermes' `/memory pending` lists it; `read-only` drops it; `shared` writes as before. The workers are
 stand-ins (memory_worker.py) that call Hermes' own memory tool and write gate, as a session does."""
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,8 +46,12 @@ def pool(bridge, name, profile, *worker_args, max_concurrency=2, **fields):
                          command=[sys.executable, WORKER, *worker_args], **fields)
 
 
-def run_tasks(bridge, lane, count=1):
-    ids = [bridge.admin("task.create", title=f"remember {i}", assignee=lane)["task"]["id"] for i in range(count)]
+def create_tasks(bridge, lane, count=1):
+    return [bridge.admin("task.create", title=f"remember {i}", assignee=lane)["task"]["id"] for i in range(count)]
+
+
+def run_tasks(bridge, lane, count=1, ids=None):
+    ids = ids or create_tasks(bridge, lane, count)
     for task_id in ids:
         wait_for(lambda: bridge.admin("task.get", task_id=task_id)["task"]["status"] == "done",
                  lambda: f"{task_id} is done; log:\n{task_log(bridge, task_id)}")
@@ -128,11 +133,22 @@ def test_the_real_hermes_command_reads_the_runs_home(bridge):
 def test_three_concurrent_runs_keep_every_proposal(bridge, tmp_path):
     home = make_profile(bridge, "coder")
     before = (home / "memories" / "MEMORY.md").read_bytes()
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
-    # Each run adds the same entry and one of its own; all three wait until all have started.
-    pool(bridge, "coders", "coder", "--barrier", str(barrier), "3", "shared lesson", "lesson of {task_id}", max_concurrency=3)
-    ids = run_tasks(bridge, "coders", 3)
+    # Each run adds the same entry and one of its own, once all three are running: each connects to
+    # this socket and waits for the word, which goes out when the third has connected.
+    barrier = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    barrier.bind(str(tmp_path / "barrier.sock"))
+    barrier.listen(3)
+    barrier.settimeout(60)
+    pool(bridge, "coders", "coder", "--barrier", str(tmp_path / "barrier.sock"), "shared lesson", "lesson of {task_id}",
+         max_concurrency=3)
+    ids = create_tasks(bridge, "coders", 3)
+    waiting = [barrier.accept()[0] for _ in ids]
+    assert sorted(conn.recv(64).decode() for conn in waiting) == sorted(ids), "each run says which task it works"
+    for conn in waiting:
+        conn.sendall(b"go")
+        conn.close()
+    barrier.close()
+    run_tasks(bridge, "coders", ids=ids)
     wait_for(lambda: all(comments(bridge, t) for t in ids), "every run's proposals are on its task")
 
     assert (home / "memories" / "MEMORY.md").read_bytes() == before
