@@ -90,7 +90,7 @@ public enum ConfigLoader {
 
     static let laneKeys: Set<String> = ["mode", "claim_mode", "max_concurrency", "lease_seconds", "profile", "command",
                                         "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces",
-                                        "curve_public_key", "memory"]
+                                        "curve_public_key", "memory", "memory_owner"]
 
     static func lane(_ name: String, key: Node, _ node: Node, _ r: Reader) throws -> Lane {
         let m = try r.mapping(node, what: "lane '\(name)'", keys: laneKeys)
@@ -124,10 +124,15 @@ public enum ConfigLoader {
             lane.curvePublicKey = key
         }
         lane.memory = try m["memory"].map { try r.enumValue($0.value, "memory", MemoryMode.self) }
+        lane.memoryOwner = try m["memory_owner"].map { entry in
+            let owner = try r.string(entry.value, "memory_owner")
+            if let problem = Names.laneNameProblem(owner) { throw r.error(entry.value, "memory_owner: \(problem)") }
+            return owner
+        }
 
         // Combinations that cannot work.
         if kind == .persistent {
-            for k in ["command", "profile", "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces", "memory"] where m[k] != nil {
+            for k in ["command", "profile", "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces", "memory", "memory_owner"] where m[k] != nil {
                 throw r.error(m[k]!.key, "lane '\(name)' is persistent: it is never spawned, so '\(k)' means nothing")
             }
         } else {
@@ -147,8 +152,8 @@ public enum ConfigLoader {
                 throw r.error(m["max_concurrency"]!.value, "mode 'lane' runs one task at a time; use mode: pool for \(lane.maxConcurrency)")
             }
         }
-        if let entry = m["memory"], lane.profile == nil {
-            throw r.error(entry.key, "memory applies to runs of a Hermes profile: lane '\(name)' has no profile")
+        for k in ["memory", "memory_owner"] where m[k] != nil && lane.profile == nil {
+            throw r.error(m[k]!.key, "\(k) applies to runs of a Hermes profile: lane '\(name)' has no profile")
         }
         if lane.workspacePolicy == .worktreePerTask, lane.repo == nil {
             throw r.error(m["workspace_policy"]!.value, "worktree-per-task needs 'repo' (the git repository to add worktrees to)")

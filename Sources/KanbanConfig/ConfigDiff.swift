@@ -43,6 +43,7 @@ public enum ConfigDiff {
         check("keep_workspaces", a.keepWorkspaces, b.keepWorkspaces) { "\($0)" }
         check("curve_public_key", a.curvePublicKey, b.curvePublicKey) { show($0) }
         check("memory", a.memoryMode, b.memoryMode) { $0.rawValue }
+        check("memory_owner", a.memoryOwner, b.memoryOwner) { show($0) }
         return out
     }
 
@@ -55,7 +56,7 @@ public enum ConfigDiff {
         p.keepWorkspaces = lane.keepWorkspaces
         p.curvePublicKey = lane.curvePublicKey ?? ""
         // A patch cannot unset a setting: a declared default is sent as the mode it stands for.
-        if lane.profile != nil { p.memory = lane.memoryMode }
+        if lane.profile != nil { p.memory = lane.memoryMode; p.memoryOwner = lane.memoryOwner ?? "" }
         return p
     }
 }

@@ -284,7 +284,8 @@ final class Dispatcher: @unchecked Sendable {
         text += lines.map { $0 + "\n" }.joined() + result.problems.map { "=== memory problem: \($0)\n" }.joined()
         if let fd = try? logs.open(taskID: run.origin.taskID, header: text) { close(fd) }
         if let comment = ProfileMemory.summary(mode: run.mode, origin: run.origin, records: result.records, profile: run.profile) {
-            reports.post(.memoryHarvested(taskID: run.origin.taskID, runID: run.origin.runID, comment: comment))
+            reports.post(.memoryHarvested(taskID: run.origin.taskID, runID: run.origin.runID, comment: comment,
+                                          reviewBy: run.mode == .propose ? run.reviewer : nil))
         }
         log.info("memory harvested", metadata: ["task": "\(run.origin.taskID)", "run": "\(run.origin.runID)",
                                                 "mode": "\(run.mode.rawValue)", "writes": "\(result.records.count)"])

@@ -34,6 +34,8 @@ struct RunHomes {
         /// The profile's own home, where proposals go.
         let profileHome: String
         let origin: ProfileMemory.Origin
+        /// The lane's `memory_owner`.
+        let reviewer: String?
         /// MEMORY.md and USER.md as the run got them, by file name.
         let atStart: [String: String]
     }
@@ -82,7 +84,8 @@ struct RunHomes {
             let config = (try? String(contentsOfFile: profileHome + "/config.yaml", encoding: .utf8)) ?? ""
             try Self.runConfig(config).write(toFile: home + "/config.yaml", atomically: true, encoding: .utf8)
             return (Prepared(mode: mode, profile: profile, home: home, directory: directory, profileHome: profileHome,
-                             origin: .init(taskID: taskID, runID: runID, lane: lane.name), atStart: atStart), nil)
+                             origin: .init(taskID: taskID, runID: runID, lane: lane.name), reviewer: lane.memoryOwner,
+                             atStart: atStart), nil)
         } catch {
             try? fm.removeItem(atPath: directory)
             throw error

@@ -185,6 +185,14 @@ public enum ProfileMemory {
         }
     }
 
+    /// The follow-up task for the lane that reviews a run's proposals; one per run (its idempotency key).
+    public static func reviewTask(origin: Origin, comment: String, owner: String) -> TaskSpec {
+        TaskSpec(title: "review memory proposed by run \(origin.runID) of task \(origin.taskID)",
+                 body: comment + "\n\nApprove or reject each as that profile (/memory approve ID, /memory reject ID, /skills …), "
+                     + "consolidating with what the profile already remembers.",
+                 assignee: owner, idempotencyKey: "kanban-memory-review-run-\(origin.runID)")
+    }
+
     private static func trimmedSlash(_ s: String) -> String {
         var s = s.trimmingCharacters(in: .whitespaces)
         while s.count > 1, s.hasSuffix("/") { s.removeLast() }

@@ -77,6 +77,7 @@ public enum WireFormat {
         // setting or follows its max_concurrency.
         w.key("memory"); w.string(l.memoryMode.rawValue)
         w.key("memory_default"); w.bool(l.memory == nil)
+        w.key("memory_owner"); w.string(l.memoryOwner)
         w.key("name"); w.string(l.name)
         w.key("oldest_queued_at"); w.int(s.oldestQueuedAt)
         w.key("profile"); w.string(l.profile)

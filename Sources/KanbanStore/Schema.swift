@@ -165,9 +165,9 @@ enum Schema {
     /// request is refused instead of answered with the first reply (migration "bridge-v4-request-scope").
     static let bridgeV4 = ["ALTER TABLE bridge_requests ADD COLUMN scope TEXT"]
 
-    /// A lane's `memory` setting (shared, propose, read-only); NULL follows its max_concurrency
-    /// (migration "bridge-v5-lane-memory").
-    static let bridgeV5 = ["ALTER TABLE bridge_lanes ADD COLUMN memory TEXT"]
+    /// A lane's `memory` setting (shared, propose, read-only; NULL follows its max_concurrency) and the
+    /// lane that reviews its runs' proposals (migration "bridge-v5-lane-memory").
+    static let bridgeV5 = ["ALTER TABLE bridge_lanes ADD COLUMN memory TEXT", "ALTER TABLE bridge_lanes ADD COLUMN memory_owner TEXT"]
 
     /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most
     /// of them, and Hermes' own indexes (created above, `IF NOT EXISTS`) name the rest.

@@ -118,6 +118,7 @@ func laneLine(_ l: JSONValue) -> String {
     // A profile's runs: what they may do to its memory (`(default)`: follows max_concurrency).
     if let profile = l["profile"]?.stringValue, kind != "persistent", let memory = l["memory"]?.stringValue {
         line += "  profile \(profile) memory \(memory)" + (l["memory_default"]?.boolValue == true ? " (default)" : "")
+        if let owner = l["memory_owner"]?.stringValue { line += " reviewed by \(owner)" }
     }
     return line
 }

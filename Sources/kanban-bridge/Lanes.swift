@@ -20,7 +20,8 @@ extension Lane {
                   maxRuntimeSeconds: l["max_runtime_seconds"]?.intValue.map(Int.init),
                   keepWorkspaces: l["keep_workspaces"]?.boolValue ?? false,
                   curvePublicKey: l["curve_public_key"]?.stringValue,
-                  memory: l["memory_default"]?.boolValue == false ? l["memory"]?.stringValue.flatMap(MemoryMode.init(rawValue:)) : nil)
+                  memory: l["memory_default"]?.boolValue == false ? l["memory"]?.stringValue.flatMap(MemoryMode.init(rawValue:)) : nil,
+                  memoryOwner: l["memory_owner"]?.stringValue)
     }
 }
 
@@ -52,6 +53,9 @@ struct Lanes: ParsableCommand {
         @Option(help: ArgumentHelp("Spawn/pool lanes of a Hermes profile: shared, propose or read-only (default: shared for max-concurrency 1, else propose).",
                                    valueName: "mode"))
         var memory: MemoryMode?
+        @Option(help: ArgumentHelp("With memory propose: the lane that gets a task to review each run's proposals ('none' removes it).",
+                                   valueName: "lane"))
+        var memoryOwner: String?
 
         /// The settings given, with `--curve-public-key` read from its file when it names one.
         func patch() throws -> LanePatch {
@@ -68,6 +72,7 @@ struct Lanes: ParsableCommand {
             p.maxRuntimeSeconds = maxRuntimeSeconds
             p.keepWorkspaces = keepWorkspaces
             p.memory = memory
+            p.memoryOwner = memoryOwner.map { $0 == "none" ? "" : $0 }
             if let key = curvePublicKey {
                 do { p.curvePublicKey = key == "none" ? "" : try CurveKeyFile.publicKey(key) } catch {
                     throw ValidationError("--curve-public-key: \(error)")

@@ -20,8 +20,16 @@ final class MemoryConfigTests: XCTestCase {
         XCTAssertEqual(config.lanes.map(\.memoryMode), [.propose, .shared, .readOnly, .shared])
     }
 
+    func test_memoryOwner_loads() throws {
+        let config = try ConfigLoader.parse("workers:\n  pool: { mode: pool, profile: coder, max_concurrency: 3, memory_owner: coder-owner }\n")
+        XCTAssertEqual(config.lanes[0].memoryOwner, "coder-owner")
+        XCTAssertEqual(ConfigDiff.patch(to: config.lanes[0]).memoryOwner, "coder-owner")
+    }
+
     func test_memory_isRefusedWhereItMeansNothing() {
         let cases: [(String, String)] = [
+            ("workers:\n  f: { mode: pool, command: [x], memory_owner: o }\n", "memory_owner applies to runs of a Hermes profile"),
+            ("workers:\n  f: { mode: pool, profile: coder, memory_owner: Bad.Name }\n", "memory_owner: a lane name"),
             ("workers:\n  f: { mode: persistent, memory: propose }\n", "never spawned"),
             ("workers:\n  f: { mode: pool, command: [x], memory: propose }\n", "has no profile"),
             ("workers:\n  f: { mode: pool, profile: coder, memory: yes }\n", "memory must be one of shared, propose, read-only"),

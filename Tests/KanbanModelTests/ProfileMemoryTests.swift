@@ -95,6 +95,14 @@ final class ProfileMemoryTests: XCTestCase {
         XCTAssertNil(ProfileMemory.retagged(["id": "x"], id: "y", origin: origin), "not a staged write")
     }
 
+    func test_reviewTask_isOnePerRunForTheOwnerLane() {
+        let spec = ProfileMemory.reviewTask(origin: .init(taskID: "t_1", runID: 9, lane: "pool"), comment: "Run 9 proposed 1 write(s)", owner: "owner")
+        XCTAssertEqual(spec.title, "review memory proposed by run 9 of task t_1")
+        XCTAssertEqual(spec.assignee, "owner")
+        XCTAssertEqual(spec.idempotencyKey, "kanban-memory-review-run-9", "a report applied twice makes one task")
+        XCTAssertTrue(spec.body?.hasPrefix("Run 9 proposed 1 write(s)") == true)
+    }
+
     func test_summary_saysProposedOrDropped() {
         let origin = ProfileMemory.Origin(taskID: "t_1", runID: 3, lane: "pool")
         let record = ProfileMemory.proposal(.init(action: .add, target: "memory", entry: "f"), id: "kb3-1-z", origin: origin, createdAt: 1)

@@ -69,6 +69,9 @@ final class RequestDecoderTests: XCTestCase {
         assertRefused(#"{"op":"lane.register","name":"f","kind":"pool","profile":"p","memory":"never"}"#, .badRequest)
         guard case .laneUpdate(_, let patch) = try decode(#"{"op":"lane.update","name":"f","memory":"shared"}"#).request else { return XCTFail() }
         XCTAssertEqual(patch.memory, .shared)
+        guard case .laneUpdate(_, let removal) = try decode(#"{"op":"lane.update","name":"f","memory_owner":"_"}"#).request else { return XCTFail() }
+        XCTAssertEqual(removal.memoryOwner, "", "'_' removes the owner")
+        assertRefused(#"{"op":"lane.register","name":"f","kind":"pool","profile":"p","memory_owner":"Bad.Name"}"#, .badRequest)
     }
 
     func test_malformedJSON_isBadRequest() {

@@ -78,7 +78,7 @@ final class SQLiteMigrationTests: XCTestCase {
             "table bridge_workspaces: " + Schema.bridgeV3[0].trimmingCharacters(in: .whitespacesAndNewlines),
             "index sqlite_autoindex_bridge_workspaces_1: ",
             "table bridge_requests: CREATE TABLE bridge_requests (principal TEXT NOT NULL, request_id TEXT NOT NULL, reply BLOB NOT NULL,\n at_ms INTEGER NOT NULL, scope TEXT, PRIMARY KEY (principal, request_id))",
-            String(lanesBefore.dropLast()) + ", memory TEXT)",
+            String(lanesBefore.dropLast()) + ", memory TEXT, memory_owner TEXT)",
         ])
 
         // Data, through the store: the lane and its token, the finished task, the live claim, the events.

@@ -186,6 +186,22 @@ def test_shared_writes_the_profiles_memory_directly(bridge):
     assert pending(home) == [] and comments(bridge, task_id) == []
 
 
+def test_memory_owner_gets_a_task_to_review_each_runs_proposals(bridge):
+    make_profile(bridge, "coder")
+    bridge.register_lane("coder-owner", kind="persistent")
+    pool(bridge, "coders", "coder", "worth keeping", memory_owner="coder-owner")
+    [task_id] = run_tasks(bridge, "coders")
+    run = run_id(bridge, task_id)
+
+    def review_tasks():
+        return bridge.admin("task.list", assignee="coder-owner")["tasks"]
+    [review] = wait_for(review_tasks, "the owner lane gets a review task")
+    assert review["title"] == f"review memory proposed by run {run} of task {task_id}", review
+    assert review["status"] == "ready"
+    assert "worth keeping" in bridge.admin("task.get", task_id=review["id"])["task"]["body"]
+    assert "reviewed by coder-owner" in bridge.cli("lanes", "list").stdout
+
+
 def test_memory_setting_is_checked_stored_and_shown(bridge):
     assert error_code(bridge.call("lane.register", auth=bridge.admin_token, name="nope", kind="pool",
                                   command=["true"], memory="propose")) == "bad_request", "no profile, no profile memory"
