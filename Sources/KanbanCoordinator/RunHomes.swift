@@ -70,6 +70,12 @@ struct RunHomes {
         let directory = ProfileMemory.runDirectory(root: root, runID: runID)
         let home = ProfileMemory.runHome(root: root, runID: runID, profile: profile)
         if fm.fileExists(atPath: directory) { try fm.removeItem(atPath: directory) }  // left by a coordinator that crashed
+        // Owner-only: the run's config.yaml is a copy of the profile's, which may hold credentials.
+        do { try fm.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
+            // Runs are prepared side by side: another may have made the root between this one's look and its mkdir.
+            try fm.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try fm.createDirectory(atPath: home + "/memories", withIntermediateDirectories: true)
         do {
             for name in ProfileMemory.mirrored(try fm.contentsOfDirectory(atPath: profileHome)) {
