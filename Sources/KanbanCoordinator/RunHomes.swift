@@ -78,6 +78,10 @@ struct RunHomes {
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try fm.createDirectory(atPath: home + "/memories", withIntermediateDirectories: true)
         do {
+            let root = ProfileMemory.hermesRoot(hermesHome: hermesHome, userHome: userHome)
+            for name in ProfileMemory.mirroredRoot((try? fm.contentsOfDirectory(atPath: root)) ?? []) {
+                try fm.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: root + "/" + name)
+            }
             for name in ProfileMemory.mirrored(try fm.contentsOfDirectory(atPath: profileHome)) {
                 try fm.createSymbolicLink(atPath: home + "/" + name, withDestinationPath: profileHome + "/" + name)
             }

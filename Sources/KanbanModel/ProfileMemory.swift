@@ -60,6 +60,14 @@ public enum ProfileMemory {
     /// The profile's entries the run's home links to, in name order.
     public static func mirrored(_ names: [String]) -> [String] { names.filter { !notMirrored.contains($0) }.sorted() }
 
+    /// The Hermes root's entries `runDirectory` links to, in name order. A profile's process reads
+    /// some things from its root (`get_default_hermes_root()`: the global `auth.json` and `shared/`
+    /// credentials, the `kanban/` paths), and for the run's home that root is `runDirectory`. Not its
+    /// `profiles/` (the run's home is there) nor its sticky `active_profile`.
+    public static func mirroredRoot(_ names: [String]) -> [String] {
+        names.filter { $0 != "profiles" && $0 != "active_profile" }.sorted()
+    }
+
     /// The run's config: the profile's, with skill writes staged for approval (Hermes' gate stages
     /// every skill write, whatever the surface) and memory writes left to the copy (`changes` finds
     /// them). The owner's own config is never written.

@@ -19,6 +19,7 @@ final class RunHomesTests: XCTestCase {
         try "model:\n  default: m\n".write(toFile: profile + "/config.yaml", atomically: true, encoding: .utf8)
         try "KEY=1\n".write(toFile: profile + "/.env", atomically: true, encoding: .utf8)
         try "other".write(toFile: profile + "/active_profile", atomically: true, encoding: .utf8)
+        try "{}".write(toFile: dir + "/hermes/auth.json", atomically: true, encoding: .utf8)
     }
 
     override func tearDownWithError() throws { try? fm.removeItem(atPath: dir) }
@@ -33,6 +34,9 @@ final class RunHomesTests: XCTestCase {
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: run.home + "/skills"), profile + "/skills")
         XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: run.home + "/.env"), profile + "/.env")
         XCTAssertFalse(fm.fileExists(atPath: run.home + "/active_profile"), "a sticky profile would send Hermes elsewhere")
+        XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: dir + "/runs/run-5/auth.json"), dir + "/hermes/auth.json",
+                       "the run's root links the Hermes root's credentials, which a profile falls back to")
+        XCTAssertFalse(fm.fileExists(atPath: dir + "/runs/run-5/profiles/other"), "not the root's other profiles")
         XCTAssertThrowsError(try fm.destinationOfSymbolicLink(atPath: run.home + "/memories"), "a copy, not a link")
         XCTAssertEqual(try String(contentsOfFile: run.home + "/memories/MEMORY.md", encoding: .utf8), "old fact\n§\nkept fact")
         XCTAssertTrue(try String(contentsOfFile: run.home + "/config.yaml", encoding: .utf8).contains("write_approval: true"))

@@ -39,6 +39,11 @@ final class ProfileMemoryTests: XCTestCase {
                        [".env", "skills", "state.db"])
     }
 
+    func test_mirroredRoot_linksTheRootsSharedThingsButNotItsProfiles() {
+        XCTAssertEqual(ProfileMemory.mirroredRoot(["auth.json", "profiles", "shared", "active_profile", "kanban", "kanban.db"]),
+                       ["auth.json", "kanban", "kanban.db", "shared"])
+    }
+
     func test_commandForRunHome_dropsOnlyTheProfileFlag() {
         XCTAssertEqual(ProfileMemory.commandForRunHome(ConfigLoaderCommand.hermes), ["hermes", "chat", "-q", "work kanban task {task_id}"])
         XCTAssertEqual(ProfileMemory.commandForRunHome(["hermes", "--profile", "{profile}", "--cli", "chat"]), ["hermes", "--cli", "chat"])
