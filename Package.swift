@@ -51,6 +51,8 @@ let package = Package(
         .target(name: "KanbanCoordinator", dependencies: [
             "ZeroMQ", "KanbanModel", "KanbanProtocol", "KanbanStore", "CSpawn",
             .product(name: "Logging", package: "swift-log"),
+            // A pooled run's Hermes config.yaml: the profile's, with the run's write gates (`RunHomes`).
+            .product(name: "Yams", package: "Yams"),
         ]),
         // Client library used by the CLI and Swift workers.
         .target(name: "KanbanClient", dependencies: ["ZeroMQ", "KanbanProtocol"]),

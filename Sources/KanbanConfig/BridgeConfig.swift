@@ -103,7 +103,7 @@ public enum ConfigLoader {
 
     static let laneKeys: Set<String> = ["mode", "claim_mode", "max_concurrency", "lease_seconds", "profile", "command",
                                         "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces",
-                                        "curve_public_key", "runner"]
+                                        "curve_public_key", "runner", "memory", "memory_owner"]
 
     /// A runner-served pool as the coordinator registers it: a persistent lane (the runners are its
     /// workers), pulling, with the pool's slots across all runners and its lease.
@@ -148,10 +148,16 @@ public enum ConfigLoader {
             guard Names.isCurveKey(key) else { throw r.error(entry.value, "curve_public_key must be 40 Z85 characters (the public-key line of a .pub file)") }
             lane.curvePublicKey = key
         }
+        lane.memory = try m["memory"].map { try r.enumValue($0.value, "memory", MemoryMode.self) }
+        lane.memoryOwner = try m["memory_owner"].map { entry in
+            let owner = try r.string(entry.value, "memory_owner")
+            if let problem = Names.laneNameProblem(owner) { throw r.error(entry.value, "memory_owner: \(problem)") }
+            return owner
+        }
 
         // Combinations that cannot work.
         if kind == .persistent {
-            for k in ["command", "profile", "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces"] where m[k] != nil {
+            for k in ["command", "profile", "workspace_policy", "repo", "max_runtime_seconds", "keep_workspaces", "memory", "memory_owner"] where m[k] != nil {
                 throw r.error(m[k]!.key, "lane '\(name)' is persistent: it is never spawned, so '\(k)' means nothing")
             }
         } else {
@@ -170,6 +176,9 @@ public enum ConfigLoader {
             if mode == "lane", lane.maxConcurrency > 1 {
                 throw r.error(m["max_concurrency"]!.value, "mode 'lane' runs one task at a time; use mode: pool for \(lane.maxConcurrency)")
             }
+        }
+        for k in ["memory", "memory_owner"] where m[k] != nil && lane.profile == nil {
+            throw r.error(m[k]!.key, "\(k) applies to runs of a Hermes profile: lane '\(name)' has no profile")
         }
         if lane.workspacePolicy == .worktreePerTask, lane.repo == nil {
             throw r.error(m["workspace_policy"]!.value, "worktree-per-task needs 'repo' (the git repository to add worktrees to)")

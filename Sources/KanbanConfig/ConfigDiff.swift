@@ -42,6 +42,8 @@ public enum ConfigDiff {
         check("max_runtime_seconds", a.maxRuntimeSeconds, b.maxRuntimeSeconds) { show($0) }
         check("keep_workspaces", a.keepWorkspaces, b.keepWorkspaces) { "\($0)" }
         check("curve_public_key", a.curvePublicKey, b.curvePublicKey) { show($0) }
+        check("memory", a.memoryMode, b.memoryMode) { $0.rawValue }
+        check("memory_owner", a.memoryOwner, b.memoryOwner) { show($0) }
         return out
     }
 
@@ -53,6 +55,8 @@ public enum ConfigDiff {
         p.workspacePolicy = lane.workspacePolicy; p.repo = lane.repo; p.maxRuntimeSeconds = lane.maxRuntimeSeconds
         p.keepWorkspaces = lane.keepWorkspaces
         p.curvePublicKey = lane.curvePublicKey ?? ""
+        // A patch cannot unset a setting: a declared default is sent as the mode it stands for.
+        if lane.profile != nil { p.memory = lane.memoryMode; p.memoryOwner = lane.memoryOwner ?? "" }
         return p
     }
 }

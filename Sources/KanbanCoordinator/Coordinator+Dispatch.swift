@@ -183,6 +183,17 @@ extension Coordinator {
                 _ = try store.reclaimTask(id: taskID, reason: "coordinator restarted after a crash; \(what)", nowMs: now)
                 log.notice("took back a spawned task left over from a crash", metadata: ["task": "\(taskID)", "run": "\(runID)", "worker": "\(what)"])
             }
+        case .memoryHarvested(let taskID, let runID, let comment, let owner):
+            try attempt("comment on a run's memory writes") {
+                try store.addComment(taskID: taskID, author: "kanban-bridge", body: comment, runID: runID, nowMs: now)
+            }
+            if let owner {
+                try attempt("create the memory review task") {
+                    let origin = ProfileMemory.Origin(taskID: taskID, runID: runID, lane: "")
+                    let review = try store.createTask(ProfileMemory.reviewTask(origin: origin, comment: comment, owner: owner), nowMs: now)
+                    log.info("memory review task created", metadata: ["task": "\(review.id)", "for": "\(owner)", "run": "\(runID)"])
+                }
+            }
         case .workspaceRemoved(let workspace, let error):
             if let error {
                 log.error("could not remove a workspace", metadata: ["workspace": "\(workspace)", "error": "\(error)"])

@@ -26,6 +26,9 @@ enum DispatchReport: Sendable {
     /// An orphan is gone: `what` says whether it was still running and was stopped.
     case orphanGone(taskID: String, runID: Int64, what: String)
     case workspaceRemoved(WorkspaceRecord, error: String?)
+    /// A run with a home of its own ended; `comment` says what became of its memory and skill writes.
+    /// `reviewBy`: the lane that gets a task to review the proposals (`memory_owner`), if any.
+    case memoryHarvested(taskID: String, runID: Int64, comment: String, reviewBy: String?)
 }
 
 /// Everything needed to start one worker; the environment is complete but for the workspace.

@@ -65,6 +65,8 @@ final class Dispatcher: @unchecked Sendable {
         /// Set once SIGTERM went out; SIGKILL follows after the grace period.
         var terminatedAtMs: Int64?
         var stoppedForRuntime = false
+        /// The run's own Hermes home (`memory: propose | read-only`), harvested once it exits.
+        var runHome: RunHomes.Prepared?
     }
 
     private struct StoppingOrphan {
@@ -83,6 +85,7 @@ final class Dispatcher: @unchecked Sendable {
     private let clock: MonotonicClock
     private let log: Logger
     let workspaces: Workspaces
+    let runHomes: RunHomes
     private let logs: WorkerLogs
     /// Most workshop jobs at once: each may be a `git` process, on a machine that also runs the workers.
     static let workshopWidth = 4
@@ -99,6 +102,9 @@ final class Dispatcher: @unchecked Sendable {
     init(settings: DispatchSettings, clock: MonotonicClock, log: Logger) {
         self.settings = settings; self.clock = clock; self.log = log
         self.workspaces = Workspaces(root: settings.workspaceRoot)
+        // Beside the lanes' workspaces; no lane's directory starts with a dot.
+        self.runHomes = RunHomes(root: workspaces.root + "/.hermes-runs", hermesHome: settings.environment["HERMES_HOME"],
+                                 userHome: settings.environment["HOME"] ?? NSHomeDirectory())
         self.logs = WorkerLogs(dir: settings.logDir)
     }
 
@@ -167,11 +173,16 @@ final class Dispatcher: @unchecked Sendable {
     private func startWorker(_ s: WorkerStart) {
         if stopping.load(ordering: .acquiring) { return }  // the core releases every run it handed over
         var workspace: WorkspaceRecord?
+        var runHome: RunHomes.Prepared?
         var logged = false  // the run's header is in the log
         do {
             workspace = try workspaces.prepare(lane: s.lane, taskID: s.taskID, recorded: s.recordedWorkspace)
             let dir = workspace?.path
-            let argv = CommandTemplate.render(s.lane.command ?? [], CommandTemplate.values(
+            let memoryNote: String?
+            (runHome, memoryNote) = try runHomes.prepare(lane: s.lane, taskID: s.taskID, runID: s.runID)
+            // A run with a home of its own must not be sent back to the profile's by `-p {profile}`.
+            let template = runHome == nil ? s.lane.command ?? [] : ProfileMemory.commandForRunHome(s.lane.command ?? [])
+            let argv = CommandTemplate.render(template, CommandTemplate.values(
                 taskID: s.taskID, runID: s.runID, lane: s.lane, workspace: dir, title: s.title, body: s.body))
             var env = s.environment
             env["KANBAN_WORKSPACE"] = dir ?? ""
@@ -179,7 +190,15 @@ final class Dispatcher: @unchecked Sendable {
                 env["HERMES_KANBAN_WORKSPACE"] = dir
                 env["TERMINAL_CWD"] = dir
             }
-            let fd = try logs.open(taskID: s.taskID, header: runHeader(s) + argv.joined(separator: " ") + "\n")
+            if let runHome {
+                env["HERMES_HOME"] = runHome.home
+                env["KANBAN_MEMORY"] = runHome.mode.rawValue
+            } else if let home = runHomes.sharedHome(lane: s.lane) {
+                env["HERMES_HOME"] = home
+            }
+            let memoryLine = runHome.map { "=== run \(s.runID) memory: \($0.mode.rawValue), HERMES_HOME \($0.home) (profile \($0.profileHome))\n" }
+                ?? memoryNote.map { "=== run \(s.runID) \($0)\n" } ?? ""
+            let fd = try logs.open(taskID: s.taskID, header: runHeader(s) + argv.joined(separator: " ") + "\n" + memoryLine)
             logged = true
             defer { close(fd) }
             let now = clock.monotonicMs()
@@ -187,11 +206,12 @@ final class Dispatcher: @unchecked Sendable {
             try workers.withLock { list in
                 let pid = try ProcessControl.spawn(argv, environment: env, cwd: dir, outputFD: fd)
                 list.append(Worker(pid: pid, laneName: s.lane.name, taskID: s.taskID, runID: s.runID,
-                                   deadlineMs: s.limitSeconds.map { now + Int64($0) * 1000 }))
+                                   deadlineMs: s.limitSeconds.map { now + Int64($0) * 1000 }, runHome: runHome))
                 reports.post(.spawned(runID: s.runID, taskID: s.taskID, lane: s.lane.name, pid: pid, workspace: workspace))
                 log.info("spawned", metadata: ["lane": "\(s.lane.name)", "task": "\(s.taskID)", "run": "\(s.runID)", "pid": "\(pid)"])
             }
         } catch {
+            if let runHome { runHomes.discard(runHome) }
             log.error("spawn failed", metadata: ["lane": "\(s.lane.name)", "task": "\(s.taskID)", "error": "\(error)"])
             // The task's log says why this run has no output (`task log`, the console's tail).
             if let fd = try? logs.open(taskID: s.taskID, header: (logged ? "" : runHeader(s)) + "=== run \(s.runID) did not start: \(error)\n") {
@@ -219,10 +239,11 @@ final class Dispatcher: @unchecked Sendable {
     // MARK: The supervisor
 
     private func supervise(now: Int64) {
+        var ended: [(Worker, ExitStatus)] = []
         workers.withLock { list in
             list.removeAll { w in
                 guard let status = ProcessControl.reap(w.pid) else { return false }
-                reports.post(.exited(runID: w.runID, status: status, stoppedForRuntime: w.stoppedForRuntime))
+                ended.append((w, status))
                 return true
             }
             for i in list.indices {
@@ -236,11 +257,36 @@ final class Dispatcher: @unchecked Sendable {
                 }
             }
         }
+        // Outside the lock: a run's home is harvested (file work) before its exit is reported.
+        for (w, status) in ended {
+            if let runHome = w.runHome { harvest(runHome) }
+            reports.post(.exited(runID: w.runID, status: status, stoppedForRuntime: w.stoppedForRuntime))
+        }
         orphans.withLock { list in
             var kept: [StoppingOrphan] = []
             for var o in list where !stopOrphan(&o, now: now) { kept.append(o) }
             list = kept
         }
+    }
+
+    /// What a run with a home of its own wrote: staged in its profile's pending store (propose) or
+    /// dropped (read-only), said in the task's log and, through the core, in a comment on the task.
+    private func harvest(_ run: RunHomes.Prepared) {
+        let result = runHomes.harvest(run)
+        for problem in result.problems {
+            log.error("memory harvest", metadata: ["task": "\(run.origin.taskID)", "run": "\(run.origin.runID)", "problem": "\(problem)"])
+        }
+        let lines = result.records.map(ProfileMemory.line)
+        let what = run.mode == .propose ? "staged in \(run.profileHome)/pending for review" : "refused: dropped, not written (memory: read-only)"
+        var text = "=== run \(run.origin.runID) memory (\(run.mode.rawValue)): \(lines.count) write(s) \(what)\n"
+        text += lines.map { $0 + "\n" }.joined() + result.problems.map { "=== memory problem: \($0)\n" }.joined()
+        if let fd = try? logs.open(taskID: run.origin.taskID, header: text) { close(fd) }
+        if let comment = ProfileMemory.summary(mode: run.mode, origin: run.origin, records: result.records, profile: run.profile) {
+            reports.post(.memoryHarvested(taskID: run.origin.taskID, runID: run.origin.runID, comment: comment,
+                                          reviewBy: run.mode == .propose ? run.reviewer : nil))
+        }
+        log.info("memory harvested", metadata: ["task": "\(run.origin.taskID)", "run": "\(run.origin.runID)",
+                                                "mode": "\(run.mode.rawValue)", "writes": "\(result.records.count)"])
     }
 
     /// One step of stopping an orphan (not our child, so it cannot be waited for: its liveness is
@@ -283,6 +329,7 @@ final class Dispatcher: @unchecked Sendable {
             return list
         }
         if !left.isEmpty { log.notice("stopping spawned workers", metadata: ["count": "\(left.count)"]) }
+        let homes = left.compactMap(\.runHome)
         for w in left { ProcessControl.signalGroup(w.pid, SIGTERM) }
         let deadline = clock.monotonicMs() + settings.stopGraceMs
         while !left.isEmpty {
@@ -301,6 +348,7 @@ final class Dispatcher: @unchecked Sendable {
             }
             usleep(20_000)
         }
+        for runHome in homes { harvest(runHome) }  // what the stopped runs proposed is kept too
         return ended
     }
 }

@@ -78,7 +78,7 @@ struct SpawnedRuns {
         case .spawned(let runID, _, _, _, _):
             byRun[runID]?.started = true
             return nil
-        case .orphanGone, .workspaceRemoved:
+        case .orphanGone, .workspaceRemoved, .memoryHarvested:
             return nil
         }
     }

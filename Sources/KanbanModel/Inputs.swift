@@ -13,6 +13,10 @@ public struct LanePatch: Equatable, Sendable {
     public var keepWorkspaces: Bool?
     /// A new CURVE public key; "" removes the lane's key.
     public var curvePublicKey: String?
+    /// A new memory setting (`Lane.memory`).
+    public var memory: MemoryMode?
+    /// A new memory owner lane; "" removes it.
+    public var memoryOwner: String?
     public init() {}
 
     /// Applies the patch to `lane`.
@@ -30,6 +34,8 @@ public struct LanePatch: Equatable, Sendable {
         if let maxRuntimeSeconds { l.maxRuntimeSeconds = maxRuntimeSeconds }
         if let keepWorkspaces { l.keepWorkspaces = keepWorkspaces }
         if let curvePublicKey { l.curvePublicKey = curvePublicKey.isEmpty ? nil : curvePublicKey }
+        if let memory { l.memory = memory }
+        if let memoryOwner { l.memoryOwner = memoryOwner.isEmpty ? nil : memoryOwner }
         return l
     }
 }

@@ -18,6 +18,12 @@ public struct Lane: Equatable, Sendable {
     public var keepWorkspaces: Bool
     /// The lane's CURVE public key (Z85): with CURVE on, a connection with this key acts as the lane.
     public var curvePublicKey: String?
+    /// For spawn/pool lanes of a Hermes profile: the memory setting as registered; nil follows
+    /// `max_concurrency` (`memoryMode`).
+    public var memory: MemoryMode?
+    /// For `propose`: the lane that gets a task to review each run's proposals ("review memory
+    /// proposed by run N of task T"), so the profile's owner consolidates in a session of its own.
+    public var memoryOwner: String?
     public var createdAt: Int64
     public var updatedAt: Int64
 
@@ -27,14 +33,24 @@ public struct Lane: Equatable, Sendable {
                 command: [String]? = nil, profile: String? = nil,
                 workspacePolicy: WorkspacePolicy = .none, repo: String? = nil,
                 maxRuntimeSeconds: Int? = nil, keepWorkspaces: Bool = false, curvePublicKey: String? = nil,
-                createdAt: Int64 = 0, updatedAt: Int64 = 0) {
+                memory: MemoryMode? = nil, memoryOwner: String? = nil, createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.name = name; self.kind = kind; self.claimMode = claimMode
         self.maxConcurrency = maxConcurrency; self.leaseSeconds = leaseSeconds
         self.allowedStatusMutations = allowedStatusMutations; self.command = command
         self.profile = profile; self.workspacePolicy = workspacePolicy; self.repo = repo
         self.maxRuntimeSeconds = maxRuntimeSeconds; self.keepWorkspaces = keepWorkspaces
-        self.curvePublicKey = curvePublicKey
+        self.curvePublicKey = curvePublicKey; self.memory = memory; self.memoryOwner = memoryOwner
         self.createdAt = createdAt; self.updatedAt = updatedAt
+    }
+}
+
+extension Lane {
+    /// What the lane's runs may do to their profile's memory: the registered setting, else `shared`
+    /// for one run at a time and `propose` for a pool of several. A lane without a Hermes profile, or
+    /// one never spawned, has no profile memory of its own to protect: `shared`.
+    public var memoryMode: MemoryMode {
+        guard kind.isSpawned, profile != nil else { return .shared }
+        return memory ?? ProfileMemory.defaultMode(maxConcurrency: maxConcurrency)
     }
 }
 

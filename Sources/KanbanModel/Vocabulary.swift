@@ -37,6 +37,17 @@ public enum WorkspacePolicy: String, CaseIterable, Codable, Sendable {
     case worktreePerTask = "worktree-per-task"
 }
 
+/// What a spawned run of a Hermes profile may do to the profile's durable memory (MEMORY.md, USER.md)
+/// and skills (`ProfileMemory`, docs/HERMES.md "Pooled runs and profile memory").
+public enum MemoryMode: String, CaseIterable, Codable, Sendable {
+    /// Writes go to the profile directly, as in the owner's own sessions.
+    case shared
+    /// The run works on a copy; what it wrote is staged in the profile's pending store for review.
+    case propose
+    /// The run works on a copy; what it wrote is dropped, and its log says so.
+    case readOnly = "read-only"
+}
+
 /// Which status changes a lane may make. One value today: only on tasks it holds a live claim on.
 public enum StatusMutationPolicy: String, CaseIterable, Codable, Sendable {
     case ownClaimedOnly = "own-claimed-only"

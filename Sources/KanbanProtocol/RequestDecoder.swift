@@ -104,6 +104,11 @@ public struct RequestDecoder: Sendable {
             lane.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
             lane.keepWorkspaces = try f.optionalBool("keep_workspaces") ?? false
             lane.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: false)
+            lane.memory = try f.optionalEnum("memory", MemoryMode.self)
+            lane.memoryOwner = try f.optionalLaneOrNone("memory_owner").flatMap { $0 == "_" ? nil : $0 }
+            if lane.memory != nil || lane.memoryOwner != nil, lane.profile == nil || !lane.kind.isSpawned {
+                throw WireError(.badRequest, "memory and memory_owner apply to spawn and pool lanes of a Hermes profile: set profile (and kind spawn or pool)")
+            }
             return .laneRegister(LaneSpec(lane: lane))
         case .laneUpdate:
             let name = try f.laneName("name")
@@ -120,6 +125,9 @@ public struct RequestDecoder: Sendable {
             p.maxRuntimeSeconds = try f.optionalInt("max_runtime_seconds", range: 1...7 * 86_400)
             p.keepWorkspaces = try f.optionalBool("keep_workspaces")
             p.curvePublicKey = try f.optionalCurveKey("curve_public_key", allowEmpty: true)
+            p.memory = try f.optionalEnum("memory", MemoryMode.self)
+            // "_" removes the owner ("" is no lane name).
+            p.memoryOwner = try f.optionalLaneOrNone("memory_owner").map { $0 == "_" ? "" : $0 }
             return .laneUpdate(name: name, p)
         case .laneList:
             return .laneList

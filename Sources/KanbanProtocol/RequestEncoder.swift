@@ -48,6 +48,8 @@ public enum RequestEncoder {
             f.int("max_runtime_seconds", l.maxRuntimeSeconds)
             f["keep_workspaces"] = .bool(l.keepWorkspaces)
             f.string("curve_public_key", l.curvePublicKey)
+            f.string("memory", l.memory?.rawValue)
+            f.string("memory_owner", l.memoryOwner)
         case .laneUpdate(let name, let p):
             f["name"] = .string(name)
             f.string("kind", p.kind?.rawValue)
@@ -62,6 +64,8 @@ public enum RequestEncoder {
             f.int("max_runtime_seconds", p.maxRuntimeSeconds)
             if let keep = p.keepWorkspaces { f["keep_workspaces"] = .bool(keep) }
             f.string("curve_public_key", p.curvePublicKey)
+            f.string("memory", p.memory?.rawValue)
+            f.string("memory_owner", p.memoryOwner.map { $0.isEmpty ? "_" : $0 })
         case .laneGet(let name), .laneRemove(let name), .laneRotateToken(let name):
             f["name"] = .string(name)
         case .taskCreate(let t):

@@ -73,6 +73,11 @@ public enum WireFormat {
         w.key("lease_seconds"); w.int(l.leaseSeconds.map(Int64.init))
         w.key("max_concurrency"); w.int(Int64(l.maxConcurrency))
         w.key("max_runtime_seconds"); w.int(l.maxRuntimeSeconds.map(Int64.init))
+        // What the lane's runs do to their profile's memory, and whether that is the lane's own
+        // setting or follows its max_concurrency.
+        w.key("memory"); w.string(l.memoryMode.rawValue)
+        w.key("memory_default"); w.bool(l.memory == nil)
+        w.key("memory_owner"); w.string(l.memoryOwner)
         w.key("name"); w.string(l.name)
         w.key("oldest_queued_at"); w.int(s.oldestQueuedAt)
         w.key("profile"); w.string(l.profile)

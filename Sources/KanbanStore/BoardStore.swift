@@ -58,7 +58,7 @@ public enum ClaimEnding: Sendable {
 /// is cached. A second writer of the `bridge_*` tables (another coordinator, a hand edit) needs a store
 /// that caches none of this.
 public typealias BoardStore = BoardTransactions & LifecycleStore & LaneRegistry & TaskCatalog & EventLog & ReplyCache
-    & BoardObservability & WorkspaceRegistry & BoardCapabilities
+    & BoardObservability & WorkspaceRegistry & TaskComments & BoardCapabilities
 
 /// What only some stores can do, asked for at run time (as River's driver interface asks
 /// `SupportsListener`), so a store without one is not a store with holes in it.
@@ -237,6 +237,12 @@ public protocol WorkspaceRegistry: AnyObject {
     func workspace(lane: String, taskID: String) throws -> WorkspaceRecord?
     /// Forgets a workspace once it is removed.
     func forgetWorkspace(lane: String, taskID: String) throws
+}
+
+/// Comments on tasks (Hermes' `task_comments`), as `hermes kanban comment` writes them.
+public protocol TaskComments: AnyObject {
+    /// Adds a comment with Hermes' `commented` event; `runID` names the run it is about.
+    func addComment(taskID: String, author: String, body: String, runID: Int64?, nowMs: Int64) throws
 }
 
 /// The published event stream, for replay (`events`) and the head (`last_seq`).

@@ -19,9 +19,9 @@ extension SQLiteBoard {
         l.updatedAt = now
         try db.cachedStatement(sql: """
             INSERT INTO bridge_lanes (name, kind, claim_mode, max_concurrency, lease_seconds, allowed_status_mutations,
-              command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, curve_public_key,
-              token_hash, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              command, profile, workspace_policy, repo, max_runtime_seconds, keep_workspaces, curve_public_key, memory,
+              memory_owner, token_hash, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: Self.laneArguments(l) + [tokenHash, now, now])
         try events(db, nowMs).published(EventKind.laneRegistered.rawValue, taskID: nil, lane: l.name,
                                                         data: ["kind": .string(l.kind.rawValue)])
@@ -45,7 +45,8 @@ extension SQLiteBoard {
         try db.cachedStatement(sql: """
             UPDATE bridge_lanes SET name = ?, kind = ?, claim_mode = ?, max_concurrency = ?, lease_seconds = ?,
               allowed_status_mutations = ?, command = ?, profile = ?, workspace_policy = ?, repo = ?,
-              max_runtime_seconds = ?, keep_workspaces = ?, curve_public_key = ?, updated_at = ?
+              max_runtime_seconds = ?, keep_workspaces = ?, curve_public_key = ?, memory = ?,
+              memory_owner = ?, updated_at = ?
             WHERE name = ?
             """).execute(arguments: Self.laneArguments(l) + [l.updatedAt, l.name])
         try events(db, nowMs).published(EventKind.laneUpdated.rawValue, taskID: nil, lane: l.name)
@@ -190,7 +191,7 @@ extension SQLiteBoard {
     static func laneArguments(_ l: Lane) -> StatementArguments {
         [l.name, l.kind.rawValue, l.claimMode.rawValue, l.maxConcurrency, l.leaseSeconds, l.allowedStatusMutations.rawValue,
          l.command.flatMap { JSONText.encode(.array($0.map { .string($0) })) }, l.profile, l.workspacePolicy.rawValue, l.repo,
-         l.maxRuntimeSeconds, l.keepWorkspaces, l.curvePublicKey]
+         l.maxRuntimeSeconds, l.keepWorkspaces, l.curvePublicKey, l.memory?.rawValue, l.memoryOwner]
     }
 
     static func lane(from row: Row) -> Lane {
@@ -203,6 +204,7 @@ extension SQLiteBoard {
                     workspacePolicy: WorkspacePolicy(rawValue: row["workspace_policy"]) ?? .none, repo: row["repo"],
                     maxRuntimeSeconds: row["max_runtime_seconds"], keepWorkspaces: row["keep_workspaces"] ?? false,
                     curvePublicKey: row["curve_public_key"],
+                    memory: (row["memory"] as String?).flatMap(MemoryMode.init(rawValue:)), memoryOwner: row["memory_owner"],
                     createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

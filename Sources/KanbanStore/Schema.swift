@@ -12,6 +12,7 @@ enum Schema {
         ("bridge-v2-lane-curve-key", { db in for sql in bridgeV2 { try db.execute(sql: sql) } }),
         ("bridge-v3-workspaces", { db in for sql in bridgeV3 { try db.execute(sql: sql) } }),
         ("bridge-v4-request-scope", { db in for sql in bridgeV4 { try db.execute(sql: sql) } }),
+        ("bridge-v5-lane-memory", { db in for sql in bridgeV5 { try db.execute(sql: sql) } }),
     ]
 
     /// The same steps registered with GRDB's migrator: its bookkeeping (`appliedIdentifiers`,
@@ -163,6 +164,10 @@ enum Schema {
     /// What a stored reply answered (`Request.replayScope`), so a `request_id` reused for another
     /// request is refused instead of answered with the first reply (migration "bridge-v4-request-scope").
     static let bridgeV4 = ["ALTER TABLE bridge_requests ADD COLUMN scope TEXT"]
+
+    /// A lane's `memory` setting (shared, propose, read-only; NULL follows its max_concurrency) and the
+    /// lane that reviews its runs' proposals (migration "bridge-v5-lane-memory").
+    static let bridgeV5 = ["ALTER TABLE bridge_lanes ADD COLUMN memory TEXT", "ALTER TABLE bridge_lanes ADD COLUMN memory_owner TEXT"]
 
     /// Hermes 0.19's columns. An attached board missing any is refused: the bridge reads or writes most
     /// of them, and Hermes' own indexes (created above, `IF NOT EXISTS`) name the rest.

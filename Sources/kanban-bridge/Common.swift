@@ -114,7 +114,13 @@ func laneLine(_ l: JSONValue) -> String {
     let name = l["name"]?.stringValue ?? "?"
     let kind = l["kind"]?.stringValue ?? "?"
     let running = l["running"]?.intValue ?? 0, max = l["max_concurrency"]?.intValue ?? 1
-    return "\(name.padding(24))  \(kind.padding(10))  \(running)/\(max) running  \(l["queued"]?.intValue ?? 0) queued  \(l["claim_mode"]?.stringValue ?? "")"
+    var line = "\(name.padding(24))  \(kind.padding(10))  \(running)/\(max) running  \(l["queued"]?.intValue ?? 0) queued  \(l["claim_mode"]?.stringValue ?? "")"
+    // A profile's runs: what they may do to its memory (`(default)`: follows max_concurrency).
+    if let profile = l["profile"]?.stringValue, kind != "persistent", let memory = l["memory"]?.stringValue {
+        line += "  profile \(profile) memory \(memory)" + (l["memory_default"]?.boolValue == true ? " (default)" : "")
+        if let owner = l["memory_owner"]?.stringValue { line += " reviewed by \(owner)" }
+    }
+    return line
 }
 
 extension String {
@@ -126,5 +132,6 @@ extension String {
 extension LaneKind: ExpressibleByArgument {}
 extension ClaimMode: ExpressibleByArgument {}
 extension WorkspacePolicy: ExpressibleByArgument {}
+extension MemoryMode: ExpressibleByArgument {}
 extension StatusMutationPolicy: ExpressibleByArgument {}
 extension TaskStatus: ExpressibleByArgument {}

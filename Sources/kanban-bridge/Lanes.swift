@@ -19,7 +19,9 @@ extension Lane {
                   repo: l["repo"]?.stringValue,
                   maxRuntimeSeconds: l["max_runtime_seconds"]?.intValue.map(Int.init),
                   keepWorkspaces: l["keep_workspaces"]?.boolValue ?? false,
-                  curvePublicKey: l["curve_public_key"]?.stringValue)
+                  curvePublicKey: l["curve_public_key"]?.stringValue,
+                  memory: l["memory_default"]?.boolValue == false ? l["memory"]?.stringValue.flatMap(MemoryMode.init(rawValue:)) : nil,
+                  memoryOwner: l["memory_owner"]?.stringValue)
     }
 }
 
@@ -48,6 +50,12 @@ struct Lanes: ParsableCommand {
         @Option(help: "Scratch workspaces: keep them after completion (true/false).") var keepWorkspaces: Bool?
         @Option(help: ArgumentHelp("With CURVE: the lane's public key, or its .pub file ('none' removes it).", valueName: "key|file"))
         var curvePublicKey: String?
+        @Option(help: ArgumentHelp("Spawn/pool lanes of a Hermes profile: shared, propose or read-only (default: shared for max-concurrency 1, else propose).",
+                                   valueName: "mode"))
+        var memory: MemoryMode?
+        @Option(help: ArgumentHelp("With memory propose: the lane that gets a task to review each run's proposals ('none' removes it).",
+                                   valueName: "lane"))
+        var memoryOwner: String?
 
         /// The settings given, with `--curve-public-key` read from its file when it names one.
         func patch() throws -> LanePatch {
@@ -63,6 +71,8 @@ struct Lanes: ParsableCommand {
             p.repo = repo
             p.maxRuntimeSeconds = maxRuntimeSeconds
             p.keepWorkspaces = keepWorkspaces
+            p.memory = memory
+            p.memoryOwner = memoryOwner.map { $0 == "none" ? "" : $0 }
             if let key = curvePublicKey {
                 do { p.curvePublicKey = key == "none" ? "" : try CurveKeyFile.publicKey(key) } catch {
                     throw ValidationError("--curve-public-key: \(error)")

@@ -35,6 +35,7 @@ final class DirectReplyTests: XCTestCase {
                         leaseSeconds: maybe(60), command: maybe(["/bin/sh", "-c", "echo \"hi\""]), profile: maybe("p"),
                         workspacePolicy: WorkspacePolicy.allCases.randomElement(using: &rng)!, repo: maybe("/src/app"),
                         maxRuntimeSeconds: maybe(600), keepWorkspaces: Bool.random(using: &rng), curvePublicKey: maybe("k"),
+                        memory: maybe(MemoryMode.allCases.randomElement(using: &rng)!), memoryOwner: maybe("owner"),
                         createdAt: 1, updatedAt: 2)
         let claims = (0..<Int.random(in: 0...2, using: &rng)).map { n in
             LiveClaimInfo(taskID: "t_\(n)", runID: Int64(n), claimedAtMs: 10, leaseMs: 20, leaseExpiresAtMs: 30, lastHeartbeatAt: maybe(40))
@@ -137,6 +138,8 @@ private enum Reference {
             "profile": .of(l.profile), "workspace_policy": .string(l.workspacePolicy.rawValue), "repo": .of(l.repo),
             "max_runtime_seconds": .of(l.maxRuntimeSeconds.map(Int64.init)), "keep_workspaces": .bool(l.keepWorkspaces),
             "curve_public_key": .of(l.curvePublicKey),
+            "memory": .string(l.memoryMode.rawValue), "memory_default": .bool(l.memory == nil),
+            "memory_owner": .of(l.memoryOwner),
             "created_at": .int(l.createdAt), "updated_at": .int(l.updatedAt),
             "running": .int(Int64(s.running)), "queued": .int(Int64(s.queued)),
             "oldest_queued_at": .of(s.oldestQueuedAt),

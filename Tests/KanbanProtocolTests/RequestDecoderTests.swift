@@ -60,6 +60,20 @@ final class RequestDecoderTests: XCTestCase {
         XCTAssertEqual(spec.lane.allowedStatusMutations, .ownClaimedOnly)
     }
 
+    func test_laneMemory_isForSpawnedLanesOfAProfile() throws {
+        guard case .laneRegister(let spec) = try decode(#"{"op":"lane.register","name":"f","kind":"pool","profile":"p","memory":"read-only"}"#).request
+        else { return XCTFail() }
+        XCTAssertEqual(spec.lane.memory, .readOnly)
+        assertRefused(#"{"op":"lane.register","name":"f","kind":"pool","memory":"propose"}"#, .badRequest)
+        assertRefused(#"{"op":"lane.register","name":"f","profile":"p","memory":"propose"}"#, .badRequest)
+        assertRefused(#"{"op":"lane.register","name":"f","kind":"pool","profile":"p","memory":"never"}"#, .badRequest)
+        guard case .laneUpdate(_, let patch) = try decode(#"{"op":"lane.update","name":"f","memory":"shared"}"#).request else { return XCTFail() }
+        XCTAssertEqual(patch.memory, .shared)
+        guard case .laneUpdate(_, let removal) = try decode(#"{"op":"lane.update","name":"f","memory_owner":"_"}"#).request else { return XCTFail() }
+        XCTAssertEqual(removal.memoryOwner, "", "'_' removes the owner")
+        assertRefused(#"{"op":"lane.register","name":"f","kind":"pool","profile":"p","memory_owner":"Bad.Name"}"#, .badRequest)
+    }
+
     func test_malformedJSON_isBadRequest() {
         assertRefused(#"{"op":"ping""#, .badRequest)
         assertRefused("", .badRequest)

@@ -18,7 +18,8 @@ final class SQLiteMigrationTests: XCTestCase {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let allSteps = ["bridge-v1", "bridge-v2-lane-curve-key", "bridge-v3-workspaces", "bridge-v4-request-scope"]
+    static let allSteps = ["bridge-v1", "bridge-v2-lane-curve-key", "bridge-v3-workspaces", "bridge-v4-request-scope",
+                           "bridge-v5-lane-memory"]
 
     /// Fixtures/board-4efae95.sql: a board written by release 4efae95's `kanban-bridge serve` (how:
     /// Fixtures/make-board-4efae95.sh), loaded into a new file.
@@ -65,16 +66,19 @@ final class SQLiteMigrationTests: XCTestCase {
         XCTAssertEqual(try raw.scalar("SELECT value FROM bridge_meta WHERE key = 'schema_version'"), String(Schema.bridgeVersion),
                        "kept up to date for older releases, which read it and refuse a newer board")
         // Tables: exactly what was there, plus GRDB's table (and its primary key's index) and what the
-        // later steps add: the workspace record, and the scope column of stored replies.
+        // later steps add: the workspace record, the scope column of stored replies, the lanes' memory column.
         let after = try schema(raw)
-        let requestsBefore = before.filter { $0.hasPrefix("table bridge_requests:") }
-        XCTAssertTrue(before.subtracting(requestsBefore).isSubset(of: after), "nothing dropped or altered: \(before.subtracting(after))")
+        // Altered by later steps: stored replies (scope) and lanes (memory).
+        let alteredBefore = before.filter { $0.hasPrefix("table bridge_requests:") || $0.hasPrefix("table bridge_lanes:") }
+        XCTAssertTrue(before.subtracting(alteredBefore).isSubset(of: after), "nothing dropped or altered: \(before.subtracting(after))")
+        let lanesBefore = try XCTUnwrap(alteredBefore.first { $0.hasPrefix("table bridge_lanes:") })
         XCTAssertEqual(after.subtracting(before), [
             "table grdb_migrations: CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)",
             "index sqlite_autoindex_grdb_migrations_1: ",
             "table bridge_workspaces: " + Schema.bridgeV3[0].trimmingCharacters(in: .whitespacesAndNewlines),
             "index sqlite_autoindex_bridge_workspaces_1: ",
             "table bridge_requests: CREATE TABLE bridge_requests (principal TEXT NOT NULL, request_id TEXT NOT NULL, reply BLOB NOT NULL,\n at_ms INTEGER NOT NULL, scope TEXT, PRIMARY KEY (principal, request_id))",
+            String(lanesBefore.dropLast()) + ", memory TEXT, memory_owner TEXT)",
         ])
 
         // Data, through the store: the lane and its token, the finished task, the live claim, the events.
