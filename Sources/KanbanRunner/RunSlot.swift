@@ -39,7 +39,10 @@ struct RunSlot {
     /// When SIGTERM went out (monotonic ms); SIGKILL follows after the grace period.
     var terminatedAtMs: Int64?
     var deadlineMs: Int64?
+    /// When the claim needs its next heartbeat: a third of the lease after it was last renewed (by a
+    /// heartbeat or a chunk of output).
     var nextBeatMs: Int64
+    var lastRenewedMs: Int64 { nextBeatMs - leaseMs / 3 }
     /// The `log.append` in flight: its request id and how many bytes it carries (resent as is).
     var pendingLog: (requestID: String, text: String, bytes: Int)?
     let endRequestID = CommandClient.newRequestID()

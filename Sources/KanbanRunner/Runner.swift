@@ -226,7 +226,7 @@ public final class Runner: @unchecked Sendable {
                 beatIfDue(slot, client, now: now)
                 continue
             }
-            guard slot.stop.map({ if case .claimLost = $0 { return false } else { return true } }) ?? true else {
+            if case .claimLost? = slot.stop {
                 if case .running = slot.phase { continue }  // being stopped; dropped once it exited
                 slots.withLock { $0.removeAll { $0.runID == slot.runID } }
                 slotFreed.signal()
@@ -272,8 +272,10 @@ public final class Runner: @unchecked Sendable {
     private func flushOutput(_ slot: RunSlot, _ client: CommandClient, now: Int64) -> Bool {
         var pending = slot.pendingLog
         if pending == nil {
+            // A full chunk goes at once, the last output of an ended worker too; small output waits
+            // until a second has passed since the claim was last renewed.
             let due = slot.output.pendingCount >= Request.maxLogChunkBytes || slot.output.ended || slot.stop != nil
-                || now >= slot.nextBeatMs - slot.leaseMs / 3 + Self.flushEveryMs
+                || now >= slot.lastRenewedMs + Self.flushEveryMs
             guard due, let chunk = slot.output.nextChunk(max: Request.maxLogChunkBytes) else { return true }
             pending = (CommandClient.newRequestID(), chunk.text, chunk.bytes)
             update(slot.runID) { $0.pendingLog = pending }

@@ -135,3 +135,19 @@ extension WorkspacePolicy: ExpressibleByArgument {}
 extension MemoryMode: ExpressibleByArgument {}
 extension StatusMutationPolicy: ExpressibleByArgument {}
 extension TaskStatus: ExpressibleByArgument {}
+
+/// SIGINT and SIGTERM run `action` (on a dispatch queue, never in a signal handler) instead of killing
+/// the process, so it can stop cleanly. Keep the returned sources alive for as long as that should hold.
+func onStopSignals(log: Logger, doing: String, _ action: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    return [SIGINT, SIGTERM].map { sig in
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            log.notice("signal received, \(doing)", metadata: ["signal": "\(sig)"])
+            action()
+        }
+        source.resume()
+        return source
+    }
+}

@@ -140,18 +140,7 @@ struct RunnerCommand: ParsableCommand {
         let runner = Runner(settings: settings, log: log) {
             CommandClient(endpoint: endpoint, auth: curve == nil ? credential : nil, curve: curve)
         }
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                log.notice("signal received, draining", metadata: ["signal": "\(sig)"])
-                runner.drain()
-            }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = onStopSignals(log: log, doing: "draining") { runner.drain() }
         log.notice("runner started", metadata: ["endpoint": "\(endpoint)", "lanes": "\(lanes.map { "\($0.lane.name)×\($0.slots)" }.joined(separator: " "))",
                                                 "curve": "\(curve != nil)"])
         runner.run()

@@ -218,18 +218,7 @@ struct Serve: ParsableCommand {
         withProfiles.dispatch = dispatch
         let coordinator = Coordinator(config: withProfiles, store: board, logger: log)
         // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                log.notice("signal received, stopping", metadata: ["signal": "\(sig)"])
-                coordinator.stop()
-            }
-            source.resume()
-            sources.append(source)
-        }
+        let sources = onStopSignals(log: log, doing: "stopping") { coordinator.stop() }
         log.info("board open", metadata: ["db": "\(db)", "lanes": "\((try? board.lanes().count) ?? 0)"])
         guard var httpSettings else {
             do {
