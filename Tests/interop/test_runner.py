@@ -4,6 +4,7 @@ draining. The same runner on another host, over CURVE, is test_runner_two_hosts.
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 from conftest import BIN, clean_env, wait_for
@@ -144,6 +145,13 @@ def test_a_runner_takes_its_lanes_from_the_file_serve_reads(tmp_path):
         wait_for(lambda: status(bridge, task) == "done", "the runner completes the task")
         result = bridge.admin("task.get", task_id=task)["task"]["result"]
         assert f"workspace {tmp_path}/ws/agents/" in result, result  # a scratch directory on the runner's host
+        # The runner's output is where Hermes keeps worker logs: Hermes' own `kanban log` shows it.
+        env = clean_env(HERMES_HOME=str(tmp_path))
+        for key in ("HERMES_KANBAN_HOME", "HERMES_KANBAN_DB", "HERMES_PROFILE"):
+            env.pop(key, None)
+        hermes = Path(sys.executable).parent / "hermes"
+        out = subprocess.run([str(hermes), "kanban", "log", task], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and "agent: done: from the file" in out.stdout, (out.stdout, out.stderr)
     finally:
         if runner:
             stop(runner)
