@@ -137,11 +137,13 @@ extension StatusMutationPolicy: ExpressibleByArgument {}
 extension TaskStatus: ExpressibleByArgument {}
 
 /// SIGINT and SIGTERM run `action` (on a dispatch queue, never in a signal handler) instead of killing
-/// the process, so it can stop cleanly. Keep the returned sources alive for as long as that should hold.
-func onStopSignals(log: Logger, doing: String, _ action: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+/// the process, so it can stop cleanly, for the rest of the process's life. The sources are kept here:
+/// a source that is released is cancelled, and an optimised build releases a local the moment it is
+/// last used, which left SIGTERM ignored (SIG_IGN) with nobody listening.
+func onStopSignals(log: Logger, doing: String, _ action: @escaping @Sendable () -> Void) {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
-    return [SIGINT, SIGTERM].map { sig in
+    let sources = [SIGINT, SIGTERM].map { sig in
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
         source.setEventHandler {
             log.notice("signal received, \(doing)", metadata: ["signal": "\(sig)"])
@@ -150,4 +152,8 @@ func onStopSignals(log: Logger, doing: String, _ action: @escaping @Sendable () 
         source.resume()
         return source
     }
+    stopSignalSources += sources
 }
+
+/// Written once, by the main thread, before any signal can arrive; never read.
+nonisolated(unsafe) private var stopSignalSources: [DispatchSourceSignal] = []

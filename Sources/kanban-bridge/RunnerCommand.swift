@@ -140,11 +140,10 @@ struct RunnerCommand: ParsableCommand {
         let runner = Runner(settings: settings, log: log) {
             CommandClient(endpoint: endpoint, auth: curve == nil ? credential : nil, curve: curve)
         }
-        let sources = onStopSignals(log: log, doing: "draining") { runner.drain() }
+        onStopSignals(log: log, doing: "draining") { runner.drain() }
         log.notice("runner started", metadata: ["endpoint": "\(endpoint)", "lanes": "\(lanes.map { "\($0.lane.name)×\($0.slots)" }.joined(separator: " "))",
                                                 "curve": "\(curve != nil)"])
         runner.run()
-        withExtendedLifetime(sources) {}
     }
 
     /// The lanes to serve, from the flags or from the config file.

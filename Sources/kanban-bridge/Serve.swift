@@ -218,7 +218,7 @@ struct Serve: ParsableCommand {
         withProfiles.dispatch = dispatch
         let coordinator = Coordinator(config: withProfiles, store: board, logger: log)
         // Signals only flip the stop flag; the owner thread notices within 100 ms and shuts down cleanly.
-        let sources = onStopSignals(log: log, doing: "stopping") { coordinator.stop() }
+        onStopSignals(log: log, doing: "stopping") { coordinator.stop() }
         log.info("board open", metadata: ["db": "\(db)", "lanes": "\((try? board.lanes().count) ?? 0)"])
         guard var httpSettings else {
             do {
@@ -227,7 +227,6 @@ struct Serve: ParsableCommand {
                 printError("could not start: \(error)")
                 throw ExitCode(1)
             }
-            _ = sources
             return
         }
         // With --http the coordinator's loop gets a thread of its own (start), and the HTTP face its
@@ -250,7 +249,6 @@ struct Serve: ParsableCommand {
         }
         coordinator.waitUntilFinished()
         web.stop()
-        _ = sources
     }
 
     /// Runs `body`; an `admin.token` it will not trust ends `serve` with what is wrong and what to do.
