@@ -56,7 +56,7 @@ public enum ProcessControl {
 
     /// True when `pid` is alive and is the worker of `runID`: its environment (readable in /proc for
     /// our own processes) carries that run's `KANBAN_RUN_ID`. A pid alone could have been reused.
-    static func isWorker(_ pid: pid_t, runID: Int64) -> Bool {
+    public static func isWorker(_ pid: pid_t, runID: Int64) -> Bool {
         guard pid > 0, let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
         let wanted = Array("KANBAN_RUN_ID=\(runID)".utf8)
         return environ.split(separator: 0).contains { Array($0) == wanted }

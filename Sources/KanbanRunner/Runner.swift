@@ -21,6 +21,7 @@ public final class Runner: @unchecked Sendable {
     private let connect: @Sendable () -> CommandClient
     private let log: Logger
     private let workspaces: Workspaces
+    private let orphans: RunnerOrphans
     private let slots = Mutex<[RunSlot]>([])
     private let draining = Atomic<Bool>(false)
     /// Claims waiting on the coordinator now (blocking claims).
@@ -40,6 +41,7 @@ public final class Runner: @unchecked Sendable {
     public init(settings: RunnerSettings, log: Logger, connect: @escaping @Sendable () -> CommandClient) {
         self.settings = settings; self.log = log; self.connect = connect
         self.workspaces = Workspaces(root: settings.workspaceRoot)
+        self.orphans = RunnerOrphans(workspaceRoot: workspaces.root, runnerPID: settings.pid)
         self.runnerID = "\(settings.host):\(settings.pid):\(Int(Date().timeIntervalSince1970))"
     }
 
@@ -50,6 +52,7 @@ public final class Runner: @unchecked Sendable {
 
     /// Runs until `drain()` finished: returns once no task is left.
     public func run() {
+        _ = orphans.stopLeftovers(graceMs: settings.stopGraceMs, log: log)
         for lane in settings.lanes { startClaimer(lane) }
         var lastReport: Int64 = -RunnerRoster.reportEveryMs
         let client = connect()
@@ -170,6 +173,7 @@ public final class Runner: @unchecked Sendable {
                 throw error
             }
             close(fds[1])
+            orphans.record(runID: slot.runID, pid: pid)
             slot.output.pump(from: fds[0])
             let now = nowMs()
             let limit = task["max_runtime_seconds"]?.intValue.map(Int.init) ?? lane.maxRuntimeSeconds
@@ -246,6 +250,7 @@ public final class Runner: @unchecked Sendable {
                 guard case .running(let pid) = list[i].phase else { continue }
                 if let status = ProcessControl.reap(pid) {
                     list[i].phase = .exited(status)
+                    orphans.forget(runID: list[i].runID)
                     continue
                 }
                 if let termAt = list[i].terminatedAtMs {

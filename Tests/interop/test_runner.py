@@ -157,3 +157,34 @@ def test_a_runner_takes_its_lanes_from_the_file_serve_reads(tmp_path):
             stop(runner)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_a_restarted_runner_stops_the_workers_its_killed_predecessor_left(bridge, tmp_path):
+    token = bridge.register_lane("orphans", max_concurrency=1, lease_seconds=3)
+    gate, pids = tmp_path / "gate", tmp_path / "pids"
+    task = bridge.admin("task.create", title="slow work", assignee="orphans")["task"]["id"]
+    env = {"STANDIN_GATE": str(gate), "STANDIN_PIDS": str(pids)}
+    first = start_runner(bridge, "orphans", token, env_extra=env, log=tmp_path / "first.log")
+    wait_for(lambda: pids.exists() and pids.read_text().strip(), "the worker started")
+    worker = int(pids.read_text().split()[1])
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert alive(worker), "a worker outlives its runner's kill -9"
+    second = start_runner(bridge, "orphans", token, env_extra=env, log=tmp_path / "second.log")
+    try:
+        wait_for(lambda: not alive(worker), "the new runner stops the old worker")
+        assert "stopping a worker an earlier runner left running" in (tmp_path / "second.log").read_text()
+        gate.touch()
+        wait_for(lambda: status(bridge, task) == "done", "the task runs again, once, and completes")
+        outcomes = [r["outcome"] for r in bridge.admin("task.get", task_id=task)["task"]["runs"]]
+        assert outcomes[0] == "timed_out" and outcomes[-1] == "completed" and outcomes.count("completed") == 1, outcomes
+    finally:
+        stop(second)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -9,6 +9,7 @@ prompt="$*"
 echo "agent: working on: $prompt"
 echo "agent: task $KANBAN_TASK run $KANBAN_RUN_ID lane $KANBAN_LANE workspace ${KANBAN_WORKSPACE:-none} in $(pwd)"
 [ -n "$STANDIN_STARTS" ] && echo "$KANBAN_TASK $(date +%s%N)" >> "$STANDIN_STARTS"
+[ -n "$STANDIN_PIDS" ] && echo "$KANBAN_TASK $$" >> "$STANDIN_PIDS"
 case "$prompt" in
     *ratelimit*) echo "agent: rate limited, try later" >&2; exit 75 ;;
     *crash*) echo "agent: something broke" >&2; exit 3 ;;
