@@ -67,10 +67,8 @@ extension Coordinator {
         var env = settings.environment
         env["KANBAN_BRIDGE_ENDPOINT"] = endpoints.command
         env["KANBAN_BRIDGE_EVENTS"] = endpoints.events
-        env["KANBAN_TASK"] = grant.task.id
-        env["KANBAN_RUN_ID"] = String(grant.runID)
-        env["KANBAN_CLAIM_TOKEN"] = grant.token
-        env["KANBAN_LANE"] = lane.name
+        env.merge(WorkerEnvironment.claim(taskID: grant.task.id, runID: grant.runID, claimToken: grant.token, lane: lane,
+                                          title: grant.task.title, body: grant.task.body, tenant: grant.task.tenant)) { $1 }
         env["KANBAN_LANE_TOKEN"] = authenticator.workerToken(lane: lane.name, runID: grant.runID)
         if let curve = config.curve {
             // Generating a keypair cannot fail with a CURVE-capable libzmq, which serve checked at start.
@@ -79,12 +77,7 @@ extension Coordinator {
                 env["KANBAN_CURVE_SECRET_KEY"] = keys.secretKey
             }
         }
-        env["HERMES_KANBAN_TASK"] = grant.task.id
-        env["HERMES_KANBAN_RUN_ID"] = String(grant.runID)
-        env["HERMES_KANBAN_CLAIM_LOCK"] = ClaimLock.make(lane: lane.name, runID: grant.runID)
         env["HERMES_KANBAN_DB"] = settings.boardPath
-        if let profile = lane.profile { env["HERMES_PROFILE"] = profile }
-        if let tenant = grant.task.tenant { env["HERMES_TENANT"] = tenant }
         return env
     }
 

@@ -184,12 +184,7 @@ final class Dispatcher: @unchecked Sendable {
             let template = runHome == nil ? s.lane.command ?? [] : ProfileMemory.commandForRunHome(s.lane.command ?? [])
             let argv = CommandTemplate.render(template, CommandTemplate.values(
                 taskID: s.taskID, runID: s.runID, lane: s.lane, workspace: dir, title: s.title, body: s.body))
-            var env = s.environment
-            env["KANBAN_WORKSPACE"] = dir ?? ""
-            if let dir {
-                env["HERMES_KANBAN_WORKSPACE"] = dir
-                env["TERMINAL_CWD"] = dir
-            }
+            var env = s.environment.merging(WorkerEnvironment.workspace(dir)) { $1 }
             if let runHome {
                 env["HERMES_HOME"] = runHome.home
                 env["KANBAN_MEMORY"] = runHome.mode.rawValue

@@ -10,7 +10,7 @@ public enum CommandTemplate {
     public static func values(taskID: String, runID: Int64, lane: Lane, workspace: String?, title: String,
                               body: String?) -> [String: String] {
         ["task_id": taskID, "run_id": String(runID), "lane": lane.name, "profile": lane.profile ?? "",
-         "workspace": workspace ?? "", "title": title, "body": body ?? ""]
+         "workspace": workspace ?? "", "title": WorkerEnvironment.bounded(title), "body": WorkerEnvironment.bounded(body ?? "")]
     }
 
     /// Placeholders in `argv` that are not known (a typo would otherwise reach the worker verbatim).

@@ -194,25 +194,11 @@ public final class Runner: @unchecked Sendable {
     /// What a worker is told, as a spawned worker on the coordinator's host is told (the board file
     /// aside, which is not on this host): the claim, the lane's credential, Hermes' variables.
     private func environment(_ slot: RunSlot, task: JSONValue, workspace: String?) -> [String: String] {
-        var env = settings.environment
-        let lane = slot.lane.lane
-        env["KANBAN_TASK"] = slot.ref.taskID
-        env["KANBAN_RUN_ID"] = String(slot.runID)
-        env["KANBAN_CLAIM_TOKEN"] = slot.ref.claimToken
-        env["KANBAN_LANE"] = lane.name
-        env["KANBAN_TASK_TITLE"] = task["title"]?.stringValue ?? ""
-        env["KANBAN_TASK_BODY"] = task["body"]?.stringValue ?? ""
-        env["KANBAN_WORKSPACE"] = workspace ?? ""
-        env["HERMES_KANBAN_TASK"] = slot.ref.taskID
-        env["HERMES_KANBAN_RUN_ID"] = String(slot.runID)
-        env["HERMES_KANBAN_CLAIM_LOCK"] = ClaimLock.make(lane: lane.name, runID: slot.runID)
-        if let workspace {
-            env["HERMES_KANBAN_WORKSPACE"] = workspace
-            env["TERMINAL_CWD"] = workspace
-        }
-        if let profile = lane.profile { env["HERMES_PROFILE"] = profile }
-        if let tenant = task["tenant"]?.stringValue { env["HERMES_TENANT"] = tenant }
-        return env
+        settings.environment
+            .merging(WorkerEnvironment.claim(taskID: slot.ref.taskID, runID: slot.runID, claimToken: slot.ref.claimToken,
+                                             lane: slot.lane.lane, title: task["title"]?.stringValue ?? "",
+                                             body: task["body"]?.stringValue, tenant: task["tenant"]?.stringValue)) { $1 }
+            .merging(WorkerEnvironment.workspace(workspace)) { $1 }
     }
 
     func update(_ runID: Int64, _ change: (inout RunSlot) -> Void) {
