@@ -30,8 +30,8 @@ public final class Runner: @unchecked Sendable {
     let courierWake = DispatchSemaphore(value: 0)
     let slotFreed = DispatchSemaphore(value: 0)
     let runnerID: String
-    private let clock = ContinuousClock()
-    private let epoch = ContinuousClock.now
+    /// Limits, grace periods, heartbeats and the drain deadline are durations: monotonic time.
+    private let clock = SystemClock()
 
     /// How often the courier looks at its workers; output is sent at most this often per worker when
     /// it is small (a chunk of `Request.maxLogChunkBytes` goes at once).
@@ -45,10 +45,7 @@ public final class Runner: @unchecked Sendable {
         self.runnerID = "\(settings.host):\(settings.pid):\(Int(Date().timeIntervalSince1970))"
     }
 
-    func nowMs() -> Int64 {
-        let d = clock.now - epoch
-        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
-    }
+    func nowMs() -> Int64 { clock.monotonicMs() }
 
     /// Runs until `drain()` finished: returns once no task is left.
     public func run() {

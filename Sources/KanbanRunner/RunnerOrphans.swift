@@ -42,8 +42,9 @@ struct RunnerOrphans {
             ProcessControl.signalGroup(pid, SIGTERM)
             stopping.append((pid, runID))
         }
-        let deadline = Date().addingTimeInterval(Double(graceMs) / 1000)
-        while stopping.contains(where: { ProcessControl.isAlive($0.pid) }), Date() < deadline { usleep(50_000) }
+        let clock = SystemClock()  // a grace period is a duration: monotonic time
+        let deadline = clock.monotonicMs() + graceMs
+        while stopping.contains(where: { ProcessControl.isAlive($0.pid) }), clock.monotonicMs() < deadline { usleep(50_000) }
         for s in stopping where ProcessControl.isAlive(s.pid) { ProcessControl.signalGroup(s.pid, SIGKILL) }
         return stopping.count
     }
