@@ -69,14 +69,16 @@ let package = Package(
             "KanbanClient", "KanbanCoordinator", "KanbanModel", "KanbanProtocol",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Both CLIs' entry point: usage errors exit 2, as their --help says.
+        .target(name: "CommandLineExit", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "kanban-bridge", dependencies: [
-            "KanbanCoordinator", "KanbanClient", "KanbanRunner", "KanbanWeb", "KanbanStore", "KanbanConfig", "ZeroMQ",
+            "CommandLineExit", "KanbanCoordinator", "KanbanClient", "KanbanRunner", "KanbanWeb", "KanbanStore", "KanbanConfig", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Live terminal dashboard and JSON-lines event tail.
         .executableTarget(name: "kanban-events", dependencies: [
-            "KanbanClient", "KanbanProtocol", "KanbanModel",
+            "CommandLineExit", "KanbanClient", "KanbanProtocol", "KanbanModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // examples/swift-worker: a lane worker on LaneWorker, run by Tests/interop/test_example_workers.py.

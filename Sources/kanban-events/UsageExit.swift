@@ -1,18 +1,6 @@
-import ArgumentParser
-import Foundation
+import CommandLineExit
 
 extension KanbanEvents {
-    /// A usage error exits 2, as in `kanban-bridge` (see its UsageExit.swift), not the parser's 64.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
-        }
-    }
+    /// Usage errors exit 2, as in `kanban-bridge` (`mainExitingTwoOnUsageErrors`).
+    static func main() { mainExitingTwoOnUsageErrors(Self.self) }
 }
