@@ -15,6 +15,8 @@ final class NoFixedSleepsTests: XCTestCase {
          "waitFor's poll interval"),
         ("interop/conftest.py", "time.sleep(POLL_INTERVAL_S)",
          "wait_for's poll interval"),
+        ("../clients/python/tests/conftest.py", "time.sleep(POLL_S)",
+         "the client package's wait_for's poll interval"),
         ("KanbanIntegrationTests/WebClient.swift", "group.addTask { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)); return nil }",
          "within()'s deadline, raced against the body and cancelled when the body finishes"),
         ("KanbanIntegrationTests/StallTests.swift", "Thread.sleep(forTimeInterval: 0.02)",
@@ -60,12 +62,23 @@ final class NoFixedSleepsTests: XCTestCase {
         XCTAssertEqual(Self.sleeps(in: sample).map(\.line), [1, 2, 3, 4, 5])
     }
 
+    /// The Python client package's tests (clients/python/tests), scanned as well.
+    static let clientTestsDir = testsDir.deletingLastPathComponent().appendingPathComponent("clients/python/tests")
+
     func test_noFixedSleepsInTests_outsideTheAllowedList() throws {
-        let files = try XCTUnwrap(FileManager.default.enumerator(at: Self.testsDir, includingPropertiesForKeys: nil))
+        var urls: [URL] = []
+        for dir in [Self.testsDir, Self.clientTestsDir] {
+            let files = try XCTUnwrap(FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil), dir.path)
+            for case let url as URL in files { urls.append(url) }
+        }
         var found: [(file: String, line: Int, text: String)] = []
         var scanned = 0
-        for case let url as URL in files where ["swift", "py"].contains(url.pathExtension) && url.lastPathComponent != "NoFixedSleepsTests.swift" {
-            let file = String(url.standardizedFileURL.path.dropFirst(Self.testsDir.standardizedFileURL.path.count + 1))
+        let tests = Self.testsDir.standardizedFileURL.path
+        for url in urls where ["swift", "py"].contains(url.pathExtension) && url.lastPathComponent != "NoFixedSleepsTests.swift" {
+            // Named relative to Tests/ (the client package's as ../clients/python/tests/…).
+            let path = url.standardizedFileURL.path
+            let file = path.hasPrefix(tests + "/") ? String(path.dropFirst(tests.count + 1))
+                : "../" + String(path.dropFirst(Self.testsDir.deletingLastPathComponent().standardizedFileURL.path.count + 1))
             scanned += 1
             for hit in Self.sleeps(in: try String(contentsOf: url, encoding: .utf8)) {
                 found.append((file, hit.line, hit.text))
