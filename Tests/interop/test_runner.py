@@ -203,3 +203,31 @@ def test_a_task_whose_body_is_longer_than_exec_takes_still_runs(bridge):
     t = bridge.admin("task.get", task_id=task)["task"]
     assert t["status"] == "done", t["runs"]
     assert "the task's text is 200000 bytes" in t["result"], t["result"][-300:]
+
+
+def test_the_runners_ops_answer_bad_input_with_a_code_and_the_coordinator_serves_on(bridge):
+    token = bridge.register_lane("strict", max_concurrency=1)
+    bridge.admin("task.create", title="t", assignee="strict")
+    claim = bridge.call("claim", auth=token, lane="strict")["result"]
+    ref = {"task_id": claim["task"]["id"], "claim_token": claim["claim"]["token"]}
+    bad = [
+        ("log.append", dict(ref)),                                         # no chunk
+        ("log.append", dict(ref, chunk="x" * 40_000)),                     # over 32 KiB
+        ("log.append", dict(ref, chunk=7)),                                # not a string
+        ("fail", dict(ref, exit_code=999)),
+        ("fail", dict(ref, signal=0)),
+        ("release", dict(ref, retry_after_seconds=0)),
+        ("release", dict(ref, retry_after_seconds=86_401)),
+        ("runner.report", dict(lane="../x", runner_id="r", host="h")),
+        ("runner.report", dict(lane="strict", runner_id="r", host="h", running=["t"] * 300)),
+        ("runner.report", dict(lane="strict", host="h")),                  # no runner_id
+    ]
+    for op, fields in bad:
+        reply = bridge.call(op, auth=token, request_id=f"bad-{op}-{len(str(fields))}", **fields)
+        assert reply["error"]["code"] == "bad_request", (op, fields, reply)
+    # Another lane's runners are not this lane's to report.
+    other = bridge.register_lane("other")
+    assert bridge.call("runner.report", auth=other, lane="strict", runner_id="r", host="h")["error"]["code"] == "forbidden"
+    # The claim is intact and the coordinator serves on.
+    assert bridge.call("heartbeat", auth=token, request_id="hb", **ref)["ok"]
+    assert bridge.call("log.append", auth=token, request_id="ok-chunk", chunk="fine\n", **ref)["ok"]
